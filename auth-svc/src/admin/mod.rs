@@ -1,0 +1,185 @@
+//! The AdminService's behaviour as plain async functions, as Better Auth's admin plugin defines it: roles, bans,
+//! the user list, other users' sessions, and creating, removing and re-passwording users.
+//!
+//! Every call first resolves the caller's session with the same credential rules as the AuthService, then reads the
+//! caller's user row afresh (a cached session must not keep a withdrawn role alive) and requires an administrator:
+//! any of the comma-separated roles is `admin`, or the id is one of `ADMIN_USER_IDS`. A ban writes the user row and
+//! deletes the user's sessions in one transaction, then tombstones them in the cache; [`admit`] refuses a banned
+//! user's sign-in or lifts a ban whose time has passed, and [`is_banned`] lets session reads drop a banned user's
+//! session that slipped through.
+
+mod bans;
+mod query;
+mod sessions;
+mod users;
+
+use std::sync::Arc;
+
+pub use bans::{BanUser, admit, is_banned};
+pub use query::{Field, Filter, FilterOp, ListUsers, Search, Sort, TextOp, UserQuery, Value};
+pub use users::{NewAccount, UserPage};
+
+use crate::{
+    domain::{SessionToken, UserRecord},
+    error::AuthError,
+    passwords::Hasher,
+    sessions::Sessions,
+    store::Store,
+};
+
+/// The role that makes a user an administrator (Better Auth's default `adminRoles`).
+pub const ADMIN_ROLE: &str = "admin";
+
+/// What an administrator may do; a caller who is not one is refused with the action's own Better Auth code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminAction {
+    ListUsers,
+    CreateUsers,
+    SetRole,
+    Ban,
+    ListSessions,
+    RevokeSessions,
+    DeleteUsers,
+    SetPassword,
+    GetUser,
+}
+
+impl AdminAction {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ListUsers => "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
+            Self::CreateUsers => "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
+            Self::SetRole => "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+            Self::Ban => "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+            Self::ListSessions => "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
+            Self::RevokeSessions => "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
+            Self::DeleteUsers => "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS",
+            Self::SetPassword => "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
+            Self::GetUser => "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::ListUsers => "You are not allowed to list users",
+            Self::CreateUsers => "You are not allowed to create users",
+            Self::SetRole => "You are not allowed to change users role",
+            Self::Ban => "You are not allowed to ban users",
+            Self::ListSessions => "You are not allowed to list users sessions",
+            Self::RevokeSessions => "You are not allowed to revoke users sessions",
+            Self::DeleteUsers => "You are not allowed to delete users",
+            Self::SetPassword => "You are not allowed to set users password",
+            Self::GetUser => "You are not allowed to get user",
+        }
+    }
+}
+
+/// Whether `user` is an administrator: one of their roles is `admin`, or their id is listed.
+pub fn is_admin(user: &UserRecord, admin_user_ids: &[String]) -> bool {
+    admin_user_ids.contains(&user.id)
+        || user
+            .role
+            .as_deref()
+            .is_some_and(|roles| roles.split(',').any(|role| role.trim() == ADMIN_ROLE))
+}
+
+#[derive(Clone)]
+pub struct Admin {
+    store: Store,
+    sessions: Sessions,
+    hasher: Hasher,
+    admin_user_ids: Arc<[String]>,
+}
+
+impl Admin {
+    pub fn new(
+        store: Store,
+        sessions: Sessions,
+        hasher: Hasher,
+        admin_user_ids: Vec<String>,
+    ) -> Self {
+        Self {
+            store,
+            sessions,
+            hasher,
+            admin_user_ids: admin_user_ids.into(),
+        }
+    }
+
+    /// The calling administrator, or UNAUTHORIZED without a live session, or the action's refusal.
+    async fn authorize(
+        &self,
+        token: Option<&SessionToken>,
+        action: AdminAction,
+    ) -> Result<UserRecord, AuthError> {
+        let token = token.ok_or(AuthError::Unauthorized)?;
+        let resolved = self
+            .sessions
+            .resolve(token, false)
+            .await?
+            .ok_or(AuthError::Unauthorized)?;
+        let caller = self
+            .store
+            .find_user_by_id(&resolved.user.id)
+            .await?
+            .ok_or(AuthError::Unauthorized)?;
+        if is_admin(&caller, &self.admin_user_ids) {
+            Ok(caller)
+        } else {
+            Err(AuthError::NotAllowed(action))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, role: Option<&str>) -> UserRecord {
+        let now = crate::domain::now();
+        UserRecord {
+            id: id.into(),
+            name: "A".into(),
+            email: "a@example.com".into(),
+            email_verified: false,
+            image: None,
+            created_at: now,
+            updated_at: now,
+            role: role.map(str::to_owned),
+            banned: None,
+            ban_reason: None,
+            ban_expires: None,
+        }
+    }
+
+    #[test]
+    fn any_admin_role_in_the_list_makes_an_administrator() {
+        assert!(is_admin(&user("u1", Some("admin")), &[]));
+        assert!(is_admin(&user("u1", Some("user,admin")), &[]));
+        assert!(is_admin(&user("u1", Some("editor, admin")), &[]));
+        assert!(!is_admin(&user("u1", Some("user")), &[]));
+        assert!(!is_admin(&user("u1", Some("administrator")), &[]));
+        assert!(!is_admin(&user("u1", None), &[]));
+    }
+
+    #[test]
+    fn a_listed_id_is_an_administrator_whatever_the_role() {
+        let ids = vec!["u1".to_owned()];
+        assert!(is_admin(&user("u1", Some("user")), &ids));
+        assert!(is_admin(&user("u1", None), &ids));
+        assert!(!is_admin(&user("u2", Some("user")), &ids));
+    }
+
+    #[test]
+    fn refusals_carry_better_auths_codes_and_messages() {
+        let error = AuthError::NotAllowed(AdminAction::SetRole);
+        assert_eq!(
+            error.reason(),
+            Some("YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE")
+        );
+        assert_eq!(
+            error.to_string(),
+            "You are not allowed to change users role"
+        );
+    }
+}

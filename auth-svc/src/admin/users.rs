@@ -1,0 +1,212 @@
+//! Users as administrators see them: roles, the list, one user, creation, removal and passwords.
+
+use secrecy::SecretString;
+
+use super::{Admin, AdminAction, ListUsers};
+use crate::{
+    domain::{Email, Password, PasswordLength, SessionToken, UserRecord, now},
+    error::{AuthError, is_unique_violation},
+    store::AdminNewUser,
+};
+
+/// The role a user gets when none is given (Better Auth's `defaultRole`).
+pub const DEFAULT_ROLE: &str = "user";
+
+/// One page of the user list. `limit` and `offset` echo the request's, and are set only when it gave them.
+#[derive(Debug)]
+pub struct UserPage {
+    pub users: Vec<UserRecord>,
+    pub total: u64,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// A user to create. No `Debug`: it holds a password.
+pub struct NewAccount {
+    pub email: String,
+    /// Empty for a user without a credential account (one who signs in some other way).
+    pub password: SecretString,
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+impl Admin {
+    /// Sets the user's roles, stored joined by `,` as Better Auth stores several.
+    pub async fn set_role(
+        &self,
+        token: Option<&SessionToken>,
+        user_id: &str,
+        roles: &[String],
+    ) -> Result<UserRecord, AuthError> {
+        if roles.is_empty() {
+            return Err(AuthError::Validation(
+                "[body.role] Invalid input: expected string, received undefined".into(),
+            ));
+        }
+        self.authorize(token, AdminAction::SetRole).await?;
+        let user = self
+            .store
+            .set_user_role(user_id, &roles.join(","), now())
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        if let Err(error) = self.sessions.refresh_user(&user).await {
+            let error = anyhow::Error::from(error);
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "cached sessions keep the old role until they expire"
+            );
+        }
+        Ok(user)
+    }
+
+    pub async fn list_users(
+        &self,
+        token: Option<&SessionToken>,
+        input: ListUsers,
+    ) -> Result<UserPage, AuthError> {
+        let query = input.parse()?;
+        self.authorize(token, AdminAction::ListUsers).await?;
+        let Some(query) = query else {
+            return Ok(UserPage {
+                users: Vec::new(),
+                total: 0,
+                limit: None,
+                offset: None,
+            });
+        };
+        let (users, total) = self.store.list_users(&query).await?;
+        Ok(UserPage {
+            users,
+            total,
+            limit: query.limit,
+            offset: query.offset,
+        })
+    }
+
+    pub async fn get_user(
+        &self,
+        token: Option<&SessionToken>,
+        id: &str,
+    ) -> Result<UserRecord, AuthError> {
+        self.authorize(token, AdminAction::GetUser).await?;
+        self.store
+            .find_user_by_id(id)
+            .await?
+            .ok_or(AuthError::UserNotFound)
+    }
+
+    /// Creates a user (role `user` unless given), with a credential account when a password is given.
+    pub async fn create_user(
+        &self,
+        token: Option<&SessionToken>,
+        input: NewAccount,
+    ) -> Result<UserRecord, AuthError> {
+        self.authorize(token, AdminAction::CreateUsers).await?;
+        let email = Email::parse(&input.email).ok_or(AuthError::InvalidEmail)?;
+        let password = {
+            use secrecy::ExposeSecret;
+            let raw = input.password.expose_secret();
+            if raw.is_empty() {
+                None
+            } else {
+                Some(Password::new_password(raw.to_owned()).map_err(length_error)?)
+            }
+        };
+        if self
+            .store
+            .find_user_by_email(email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AuthError::UserAlreadyExists);
+        }
+        let hash = match &password {
+            Some(password) => Some(
+                self.hasher
+                    .hash(password)
+                    .await
+                    .map_err(AuthError::Internal)?,
+            ),
+            None => None,
+        };
+        let role = if input.roles.is_empty() {
+            DEFAULT_ROLE.to_owned()
+        } else {
+            input.roles.join(",")
+        };
+        let new = AdminNewUser {
+            name: input.name,
+            email: email.as_str().to_owned(),
+            role,
+        };
+        self.store
+            .admin_create_user(new, hash, now())
+            .await
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    AuthError::UserAlreadyExists
+                } else {
+                    error.into()
+                }
+            })
+    }
+
+    /// Deletes a user with their sessions (revoked at once) and accounts; an administrator cannot remove themself.
+    pub async fn remove_user(
+        &self,
+        token: Option<&SessionToken>,
+        user_id: &str,
+    ) -> Result<(), AuthError> {
+        let caller = self.authorize(token, AdminAction::DeleteUsers).await?;
+        if user_id == caller.id {
+            return Err(AuthError::CannotRemoveYourself);
+        }
+        let revoked = self
+            .store
+            .remove_user(user_id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        self.sessions.forget(&revoked).await;
+        Ok(())
+    }
+
+    /// Sets a user's password (argon2id), creating their credential account if they have none.
+    pub async fn set_user_password(
+        &self,
+        token: Option<&SessionToken>,
+        user_id: &str,
+        new_password: SecretString,
+    ) -> Result<(), AuthError> {
+        use secrecy::ExposeSecret;
+        let mut issues = Vec::new();
+        if new_password.expose_secret().is_empty() {
+            issues.push("[body.newPassword] newPassword cannot be empty");
+        }
+        if user_id.is_empty() {
+            issues.push("[body.userId] userId cannot be empty");
+        }
+        if !issues.is_empty() {
+            return Err(AuthError::Validation(issues.join("; ")));
+        }
+        self.authorize(token, AdminAction::SetPassword).await?;
+        let password = Password::new_password(new_password.expose_secret().to_owned())
+            .map_err(length_error)?;
+        if self.store.find_user_by_id(user_id).await?.is_none() {
+            return Err(AuthError::UserNotFound);
+        }
+        let hash = self
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(AuthError::Internal)?;
+        self.store.set_user_password(user_id, hash, now()).await?;
+        Ok(())
+    }
+}
+
+fn length_error(error: PasswordLength) -> AuthError {
+    match error {
+        PasswordLength::TooShort => AuthError::PasswordTooShort,
+        PasswordLength::TooLong => AuthError::PasswordTooLong,
+    }
+}

@@ -1,0 +1,370 @@
+//! The Redis-backed cache: keys `<prefix>session:<hash>`, millisecond TTLs, a lazily created connection with short
+//! timeouts, a circuit breaker, and a background worker that retries tombstones Redis did not take.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisResult, Script, Value};
+use tokio::sync::mpsc;
+
+use super::{CacheError, Lookup, RedisOptions, TOMBSTONE, entry_ttl};
+use warden_common::breaker::{AfterFailure, Breaker};
+
+/// Sets the value unless the key holds a tombstone; a TTL of 0 deletes the value instead (the session is over).
+/// KEYS[1] = key, ARGV = tombstone, value, ttl in ms.
+const UPDATE_UNLESS_REVOKED: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return 0
+end
+if ARGV[3] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+";
+
+pub(crate) struct RedisCache {
+    client: Client,
+    key_prefix: String,
+    ttl: Duration,
+    options: RedisOptions,
+    breaker: Breaker,
+    update_script: Script,
+    attempts: AtomicU64,
+    /// Created on first use (it needs a running Tokio runtime), and dropped when the breaker opens so that a trial
+    /// dials afresh instead of replaying the manager's last failed reconnect.
+    connection: Mutex<Option<ConnectionManager>>,
+    /// Feeds the tombstone retry worker, started on first need.
+    retry_queue: Mutex<Option<mpsc::UnboundedSender<Vec<String>>>>,
+}
+
+impl RedisCache {
+    pub(crate) fn new(
+        url: &str,
+        key_prefix: &str,
+        ttl: Duration,
+        options: RedisOptions,
+    ) -> Result<Arc<Self>, CacheError> {
+        let client = Client::open(url).map_err(|error| CacheError::InvalidUrl {
+            reason: error.to_string(),
+        })?;
+        Ok(Arc::new(Self {
+            client,
+            key_prefix: key_prefix.to_owned(),
+            ttl,
+            breaker: Breaker::new(options.failure_threshold, options.cooldown),
+            options,
+            update_script: Script::new(UPDATE_UNLESS_REVOKED),
+            attempts: AtomicU64::new(0),
+            connection: Mutex::new(None),
+            retry_queue: Mutex::new(None),
+        }))
+    }
+
+    /// `None` when Redis could not be asked (an error, a timeout, the breaker open).
+    pub(crate) async fn get(&self, token_hash: &str) -> Option<Lookup> {
+        let key = self.key(token_hash);
+        let found = self
+            .call(|mut conn| async move {
+                redis::cmd("GET")
+                    .arg(&key)
+                    .query_async::<Option<String>>(&mut conn)
+                    .await
+            })
+            .await;
+        found.map(|value| match value {
+            Some(value) if value == TOMBSTONE => Lookup::Revoked,
+            Some(value) => Lookup::Hit(value),
+            None => Lookup::Miss,
+        })
+    }
+
+    pub(crate) async fn fill(&self, token_hash: &str, value: &str, expires_at: DateTime<Utc>) {
+        let Some(ttl) = entry_ttl(self.ttl, expires_at, Utc::now()) else {
+            return;
+        };
+        let key = self.key(token_hash);
+        self.call(|mut conn| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("PX")
+                .arg(millis(ttl))
+                .arg("NX")
+                .query_async::<Value>(&mut conn)
+                .await
+        })
+        .await;
+    }
+
+    pub(crate) async fn update(&self, token_hash: &str, value: &str, expires_at: DateTime<Utc>) {
+        let ttl_ms = entry_ttl(self.ttl, expires_at, Utc::now()).map_or(0, millis);
+        let key = self.key(token_hash);
+        let script = &self.update_script;
+        self.call(|mut conn| async move {
+            script
+                .key(&key)
+                .arg(TOMBSTONE)
+                .arg(value)
+                .arg(ttl_ms)
+                .invoke_async::<i64>(&mut conn)
+                .await
+        })
+        .await;
+    }
+
+    pub(crate) async fn revoke(self: &Arc<Self>, token_hashes: &[String]) {
+        if token_hashes.is_empty() {
+            return;
+        }
+        let keys: Vec<String> = token_hashes.iter().map(|hash| self.key(hash)).collect();
+        let ttl = self.ttl;
+        let written = self.call(|conn| write_tombstones(conn, &keys, ttl)).await;
+        if written.is_none() {
+            tracing::debug!(
+                count = keys.len(),
+                "session tombstones deferred to background retry"
+            );
+            self.retry_later(keys);
+        }
+    }
+
+    pub(crate) fn breaker_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    pub(crate) fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    fn key(&self, token_hash: &str) -> String {
+        format!("{}session:{}", self.key_prefix, token_hash)
+    }
+
+    /// One call on the request path: skipped at once while the breaker is open.
+    async fn call<T, F, Fut>(&self, op: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        if !self.breaker.try_acquire() {
+            return None;
+        }
+        self.attempt(op).await
+    }
+
+    /// One bounded round-trip whose outcome feeds the breaker. `None` on any failure.
+    async fn attempt<T, F, Fut>(&self, op: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let outcome = match self.connection() {
+            Ok(conn) => tokio::time::timeout(self.options.operation_timeout, op(conn))
+                .await
+                .unwrap_or_else(|_| Err(io::Error::from(io::ErrorKind::TimedOut).into())),
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(value) => {
+                if self.breaker.record_success() {
+                    tracing::info!("Redis answers again; session cache circuit breaker closed");
+                }
+                Some(value)
+            }
+            Err(error) => {
+                match self.breaker.record_failure() {
+                    AfterFailure::StillClosed => {
+                        tracing::debug!(%error, "session cache call to Redis failed")
+                    }
+                    AfterFailure::Opened => {
+                        tracing::warn!(
+                            %error,
+                            cooldown_ms = millis(self.options.cooldown),
+                            "Redis keeps failing; session cache circuit breaker open, reading sessions from the database"
+                        );
+                        self.drop_connection();
+                    }
+                    AfterFailure::StaysOpen => {
+                        tracing::debug!(%error, "session cache trial call to Redis failed");
+                        self.drop_connection();
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn connection(&self) -> RedisResult<ConnectionManager> {
+        let mut slot = lock(&self.connection);
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        let conn =
+            ConnectionManager::new_lazy_with_config(self.client.clone(), self.manager_config())?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn drop_connection(&self) {
+        *lock(&self.connection) = None;
+    }
+
+    fn manager_config(&self) -> ConnectionManagerConfig {
+        let options = &self.options;
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.connection_timeout))
+            .set_response_timeout(Some(options.response_timeout))
+            .set_number_of_retries(options.connection_retries)
+            .set_min_delay(
+                options
+                    .connection_retry_max_delay
+                    .min(Duration::from_millis(100)),
+            )
+            .set_max_delay(options.connection_retry_max_delay)
+    }
+
+    fn retry_later(self: &Arc<Self>, keys: Vec<String>) {
+        let mut queue = lock(&self.retry_queue);
+        let keys = match queue.as_ref() {
+            Some(sender) => match sender.send(keys) {
+                Ok(()) => return,
+                // The worker's runtime is gone; start another.
+                Err(mpsc::error::SendError(keys)) => keys,
+            },
+            None => keys,
+        };
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(retry_tombstones(Arc::downgrade(self), receiver));
+        // The receiver is alive: it was just handed to the worker.
+        let _ = sender.send(keys);
+        *queue = Some(sender);
+    }
+}
+
+async fn write_tombstones(
+    mut conn: ConnectionManager,
+    keys: &[String],
+    ttl: Duration,
+) -> RedisResult<()> {
+    let mut pipe = redis::pipe();
+    for key in keys {
+        pipe.cmd("SET")
+            .arg(key)
+            .arg(TOMBSTONE)
+            .arg("PX")
+            .arg(millis(ttl))
+            .ignore();
+    }
+    pipe.query_async::<()>(&mut conn).await
+}
+
+/// Retries tombstones with exponential backoff until written or until the cache TTL has passed since the revocation
+/// (by then every entry they were meant to shadow has expired). Runs while the cache exists; bypasses the breaker,
+/// since it is off the request path, and a success here closes it.
+async fn retry_tombstones(
+    cache: Weak<RedisCache>,
+    mut queue: mpsc::UnboundedReceiver<Vec<String>>,
+) {
+    let Some((options, ttl)) = cache
+        .upgrade()
+        .map(|cache| (cache.options.clone(), cache.ttl))
+    else {
+        return;
+    };
+    let mut pending = Pending {
+        give_up_at: HashMap::new(),
+        max: options.revoke_retry_max_pending,
+        ttl,
+    };
+
+    while let Some(keys) = queue.recv().await {
+        pending.add(keys);
+        let mut delay = options.revoke_retry_initial_delay;
+        while !pending.give_up_at.is_empty() {
+            tokio::time::sleep(delay).await;
+            while let Ok(keys) = queue.try_recv() {
+                pending.add(keys);
+            }
+            pending.drop_outlived();
+            if pending.give_up_at.is_empty() {
+                break;
+            }
+            let Some(cache) = cache.upgrade() else {
+                return;
+            };
+            let keys: Vec<String> = pending.give_up_at.keys().cloned().collect();
+            if cache
+                .attempt(|conn| write_tombstones(conn, &keys, ttl))
+                .await
+                .is_some()
+            {
+                tracing::info!(count = keys.len(), "deferred session tombstones written");
+                pending.give_up_at.clear();
+            } else {
+                delay = (delay * 2).min(options.revoke_retry_max_delay);
+            }
+        }
+    }
+}
+
+/// Keys awaiting a tombstone, each with the instant past which writing it is pointless.
+struct Pending {
+    give_up_at: HashMap<String, Instant>,
+    max: usize,
+    ttl: Duration,
+}
+
+impl Pending {
+    fn add(&mut self, keys: Vec<String>) {
+        let give_up_at = Instant::now() + self.ttl;
+        let mut refused = 0usize;
+        for key in keys {
+            if self.give_up_at.len() < self.max || self.give_up_at.contains_key(&key) {
+                self.give_up_at.insert(key, give_up_at);
+            } else {
+                refused += 1;
+            }
+        }
+        if refused > 0 {
+            tracing::warn!(
+                count = refused,
+                "session tombstone retry queue full; the cache TTL alone bounds these"
+            );
+        }
+    }
+
+    fn drop_outlived(&mut self) {
+        let now = Instant::now();
+        let before = self.give_up_at.len();
+        self.give_up_at.retain(|_, give_up_at| *give_up_at > now);
+        let outlived = before - self.give_up_at.len();
+        if outlived > 0 {
+            tracing::warn!(
+                count = outlived,
+                "gave up writing session tombstones; the cache TTL has bounded them"
+            );
+        }
+    }
+}
+
+/// The guarded values are replaced whole, so a panicking holder cannot leave them half-written.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}

@@ -1,0 +1,206 @@
+//! The generated `AdminService` trait, kept thin: read the caller's credential, convert, call [`Admin`].
+
+use tonic::{Request, Response, Status};
+use warden_common::AuthSecret;
+use warden_proto::auth::v1 as pb;
+
+use crate::{
+    admin::{Admin, BanUser, ListUsers, NewAccount, UserPage},
+    domain::SessionToken,
+    grpc::{credentials, listed_session_pb, user_pb},
+};
+
+pub use pb::admin_service_server::AdminServiceServer;
+
+#[derive(Clone)]
+pub struct GrpcAdmin {
+    admin: Admin,
+    secret: AuthSecret,
+}
+
+impl GrpcAdmin {
+    pub fn new(admin: Admin, secret: AuthSecret) -> Self {
+        Self { admin, secret }
+    }
+
+    fn credentials<T>(&self, request: &Request<T>) -> Option<SessionToken> {
+        credentials(&self.secret, request.metadata())
+    }
+}
+
+fn user_response(user: crate::domain::UserRecord) -> Response<pb::AdminUserResponse> {
+    Response::new(pb::AdminUserResponse {
+        user: Some(user_pb(user)),
+    })
+}
+
+fn success() -> Response<pb::AdminSuccessResponse> {
+    Response::new(pb::AdminSuccessResponse { success: true })
+}
+
+/// A count as proto's `int32`, saturating (the gateway only echoes what it was sent).
+fn int32(value: u64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+#[tonic::async_trait]
+impl pb::admin_service_server::AdminService for GrpcAdmin {
+    async fn set_role(
+        &self,
+        request: Request<pb::SetRoleRequest>,
+    ) -> Result<Response<pb::AdminUserResponse>, Status> {
+        let token = self.credentials(&request);
+        let body = request.into_inner();
+        let user = self
+            .admin
+            .set_role(token.as_ref(), &body.user_id, &body.role)
+            .await?;
+        Ok(user_response(user))
+    }
+
+    async fn ban_user(
+        &self,
+        request: Request<pb::BanUserRequest>,
+    ) -> Result<Response<pb::AdminUserResponse>, Status> {
+        let token = self.credentials(&request);
+        let body = request.into_inner();
+        let input = BanUser {
+            user_id: body.user_id,
+            reason: body.ban_reason,
+            expires_in: body.ban_expires_in,
+        };
+        let user = self.admin.ban_user(token.as_ref(), input).await?;
+        Ok(user_response(user))
+    }
+
+    async fn unban_user(
+        &self,
+        request: Request<pb::UnbanUserRequest>,
+    ) -> Result<Response<pb::AdminUserResponse>, Status> {
+        let token = self.credentials(&request);
+        let user = self
+            .admin
+            .unban_user(token.as_ref(), &request.get_ref().user_id)
+            .await?;
+        Ok(user_response(user))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let token = self.credentials(&request);
+        let body = request.into_inner();
+        let input = ListUsers {
+            search_value: body.search_value,
+            search_field: body.search_field,
+            search_operator: body.search_operator,
+            limit: body.limit.map(i64::from),
+            offset: body.offset.map(i64::from),
+            sort_by: body.sort_by,
+            sort_direction: body.sort_direction,
+            filter_field: body.filter_field,
+            filter_value: body.filter_value,
+            filter_operator: body.filter_operator,
+        };
+        let UserPage {
+            users,
+            total,
+            limit,
+            offset,
+        } = self.admin.list_users(token.as_ref(), input).await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: users.into_iter().map(user_pb).collect(),
+            total: i64::try_from(total).unwrap_or(i64::MAX),
+            limit: limit.map(int32),
+            offset: offset.map(int32),
+        }))
+    }
+
+    async fn list_user_sessions(
+        &self,
+        request: Request<pb::ListUserSessionsRequest>,
+    ) -> Result<Response<pb::ListUserSessionsResponse>, Status> {
+        let token = self.credentials(&request);
+        let sessions = self
+            .admin
+            .list_user_sessions(token.as_ref(), &request.get_ref().user_id)
+            .await?;
+        Ok(Response::new(pb::ListUserSessionsResponse {
+            sessions: sessions.into_iter().map(listed_session_pb).collect(),
+        }))
+    }
+
+    async fn revoke_user_session(
+        &self,
+        request: Request<pb::RevokeUserSessionRequest>,
+    ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
+        let token = self.credentials(&request);
+        self.admin
+            .revoke_user_session(token.as_ref(), &request.get_ref().session_token)
+            .await?;
+        Ok(success())
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        request: Request<pb::RevokeUserSessionsRequest>,
+    ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
+        let token = self.credentials(&request);
+        self.admin
+            .revoke_user_sessions(token.as_ref(), &request.get_ref().user_id)
+            .await?;
+        Ok(success())
+    }
+
+    async fn remove_user(
+        &self,
+        request: Request<pb::RemoveUserRequest>,
+    ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
+        let token = self.credentials(&request);
+        self.admin
+            .remove_user(token.as_ref(), &request.get_ref().user_id)
+            .await?;
+        Ok(success())
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let token = self.credentials(&request);
+        let user = self
+            .admin
+            .get_user(token.as_ref(), &request.get_ref().id)
+            .await?;
+        Ok(Response::new(user_pb(user)))
+    }
+
+    async fn create_user(
+        &self,
+        request: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::AdminUserResponse>, Status> {
+        let token = self.credentials(&request);
+        let body = request.into_inner();
+        let input = NewAccount {
+            email: body.email,
+            password: body.password.into(),
+            name: body.name,
+            roles: body.role,
+        };
+        let user = self.admin.create_user(token.as_ref(), input).await?;
+        Ok(user_response(user))
+    }
+
+    async fn set_user_password(
+        &self,
+        request: Request<pb::SetUserPasswordRequest>,
+    ) -> Result<Response<pb::SetUserPasswordResponse>, Status> {
+        let token = self.credentials(&request);
+        let body = request.into_inner();
+        self.admin
+            .set_user_password(token.as_ref(), &body.user_id, body.new_password.into())
+            .await?;
+        Ok(Response::new(pb::SetUserPasswordResponse { status: true }))
+    }
+}

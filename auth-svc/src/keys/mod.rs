@@ -1,0 +1,299 @@
+//! JWT signing keys, kept as Better Auth's jwt plugin keeps them, and the tokens they sign.
+//!
+//! Keys are Ed25519 rows of the `jwks` table in Better Auth's [`format`](mod@format), so a database Better Auth
+//! used keeps its keys and the tokens they signed. The newest unexpired key signs; it is created on first need and
+//! held decrypted in memory as a [`Signer`], re-read from the database at most once per refresh interval, so a
+//! [`rotate`] done elsewhere (the `rotate-keys` command, another replica) is picked up on its own. Rotated keys stay
+//! published in the JWKS for [`GRACE_PERIOD`] after they expire, so tokens they signed keep verifying until they
+//! run out.
+//!
+//! A session read (`GetSession`) carries a JWT for its user. Signing one is most of a cached session read's CPU, so
+//! the last token issued for each user is reused for up to [`REUSE_WINDOW`]: only while it was signed by the current
+//! key for exactly the user fields it would carry now, so a reused token never holds a stale claim; it is at most
+//! [`REUSE_WINDOW`] older than a fresh one and expires that much sooner.
+
+pub mod format;
+pub mod signer;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex as SyncMutex},
+    time::Duration,
+};
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::{sync::Mutex, time::Instant};
+use warden_common::AuthSecret;
+
+use crate::{
+    domain::{UserRecord, now},
+    store::{KeyRow, Store},
+};
+pub use format::FormatError;
+pub use signer::{Claims, Signer, TOKEN_LIFETIME_SECS};
+
+/// How long an expired key stays in the JWKS, as Better Auth's default `gracePeriod` (30 days).
+pub const GRACE_PERIOD: TimeDelta = TimeDelta::days(30);
+
+/// How long a session read may hand out a token issued earlier for the same user, unchanged, by the same key.
+pub const REUSE_WINDOW: Duration = Duration::from_secs(60);
+
+/// At most this many users' last tokens are kept for reuse; past it the oldest half is forgotten.
+const REUSE_CAPACITY: usize = 16_384;
+
+/// How often a running service looks for a newer signing key by default.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("reading or writing the jwks table")]
+    Store(#[from] sea_orm::DbErr),
+    #[error("jwks key {kid} cannot be used")]
+    Unusable {
+        kid: String,
+        #[source]
+        cause: FormatError,
+    },
+    #[error("signing a JWT")]
+    Sign(#[from] jsonwebtoken::errors::Error),
+}
+
+/// One public key of the JWKS, as Better Auth's `/jwks` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    pub kid: String,
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub alg: String,
+}
+
+/// Issues JWTs and lists the JWKS. Cheap to clone; clones share the key held in memory.
+#[derive(Clone)]
+pub struct Keys {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    secret: AuthSecret,
+    issuer: String,
+    refresh: Duration,
+    /// The key in use; read on every signature, so behind a lock that is never held across an await.
+    held: SyncMutex<Option<Held>>,
+    /// Taken by the one task that re-reads the key from the database, so others do not pile onto it.
+    refreshing: Mutex<()>,
+    /// The last token issued for each user's session reads, by user id.
+    issued: SyncMutex<HashMap<String, Issued>>,
+}
+
+struct Issued {
+    user: UserRecord,
+    kid: String,
+    at: Instant,
+    jwt: Arc<str>,
+}
+
+#[derive(Clone)]
+struct Held {
+    signer: Arc<Signer>,
+    expires_at: Option<DateTime<Utc>>,
+    checked: Instant,
+}
+
+impl Keys {
+    /// `base_url` is the issuer and audience of every token, any trailing `/` removed.
+    pub fn new(store: Store, secret: AuthSecret, base_url: &str, refresh: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                secret,
+                issuer: base_url.trim_end_matches('/').to_owned(),
+                refresh,
+                held: SyncMutex::new(None),
+                refreshing: Mutex::new(()),
+                issued: SyncMutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// A JWT for `user`, valid for [`TOKEN_LIFETIME_SECS`] from now.
+    pub async fn issue(&self, user: &UserRecord) -> Result<String, KeyError> {
+        let signer = self.signer().await?;
+        let claims = Claims::new(user, &self.inner.issuer, Utc::now());
+        Ok(signer.sign(&claims)?)
+    }
+
+    /// A JWT for a session read of `user`: the one issued for the same user fields by the current key within
+    /// [`REUSE_WINDOW`] when there is one, else a new one.
+    pub async fn issue_for_session(&self, user: &UserRecord) -> Result<Arc<str>, KeyError> {
+        let signer = self.signer().await?;
+        {
+            let issued = lock(&self.inner.issued);
+            if let Some(last) = issued.get(&user.id)
+                && last.at.elapsed() < REUSE_WINDOW
+                && last.kid == signer.kid()
+                && last.user == *user
+            {
+                return Ok(last.jwt.clone());
+            }
+        }
+        let jwt: Arc<str> = signer
+            .sign(&Claims::new(user, &self.inner.issuer, Utc::now()))?
+            .into();
+        let mut issued = lock(&self.inner.issued);
+        if issued.len() >= REUSE_CAPACITY {
+            forget_oldest_half(&mut issued);
+        }
+        issued.insert(
+            user.id.clone(),
+            Issued {
+                user: user.clone(),
+                kid: signer.kid().to_owned(),
+                at: Instant::now(),
+                jwt: jwt.clone(),
+            },
+        );
+        Ok(jwt)
+    }
+
+    /// The published keys, newest first; creates the first key if there is no current one.
+    pub async fn jwks(&self) -> Result<Vec<PublicKey>, KeyError> {
+        let now = now();
+        let store = &self.inner.store;
+        let mut rows = store.keys_live_since(now - GRACE_PERIOD).await?;
+        if !rows.iter().any(|row| signs_at(row, now)) {
+            store
+                .create_key_if_none(format::generate(&self.inner.secret, now), now)
+                .await?;
+            rows = store.keys_live_since(now - GRACE_PERIOD).await?;
+        }
+        Ok(rows.iter().filter_map(published).collect())
+    }
+
+    /// The key to sign with: the one held, unless it is due for a check or has expired.
+    async fn signer(&self) -> Result<Arc<Signer>, KeyError> {
+        if let Some(signer) = self.held_if_fresh() {
+            return Ok(signer);
+        }
+        let _refreshing = self.inner.refreshing.lock().await;
+        // Another task may have refreshed the key while this one waited.
+        if let Some(signer) = self.held_if_fresh() {
+            return Ok(signer);
+        }
+        let now = now();
+        let held = lock(&self.inner.held).clone();
+        let row = match self.current_row(now).await {
+            Ok(row) => row,
+            Err(error) => match held {
+                // The database being away must not stop signing while the key held is still good.
+                Some(current) if current.expires_at.is_none_or(|at| at > now) => {
+                    tracing::warn!(error = %error, "could not look for a newer signing key");
+                    if let Some(held) = lock(&self.inner.held).as_mut() {
+                        held.checked = Instant::now();
+                    }
+                    return Ok(current.signer);
+                }
+                _ => return Err(error),
+            },
+        };
+        let same = held
+            .filter(|current| current.signer.kid() == row.id)
+            .map(|current| current.signer);
+        let signer = match same {
+            Some(signer) => signer,
+            None => {
+                let key = format::signing_key(&self.inner.secret, &row).map_err(|cause| {
+                    KeyError::Unusable {
+                        kid: row.id.clone(),
+                        cause,
+                    }
+                })?;
+                Arc::new(Signer::new(row.id.clone(), &key))
+            }
+        };
+        *lock(&self.inner.held) = Some(Held {
+            signer: signer.clone(),
+            expires_at: row.expires_at,
+            checked: Instant::now(),
+        });
+        Ok(signer)
+    }
+
+    /// The key held, when it was checked within the refresh interval and has not expired.
+    fn held_if_fresh(&self) -> Option<Arc<Signer>> {
+        let held = lock(&self.inner.held);
+        let current = held.as_ref()?;
+        (current.checked.elapsed() < self.inner.refresh
+            && current.expires_at.is_none_or(|at| at > now()))
+        .then(|| current.signer.clone())
+    }
+
+    async fn current_row(&self, now: DateTime<Utc>) -> Result<KeyRow, KeyError> {
+        let store = &self.inner.store;
+        if let Some(row) = store.current_key(now).await? {
+            return Ok(row);
+        }
+        let candidate = format::generate(&self.inner.secret, now);
+        Ok(store.create_key_if_none(candidate, now).await?)
+    }
+}
+
+/// Creates a new signing key and expires the current ones (they stay in the JWKS for [`GRACE_PERIOD`]). Returns the
+/// new key's id (its `kid`). Running services switch to it within their refresh interval.
+pub async fn rotate(store: &Store, secret: &AuthSecret) -> anyhow::Result<String> {
+    let now = now();
+    let row = format::generate(secret, now);
+    store
+        .rotate_keys(&row, now)
+        .await
+        .context("rotating the keys of the jwks table")?;
+    Ok(row.id)
+}
+
+/// A lock whose holder cannot leave the data half-written (every critical section is a read or a single write),
+/// so a panic elsewhere while it was held does not make it unusable.
+fn lock<T>(mutex: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Keeps the newer half of the reusable tokens.
+fn forget_oldest_half(issued: &mut HashMap<String, Issued>) {
+    let mut ages: Vec<Instant> = issued.values().map(|last| last.at).collect();
+    ages.sort_unstable();
+    let cutoff = ages[ages.len() / 2];
+    issued.retain(|_, last| last.at >= cutoff);
+}
+
+/// Whether a row is a current EdDSA key at `now`, one that may sign.
+fn signs_at(row: &KeyRow, now: DateTime<Utc>) -> bool {
+    row.alg.as_deref().is_none_or(|alg| alg == format::ALG)
+        && row.expires_at.is_none_or(|at| at > now)
+}
+
+/// The JWKS entry of a row; keys that are not Ed25519 (another issuer's) are left out.
+fn published(row: &KeyRow) -> Option<PublicKey> {
+    if row.alg.as_deref().is_some_and(|alg| alg != format::ALG) {
+        return None;
+    }
+    match format::public_jwk(row) {
+        Ok(jwk) => Some(PublicKey {
+            kid: row.id.clone(),
+            kty: jwk.kty,
+            crv: jwk.crv,
+            x: jwk.x,
+            alg: format::ALG.to_owned(),
+        }),
+        Err(error) => {
+            tracing::warn!(kid = %row.id, %error, "jwks row left out of the JWKS");
+            None
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The AuthService's behaviour as plain async functions: no tonic here, only domain types and [`AuthError`].
+
+use warden_common::token::{hash_token, is_token_hash};
+
+use crate::{
+    account::{Emails, UNIFORM_ANSWER_FLOOR},
+    domain::{
+        Email, Password, PasswordLength, SessionRecord, SessionToken, UserRecord, generate_id, now,
+    },
+    error::{AuthError, is_unique_violation},
+    keys::{Keys, PublicKey},
+    passwords::{Hasher, Verdict},
+    sessions::{ClientInfo, Resolved, Sessions},
+    store::{NewUser, Store},
+    throttle::SignInThrottle,
+};
+
+pub struct SignUp {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub image: Option<String>,
+    pub remember: bool,
+    /// Where the verification link returns to, when the address must be verified first.
+    pub callback_url: Option<String>,
+}
+
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+    pub remember: bool,
+    /// Where a re-sent verification link returns to.
+    pub callback_url: Option<String>,
+}
+
+/// What a sign-up gives: a session, or (with `REQUIRE_EMAIL_VERIFICATION`) a user who must verify first.
+pub enum SignedUp {
+    Opened(Box<Opened>),
+    /// No session. For an address that already had an account this is a stand-in that was never stored, so the
+    /// answer does not tell the address is taken.
+    Unverified(UserRecord),
+}
+
+/// A session just opened: the raw token goes back to the caller once and is never stored.
+pub struct Opened {
+    pub token: SessionToken,
+    pub session: SessionRecord,
+    pub user: UserRecord,
+}
+
+#[derive(Clone)]
+pub struct AuthCore {
+    store: Store,
+    sessions: Sessions,
+    hasher: Hasher,
+    keys: Keys,
+    emails: Emails,
+    throttle: SignInThrottle,
+}
+
+impl AuthCore {
+    pub fn new(
+        store: Store,
+        sessions: Sessions,
+        hasher: Hasher,
+        keys: Keys,
+        emails: Emails,
+    ) -> Self {
+        Self {
+            store,
+            sessions,
+            hasher,
+            keys,
+            emails,
+            throttle: SignInThrottle::default(),
+        }
+    }
+
+    /// Replaces the failed sign-in back-off (by default ASVS's, counted in process).
+    pub fn with_throttle(mut self, throttle: SignInThrottle) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    pub async fn sign_up(&self, input: SignUp, client: ClientInfo) -> Result<SignedUp, AuthError> {
+        let email = Email::parse(&input.email)
+            .ok_or_else(|| AuthError::Validation("[body.email] Invalid email address".into()))?;
+        let password = Password::new_password(input.password).map_err(length_error)?;
+        if self.emails.verification_required() {
+            return crate::account::at_least(
+                UNIFORM_ANSWER_FLOOR,
+                self.sign_up_unverified(
+                    input.name,
+                    email,
+                    input.image,
+                    password,
+                    input.callback_url,
+                ),
+            )
+            .await;
+        }
+        if self
+            .store
+            .find_user_by_email(email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AuthError::UserAlreadyExists);
+        }
+        let hash = self
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(AuthError::Internal)?;
+        let now = now();
+        let new = NewUser {
+            id: generate_id(),
+            name: input.name,
+            email: email.as_str().to_owned(),
+            image: input.image,
+        };
+        let (token, session) = self.sessions.start(&new.id, input.remember, client, now);
+        let user = self
+            .store
+            .create_user(new, hash, Some(&session), now)
+            .await
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    AuthError::UserAlreadyExists
+                } else {
+                    error.into()
+                }
+            })?;
+        Ok(SignedUp::Opened(Box::new(Opened {
+            token,
+            session,
+            user,
+        })))
+    }
+
+    /// Sign-up under `REQUIRE_EMAIL_VERIFICATION`: the user is created without a session and mailed a verification
+    /// link. A taken address gets the same answer (a stand-in user) after the same work, and no account changes.
+    async fn sign_up_unverified(
+        &self,
+        name: String,
+        email: Email,
+        image: Option<String>,
+        password: Password,
+        callback_url: Option<String>,
+    ) -> Result<SignedUp, AuthError> {
+        let taken = self
+            .store
+            .find_user_by_email(email.as_str())
+            .await?
+            .is_some();
+        let hash = self
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(AuthError::Internal)?;
+        let now = now();
+        let new = NewUser {
+            id: generate_id(),
+            name,
+            email: email.as_str().to_owned(),
+            image,
+        };
+        let stand_in = UserRecord {
+            id: new.id.clone(),
+            name: new.name.clone(),
+            email: new.email.clone(),
+            email_verified: false,
+            image: new.image.clone(),
+            created_at: now,
+            updated_at: now,
+            role: Some("user".into()),
+            banned: Some(false),
+            ban_reason: None,
+            ban_expires: None,
+        };
+        if taken {
+            tracing::info!("sign-up for an address that has an account");
+            return Ok(SignedUp::Unverified(stand_in));
+        }
+        match self.store.create_user(new, hash, None, now).await {
+            Ok(user) => {
+                self.emails
+                    .send_verification(&user, callback_url.as_deref())?;
+                Ok(SignedUp::Unverified(user))
+            }
+            Err(error) if is_unique_violation(&error) => Ok(SignedUp::Unverified(stand_in)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn sign_in(&self, input: SignIn, client: ClientInfo) -> Result<Opened, AuthError> {
+        let email = Email::parse(&input.email).ok_or(AuthError::InvalidEmail)?;
+        let password = Password::candidate(input.password).map_err(length_error)?;
+        self.throttle.attempt(&email).await?;
+        let Some(user) = self.store.find_user_by_email(email.as_str()).await? else {
+            self.hasher
+                .dummy_verify(&password)
+                .await
+                .map_err(AuthError::Internal)?;
+            return Err(AuthError::InvalidEmailOrPassword);
+        };
+        let Some((account_id, stored)) = self.store.find_credential(&user.id).await? else {
+            self.hasher
+                .dummy_verify(&password)
+                .await
+                .map_err(AuthError::Internal)?;
+            return Err(AuthError::InvalidEmailOrPassword);
+        };
+        match self
+            .hasher
+            .verify(&password, &stored)
+            .await
+            .map_err(AuthError::Internal)?
+        {
+            Verdict::Mismatch => return Err(AuthError::InvalidEmailOrPassword),
+            Verdict::Match { rehash: true } => self.upgrade_hash(&account_id, &password).await,
+            Verdict::Match { rehash: false } => {}
+        }
+        self.throttle.succeeded(&email).await;
+        if self.emails.verification_required() && !user.email_verified {
+            // Better Auth's `sendOnSignIn`: the right password earns a fresh link, not a session.
+            self.emails
+                .send_verification(&user, input.callback_url.as_deref())?;
+            return Err(AuthError::EmailNotVerified);
+        }
+        let user = crate::admin::admit(&self.store, user).await?;
+        let (token, session) = self.sessions.start(&user.id, input.remember, client, now());
+        self.store.insert_session(&session).await?;
+        Ok(Opened {
+            token,
+            session,
+            user,
+        })
+    }
+
+    /// Replaces a legacy scrypt hash by argon2id; a failure here must not fail the sign-in.
+    async fn upgrade_hash(&self, account_id: &str, password: &Password) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(hash) => self
+                .store
+                .set_password_hash(account_id, &hash)
+                .await
+                .map_err(anyhow::Error::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = upgraded {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not rehash a legacy password"
+            );
+        }
+    }
+
+    /// Ends the presented session if there is one; never fails for lack of one.
+    pub async fn sign_out(&self, token: Option<&SessionToken>) -> Result<(), AuthError> {
+        if let Some(token) = token {
+            let hash = token.hash();
+            self.store.delete_session(&hash, None).await?;
+            self.sessions.forget(&[hash]).await;
+        }
+        Ok(())
+    }
+
+    pub async fn current(
+        &self,
+        token: Option<&SessionToken>,
+        disable_refresh: bool,
+    ) -> Result<Resolved, AuthError> {
+        let token = token.ok_or(AuthError::Unauthorized)?;
+        self.sessions
+            .resolve(token, disable_refresh)
+            .await?
+            .ok_or(AuthError::Unauthorized)
+    }
+
+    /// The caller's active sessions; each carries its stored hash as its token.
+    pub async fn list_sessions(
+        &self,
+        token: Option<&SessionToken>,
+    ) -> Result<Vec<SessionRecord>, AuthError> {
+        let current = self.current(token, false).await?;
+        if !self
+            .sessions
+            .lifetimes()
+            .is_fresh(current.session.created_at, now())
+        {
+            return Err(AuthError::SessionNotFresh);
+        }
+        Ok(self.store.list_sessions(&current.user.id, now()).await?)
+    }
+
+    /// Revokes one of the caller's sessions, named by raw token or stored hash. Returns whether it was the caller's own.
+    pub async fn revoke_session(
+        &self,
+        token: Option<&SessionToken>,
+        target: &str,
+    ) -> Result<bool, AuthError> {
+        if target.is_empty() {
+            return Err(AuthError::Validation(
+                "[body.token] Invalid input: expected string, received undefined".into(),
+            ));
+        }
+        let current = self.current(token, false).await?;
+        let target_hash = if is_token_hash(target) {
+            target.to_owned()
+        } else {
+            hash_token(target)
+        };
+        if self
+            .store
+            .delete_session(&target_hash, Some(&current.user.id))
+            .await?
+        {
+            self.sessions
+                .forget(std::slice::from_ref(&target_hash))
+                .await;
+            return Ok(target_hash == current.session.token_hash);
+        }
+        Ok(false)
+    }
+
+    /// Revokes all of the caller's sessions, or all but the current one.
+    pub async fn revoke_sessions(
+        &self,
+        token: Option<&SessionToken>,
+        keep_current: bool,
+    ) -> Result<(), AuthError> {
+        let current = self.current(token, false).await?;
+        let keep = keep_current.then_some(current.session.token_hash.as_str());
+        let hashes = self
+            .store
+            .delete_user_sessions(&current.user.id, keep)
+            .await?;
+        self.sessions.forget(&hashes).await;
+        Ok(())
+    }
+
+    /// A JWT for the caller's session's user (Better Auth's `GET /token`).
+    pub async fn issue_token(&self, token: Option<&SessionToken>) -> Result<String, AuthError> {
+        let current = self.current(token, false).await?;
+        Ok(self.keys.issue(&current.user).await?)
+    }
+
+    /// The JWT that accompanies a session read; none (rather than a failed read) when no key can sign.
+    pub async fn session_jwt(&self, user: &UserRecord) -> Option<String> {
+        match self.keys.issue_for_session(user).await {
+            Ok(jwt) => Some(jwt.to_string()),
+            Err(error) => {
+                let error = anyhow::Error::from(error);
+                tracing::warn!(error = format!("{error:#}"), "no JWT for this session read");
+                None
+            }
+        }
+    }
+
+    /// The public keys that verify issued JWTs, newest first.
+    pub async fn jwks(&self) -> Result<Vec<PublicKey>, AuthError> {
+        Ok(self.keys.jwks().await?)
+    }
+}
+
+fn length_error(error: PasswordLength) -> AuthError {
+    match error {
+        PasswordLength::TooShort => AuthError::PasswordTooShort,
+        PasswordLength::TooLong => AuthError::PasswordTooLong,
+    }
+}

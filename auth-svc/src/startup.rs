@@ -1,0 +1,180 @@
+//! Builds the server (storage, cache, hasher, gRPC services) and runs it until shutdown.
+//!
+//! One port serves gRPC, gRPC-web (tonic-web behind CORS for the trusted origins), server reflection (v1 and
+//! v1alpha) and `grpc.health.v1`.
+
+use std::{future::Future, net::SocketAddr};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+use warden_common::grpc;
+use warden_common::metrics::{AdminPort, Metrics};
+
+use crate::{
+    account::{Account, Emails},
+    admin::Admin,
+    cache::SessionCache,
+    cleanup::Cleanup,
+    config::Config,
+    grpc::{AuthServiceServer, GrpcAuth},
+    grpc_admin::{AdminServiceServer, GrpcAdmin},
+    grpc_dev::{DevServiceServer, GrpcDev},
+    keys::Keys,
+    limits::{self, Limits},
+    mail::Mailer,
+    metrics::AuthProbe,
+    passwords::Hasher,
+    service::AuthCore,
+    sessions::Sessions,
+    store::Store,
+};
+
+pub struct AuthServer {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    auth: GrpcAuth,
+    admin: GrpcAdmin,
+    /// The development outbox, served only while no SMTP server is configured.
+    dev: Option<GrpcDev>,
+    limits: Limits,
+    cors: CorsLayer,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    cleanup: Cleanup,
+    metrics: Metrics,
+    metrics_port: Option<AdminPort>,
+    probe: AuthProbe,
+}
+
+impl AuthServer {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.migrate {
+            migrations::migrate(&config.database_url)
+                .await
+                .context("migrating the database")?;
+        }
+        let store = Store::connect(&config.database_url, config.db_max_connections)
+            .await
+            .context("connecting to DATABASE_URL")?;
+        let legacy = store
+            .has_legacy_hashes()
+            .await
+            .context("reading the account table (are migrations applied?)")?;
+        let cache = match &config.redis_url {
+            Some(url) => {
+                SessionCache::redis(url, &config.redis_key_prefix, config.session_cache_ttl)
+                    .context("REDIS_URL is not a valid Redis URL")?
+            }
+            None => SessionCache::memory(config.session_cache_ttl),
+        };
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let hasher = Hasher::new(cores, legacy)?;
+        let probe = AuthProbe::new(cache.clone(), hasher.clone(), store.connection().clone());
+        let keys = Keys::new(
+            store.clone(),
+            config.secret.clone(),
+            &config.base_url,
+            config.key_refresh,
+        );
+        let sessions = Sessions::new(store.clone(), cache).with_lifetimes(config.sessions);
+        let admin = Admin::new(
+            store.clone(),
+            sessions.clone(),
+            hasher.clone(),
+            config.admin_user_ids.clone(),
+        );
+        let admin = GrpcAdmin::new(admin, config.secret.clone());
+        let mailer = Mailer::from_settings(config.smtp_url.as_ref(), &config.mail_from)?;
+        let dev = mailer
+            .outbox()
+            .map(|outbox| GrpcDev::new(outbox.clone(), config.trusted_proxies.clone()));
+        let emails = Emails::new(
+            mailer,
+            config.secret.clone(),
+            &config.base_url,
+            config.require_email_verification,
+        );
+        let account = Account::new(
+            store.clone(),
+            sessions.clone(),
+            hasher.clone(),
+            emails.clone(),
+        );
+        let cleanup = Cleanup::new(store.clone(), config.cleanup_interval);
+        let core = AuthCore::new(store, sessions, hasher, keys, emails);
+        let (limits, throttle) = limits::from_config(&config).context("REDIS_URL")?;
+        let account = account.with_throttle(throttle.clone());
+        let core = core.with_throttle(throttle);
+        let auth = GrpcAuth::new(
+            core,
+            account,
+            config.secret.clone(),
+            config.trusted_proxies.clone(),
+        );
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding AUTH_ADDR {}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        let metrics_port = match config.metrics_listen {
+            Some(addr) => Some(AdminPort::bind(addr).await?),
+            None => None,
+        };
+        Ok(Self {
+            listener,
+            local_addr,
+            auth,
+            admin,
+            dev,
+            limits,
+            cors: grpc::grpc_web_cors(&config.base_url, &config.trusted_origins),
+            tls: config.tls,
+            cleanup,
+            metrics: Metrics::new(),
+            metrics_port,
+            probe,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The admin port serving `/metrics`, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_port.as_ref().map(AdminPort::local_addr)
+    }
+
+    /// Records into `metrics`, shared with the other servers in the process (the all-in-one), instead of a
+    /// registry of its own.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let mut services = grpc::Services::new(self.limits.wrap(AuthServiceServer::new(self.auth)))
+            .with(self.limits.wrap(AdminServiceServer::new(self.admin)));
+        if let Some(dev) = self.dev {
+            services = services.with(self.limits.wrap(DevServiceServer::new(dev)));
+        }
+        let cleanup = self.cleanup.spawn();
+        let probe = self.probe;
+        let _probe = self.metrics.attach(move |samples| probe.sample(samples));
+        let _metrics_port = self
+            .metrics_port
+            .map(|port| port.spawn(self.metrics.clone()));
+        let served = grpc::serve(
+            services.with_tls(self.tls).observed_by(&self.metrics),
+            warden_proto::FILE_DESCRIPTOR_SET,
+            self.listener,
+            self.cors,
+            shutdown,
+        )
+        .await;
+        cleanup.stop().await;
+        served
+    }
+}

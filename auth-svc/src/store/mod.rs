@@ -1,0 +1,50 @@
+//! PostgreSQL (or SQLite) access: the source of truth for users, accounts, sessions and signing keys.
+
+mod account;
+mod admin;
+mod entity;
+mod expired;
+mod keys;
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+pub use account::Verification;
+pub use admin::{AdminNewUser, Ban};
+pub use keys::KeyRow;
+pub use sessions::SessionRow;
+pub use users::NewUser;
+
+/// The provider id of email-and-password accounts, as Better Auth names it.
+pub const CREDENTIAL_PROVIDER: &str = "credential";
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sea_orm::DbErr> {
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(max_connections)
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            // One writer at a time; sea-orm's own default for SQLite.
+            options.max_connections(1);
+        }
+        Ok(Self {
+            db: Database::connect(options).await?,
+        })
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}

@@ -1,0 +1,214 @@
+//! What every Warden gRPC service serves the same way: one port with gRPC, gRPC-web (behind CORS for the trusted
+//! origins), server reflection in v1 and v1alpha, and `grpc.health.v1`; and errors carrying a `google.rpc.ErrorInfo`.
+
+use std::{
+    collections::HashMap, convert::Infallible, future::Future, net::SocketAddr, time::Duration,
+};
+
+use anyhow::Context;
+use http::{HeaderName, HeaderValue, Method};
+use tokio::net::TcpListener;
+use tonic::{
+    Code, Status,
+    body::Body,
+    server::NamedService,
+    service::Routes,
+    transport::{Server, ServerTlsConfig, server::TcpIncoming},
+};
+use tonic_health::ServingStatus;
+use tonic_types::{ErrorDetails, StatusExt};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::metrics::{GrpcMetricsLayer, Metrics};
+
+/// A status whose `ErrorInfo.reason` names the error for machines (the gateway maps it to Better Auth's codes).
+pub fn status(
+    code: Code,
+    message: impl Into<String>,
+    reason: Option<&str>,
+    domain: &str,
+) -> Status {
+    match reason {
+        Some(reason) => Status::with_error_details(
+            code,
+            message,
+            ErrorDetails::with_error_info(reason, domain, HashMap::new()),
+        ),
+        None => Status::new(code, message),
+    }
+}
+
+/// CORS for gRPC-web from browsers on `base_url`'s origin and the trusted origins.
+pub fn grpc_web_cors(base_url: &str, trusted_origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = std::iter::once(base_url)
+        .chain(trusted_origins.iter().map(String::as_str))
+        .filter_map(|url| HeaderValue::from_str(&origin_of(url)).ok())
+        .collect();
+    let header = |name: &'static str| HeaderName::from_static(name);
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header("content-type"),
+            header("authorization"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+/// `scheme://host[:port]` of a URL, without path or trailing slash.
+fn origin_of(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    match trimmed.find("://") {
+        Some(scheme_end) => match trimmed[scheme_end + 3..].find('/') {
+            Some(path) => trimmed[..scheme_end + 3 + path].to_owned(),
+            None => trimmed.to_owned(),
+        },
+        None => trimmed.to_owned(),
+    }
+}
+
+/// The gRPC services one port serves, the names health reports for them, and the port's TLS, if any.
+pub struct Services {
+    routes: Routes,
+    names: Vec<&'static str>,
+    tls: Option<ServerTlsConfig>,
+    metrics: Option<Metrics>,
+}
+
+impl Services {
+    pub fn new<S>(service: S) -> Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        Self {
+            routes: Routes::new(service),
+            names: vec![S::NAME],
+            tls: None,
+            metrics: None,
+        }
+    }
+
+    /// Counts and times every call on the port (health and reflection included) into `metrics`.
+    pub fn observed_by(mut self, metrics: &Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
+    /// Serves TLS only (see [`crate::tls`]) when `tls` is set.
+    pub fn with_tls(mut self, tls: Option<ServerTlsConfig>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    pub fn with<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes = self.routes.add_service(service);
+        self.names.push(S::NAME);
+        self
+    }
+}
+
+/// Serves `services` with health, reflection (v1 and v1alpha, describing `descriptors`) and gRPC-web until
+/// `shutdown` resolves; health turns NOT_SERVING before the server stops taking calls.
+pub async fn serve(
+    services: Services,
+    descriptors: &'static [u8],
+    listener: TcpListener,
+    cors: CorsLayer,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let local_addr: SocketAddr = listener.local_addr()?;
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in &services.names {
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    // Advertise exactly what this port serves, not every service in the shared descriptor set.
+    let advertised = services.names.iter().copied().chain([
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ]);
+    let reflection = || {
+        advertised.clone().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(descriptors)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET),
+            |builder, name| builder.with_service_name(name),
+        )
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    // grpcurl before 1.9 and many GUI clients speak only v1alpha; list v1 there too.
+    let reflection_v1alpha = reflection()
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let observed = GrpcMetricsLayer::new(
+        services.metrics.clone(),
+        &[
+            descriptors,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+        &advertised.clone().collect::<Vec<_>>(),
+    );
+    let names = services.names.clone();
+    let drain = async move {
+        shutdown.await;
+        for name in names {
+            reporter
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+    };
+    tracing::info!(addr = %local_addr, services = ?services.names, tls = services.tls.is_some(), "listening");
+    let mut server = Server::builder();
+    if let Some(tls) = services.tls {
+        server = server
+            .tls_config(tls)
+            .context("TLS_CERT and TLS_KEY cannot be used")?;
+    }
+    server
+        .accept_http1(true)
+        .layer(cors)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(observed)
+        .add_routes(services.routes)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(
+            // Without TCP_NODELAY, the trailers' small second write waits on the client's delayed ACK (~40 ms).
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            drain,
+        )
+        .await
+        .context("serving gRPC")
+}

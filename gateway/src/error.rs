@@ -1,0 +1,555 @@
+//! The gateway's one error type, rendered as Better Auth's `{"message", "code"}` body.
+//!
+//! An upstream `tonic::Status` keeps the service's message and its `ErrorInfo` reason (the Better Auth or task error
+//! code); the HTTP status is chosen in [`http_status`] alone, from the route and the reason, falling back to the gRPC
+//! code.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::Serialize;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::origin::OriginError;
+
+/// The endpoint an upstream error came from; Better Auth gives one reason different statuses on different routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    SignUpEmail,
+    SignInEmail,
+    SignOut,
+    GetSession,
+    ListSessions,
+    RevokeSession,
+    RevokeSessions,
+    RevokeOtherSessions,
+    IssueToken,
+    GetJwks,
+    CreateTask,
+    GetTask,
+    ListTasks,
+    UpdateTask,
+    DeleteTask,
+    AdminSetRole,
+    AdminBanUser,
+    AdminUnbanUser,
+    AdminListUsers,
+    AdminListUserSessions,
+    AdminRevokeUserSession,
+    AdminRevokeUserSessions,
+    AdminRemoveUser,
+    AdminGetUser,
+    AdminCreateUser,
+    AdminSetUserPassword,
+    UpdateUser,
+    ChangePassword,
+    ChangeEmail,
+    DeleteUser,
+    SendVerificationEmail,
+    VerifyEmail,
+    RequestPasswordReset,
+    CheckResetToken,
+    ResetPassword,
+    ListOutbox,
+}
+
+impl Route {
+    /// Better Auth's admin routes answer a missing session with a bare 401: an empty body.
+    fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Self::AdminSetRole
+                | Self::AdminBanUser
+                | Self::AdminUnbanUser
+                | Self::AdminListUsers
+                | Self::AdminListUserSessions
+                | Self::AdminRevokeUserSession
+                | Self::AdminRevokeUserSessions
+                | Self::AdminRemoveUser
+                | Self::AdminGetUser
+                | Self::AdminCreateUser
+                | Self::AdminSetUserPassword
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// An error the gateway decides itself, with Better Auth's code and message.
+    #[error("{code}: {message}")]
+    Local {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    /// An error auth-svc or task-svc (or the channel to it) returned.
+    #[error("{route:?} failed upstream: {:?} {}", status.code(), status.message())]
+    Upstream { route: Route, status: tonic::Status },
+    /// A broken invariant; the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl ApiError {
+    pub fn local(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Local {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::local(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 401 `UNAUTHORIZED`: the request carries no live session.
+    pub fn unauthorized() -> Self {
+        Self::local(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Unauthorized")
+    }
+
+    /// 403 `FORBIDDEN`: the session is live but may not act here.
+    pub fn forbidden() -> Self {
+        Self::local(StatusCode::FORBIDDEN, "FORBIDDEN", "Forbidden")
+    }
+
+    /// For `.map_err(ApiError::upstream(Route::…))` on an RPC result.
+    pub fn upstream(route: Route) -> impl FnOnce(tonic::Status) -> Self {
+        move |status| Self::Upstream { route, status }
+    }
+}
+
+impl From<OriginError> for ApiError {
+    fn from(error: OriginError) -> Self {
+        Self::local(StatusCode::FORBIDDEN, error.code(), error.to_string())
+    }
+}
+
+/// The HTTP status for an upstream error: by reason first, then by gRPC code.
+pub fn http_status(route: Route, code: Code, reason: Option<&str>) -> StatusCode {
+    match (route, reason) {
+        (Route::AdminCreateUser, Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL")) => {
+            StatusCode::BAD_REQUEST
+        }
+        (_, Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL")) => StatusCode::UNPROCESSABLE_ENTITY,
+        // A verify-email link that does not work is 401 whatever the reason; a delete-user token 404.
+        (Route::VerifyEmail, Some("INVALID_TOKEN" | "TOKEN_EXPIRED" | "USER_NOT_FOUND")) => {
+            StatusCode::UNAUTHORIZED
+        }
+        (Route::DeleteUser, Some("INVALID_TOKEN")) => StatusCode::NOT_FOUND,
+        (Route::ResetPassword, Some("USER_NOT_FOUND")) => StatusCode::BAD_REQUEST,
+        (
+            _,
+            Some(
+                "INVALID_TOKEN"
+                | "TOKEN_EXPIRED"
+                | "SESSION_EXPIRED"
+                | "INVALID_PASSWORD"
+                | "CREDENTIAL_ACCOUNT_NOT_FOUND"
+                | "EMAIL_MISMATCH"
+                | "EMAIL_ALREADY_VERIFIED",
+            ),
+        ) => StatusCode::BAD_REQUEST,
+        (_, Some("INVALID_EMAIL_OR_PASSWORD" | "UNAUTHORIZED")) => StatusCode::UNAUTHORIZED,
+        (_, Some("SESSION_NOT_FRESH" | "BANNED_USER" | "EMAIL_NOT_VERIFIED")) => {
+            StatusCode::FORBIDDEN
+        }
+        (_, Some("TASK_NOT_FOUND")) => StatusCode::NOT_FOUND,
+        (_, Some("ETAG_MISMATCH")) => StatusCode::PRECONDITION_FAILED,
+        (_, Some("INVALID_PAGE_TOKEN" | "VALIDATION_ERROR")) => StatusCode::BAD_REQUEST,
+        _ => match code {
+            Code::InvalidArgument => StatusCode::BAD_REQUEST,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::FailedPrecondition => StatusCode::PRECONDITION_FAILED,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        },
+    }
+}
+
+/// Better Auth's error body; some of its errors carry no code.
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+}
+
+fn internal_body() -> ErrorBody {
+    ErrorBody {
+        message: "Internal Server Error".to_owned(),
+        code: Some("INTERNAL_SERVER_ERROR".to_owned()),
+    }
+}
+
+/// The status and body for an upstream error.
+fn upstream_response(route: Route, status: &tonic::Status) -> (StatusCode, ErrorBody) {
+    let reason = status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .filter(|reason| !reason.is_empty());
+    let http = http_status(route, status.code(), reason.as_deref());
+    if http.is_server_error() {
+        tracing::error!(
+            ?route,
+            grpc.code = ?status.code(),
+            grpc.message = status.message(),
+            "upstream call failed"
+        );
+    }
+    let body = match reason {
+        _ if http == StatusCode::INTERNAL_SERVER_ERROR => internal_body(),
+        Some(reason) => ErrorBody {
+            message: status.message().to_owned(),
+            code: Some(reason),
+        },
+        // Without a reason the message may come from the transport, not auth-svc: say only what happened.
+        None if http.is_server_error() => {
+            let phrase = http.canonical_reason().unwrap_or("Error");
+            ErrorBody {
+                message: phrase.to_owned(),
+                code: Some(phrase.to_ascii_uppercase().replace(' ', "_")),
+            }
+        }
+        None => ErrorBody {
+            message: status.message().to_owned(),
+            code: None,
+        },
+    };
+    (http, body)
+}
+
+/// A bare status, as Better Auth's `APIError.fromStatus`: an empty body, still typed `application/json`.
+fn bare(status: StatusCode) -> Response {
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::empty(),
+    )
+        .into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::Local {
+                status,
+                code,
+                message,
+            } => (
+                status,
+                ErrorBody {
+                    message,
+                    code: Some(code.to_owned()),
+                },
+            ),
+            // A rate limit or back-off in auth-svc reads as the gateway's own 429.
+            Self::Upstream { status, .. } if status.code() == Code::ResourceExhausted => {
+                let retry = status
+                    .get_details_retry_info()
+                    .and_then(|info| info.retry_delay)
+                    .map_or(1, |delay| {
+                        delay.as_secs() + u64::from(delay.subsec_nanos() > 0)
+                    });
+                return crate::limits::too_many_requests(retry);
+            }
+            Self::Upstream { route, status } => match upstream_response(route, &status) {
+                (StatusCode::UNAUTHORIZED, _) if route.is_admin() => {
+                    return bare(StatusCode::UNAUTHORIZED);
+                }
+                answer => answer,
+            },
+            Self::Internal(detail) => {
+                tracing::error!(detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, internal_body())
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use tonic_types::ErrorDetails;
+
+    use super::*;
+
+    fn with_reason(code: Code, message: &str, reason: &str) -> tonic::Status {
+        tonic::Status::with_error_details(
+            code,
+            message,
+            ErrorDetails::with_error_info(reason, "warden.auth.v1", HashMap::new()),
+        )
+    }
+
+    async fn render(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn reasons_choose_the_status_before_codes() {
+        let cases = [
+            (
+                Code::AlreadyExists,
+                "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+                422,
+            ),
+            (
+                Code::InvalidArgument,
+                "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+                422,
+            ),
+            (Code::Unauthenticated, "INVALID_EMAIL_OR_PASSWORD", 401),
+            (Code::Unauthenticated, "UNAUTHORIZED", 401),
+            (Code::FailedPrecondition, "UNAUTHORIZED", 401),
+            (Code::PermissionDenied, "SESSION_NOT_FRESH", 403),
+            (Code::FailedPrecondition, "BANNED_USER", 403),
+            (Code::FailedPrecondition, "EMAIL_NOT_VERIFIED", 403),
+            (Code::InvalidArgument, "PASSWORD_TOO_SHORT", 400),
+            (Code::NotFound, "TASK_NOT_FOUND", 404),
+            (Code::FailedPrecondition, "ETAG_MISMATCH", 412),
+            (Code::Aborted, "ETAG_MISMATCH", 412),
+            (Code::InvalidArgument, "INVALID_PAGE_TOKEN", 400),
+            (Code::InvalidArgument, "VALIDATION_ERROR", 400),
+            (Code::FailedPrecondition, "VALIDATION_ERROR", 400),
+        ];
+        for (code, reason, expected) in cases {
+            assert_eq!(
+                http_status(Route::SignInEmail, code, Some(reason)).as_u16(),
+                expected,
+                "{reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_choose_the_status_without_a_known_reason() {
+        let cases = [
+            (Code::InvalidArgument, 400),
+            (Code::Unauthenticated, 401),
+            (Code::PermissionDenied, 403),
+            (Code::NotFound, 404),
+            (Code::AlreadyExists, 422),
+            (Code::FailedPrecondition, 412),
+            (Code::ResourceExhausted, 429),
+            (Code::Unavailable, 503),
+            (Code::DeadlineExceeded, 504),
+            (Code::Internal, 500),
+            (Code::Unknown, 500),
+            (Code::Unimplemented, 500),
+            (Code::Cancelled, 500),
+            (Code::DataLoss, 500),
+        ];
+        for (code, expected) in cases {
+            assert_eq!(
+                http_status(Route::GetSession, code, None).as_u16(),
+                expected,
+                "{code:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_upstream_error_keeps_its_message_and_reason() {
+        let status = with_reason(
+            Code::AlreadyExists,
+            "User already exists. Use another email.",
+            "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+        );
+        let (http, body) = render(ApiError::upstream(Route::SignUpEmail)(status)).await;
+        assert_eq!(http, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "User already exists. Use another email.", "code": "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"})
+        );
+    }
+
+    #[tokio::test]
+    async fn an_internal_upstream_error_says_nothing_more() {
+        let status = with_reason(Code::Internal, "database exploded at row 7", "SOMETHING");
+        let (http, body) = render(ApiError::upstream(Route::GetSession)(status)).await;
+        assert_eq!(http, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Internal Server Error", "code": "INTERNAL_SERVER_ERROR"})
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_auth_service_is_a_plain_503() {
+        let status =
+            tonic::Status::unavailable("tcp connect error: Connection refused (os error 111)");
+        let (http, body) = render(ApiError::upstream(Route::SignInEmail)(status)).await;
+        assert_eq!(http, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Service Unavailable", "code": "SERVICE_UNAVAILABLE"})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_error_without_reason_has_no_code() {
+        let status = tonic::Status::invalid_argument("No fields to update");
+        let (http, body) = render(ApiError::upstream(Route::SignUpEmail)(status)).await;
+        assert_eq!(http, StatusCode::BAD_REQUEST);
+        assert_eq!(body, serde_json::json!({"message": "No fields to update"}));
+    }
+
+    #[tokio::test]
+    async fn a_task_error_keeps_the_task_services_reason_and_message() {
+        let status = with_reason(
+            Code::FailedPrecondition,
+            "The task has changed since it was read",
+            "ETAG_MISMATCH",
+        );
+        let (http, body) = render(ApiError::upstream(Route::UpdateTask)(status)).await;
+        assert_eq!(http, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "The task has changed since it was read", "code": "ETAG_MISMATCH"})
+        );
+        let status = with_reason(Code::NotFound, "Task not found", "TASK_NOT_FOUND");
+        let (http, body) = render(ApiError::upstream(Route::GetTask)(status)).await;
+        assert_eq!(http, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Task not found", "code": "TASK_NOT_FOUND"})
+        );
+    }
+
+    #[tokio::test]
+    async fn unauthorized_and_forbidden_have_better_auth_bodies() {
+        let (http, body) = render(ApiError::unauthorized()).await;
+        assert_eq!(http, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Unauthorized", "code": "UNAUTHORIZED"})
+        );
+        let (http, body) = render(ApiError::forbidden()).await;
+        assert_eq!(http, StatusCode::FORBIDDEN);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Forbidden", "code": "FORBIDDEN"})
+        );
+    }
+
+    #[tokio::test]
+    async fn admin_routes_answer_a_missing_session_with_an_empty_body() {
+        let status = with_reason(Code::Unauthenticated, "Unauthorized", "UNAUTHORIZED");
+        let response = ApiError::upstream(Route::AdminListUsers)(status).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[http::header::CONTENT_TYPE],
+            "application/json"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn an_existing_email_is_400_on_admin_create_user_and_422_on_sign_up() {
+        let reason = Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
+        assert_eq!(
+            http_status(Route::AdminCreateUser, Code::AlreadyExists, reason),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            http_status(Route::SignUpEmail, Code::AlreadyExists, reason),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+
+    #[test]
+    fn account_reasons_get_the_status_better_auth_gives_them_on_each_route() {
+        let cases = [
+            (
+                Route::ResetPassword,
+                Code::InvalidArgument,
+                "INVALID_TOKEN",
+                400,
+            ),
+            (Route::ResetPassword, Code::NotFound, "USER_NOT_FOUND", 400),
+            (
+                Route::VerifyEmail,
+                Code::InvalidArgument,
+                "INVALID_TOKEN",
+                401,
+            ),
+            (
+                Route::VerifyEmail,
+                Code::InvalidArgument,
+                "TOKEN_EXPIRED",
+                401,
+            ),
+            (Route::VerifyEmail, Code::NotFound, "USER_NOT_FOUND", 401),
+            (
+                Route::DeleteUser,
+                Code::InvalidArgument,
+                "INVALID_TOKEN",
+                404,
+            ),
+            (
+                Route::DeleteUser,
+                Code::FailedPrecondition,
+                "SESSION_EXPIRED",
+                400,
+            ),
+            (
+                Route::DeleteUser,
+                Code::InvalidArgument,
+                "INVALID_PASSWORD",
+                400,
+            ),
+            (
+                Route::ChangePassword,
+                Code::InvalidArgument,
+                "CREDENTIAL_ACCOUNT_NOT_FOUND",
+                400,
+            ),
+            (
+                Route::SendVerificationEmail,
+                Code::InvalidArgument,
+                "EMAIL_MISMATCH",
+                400,
+            ),
+            (
+                Route::SignInEmail,
+                Code::PermissionDenied,
+                "EMAIL_NOT_VERIFIED",
+                403,
+            ),
+        ];
+        for (route, code, reason, expected) in cases {
+            assert_eq!(
+                http_status(route, code, Some(reason)).as_u16(),
+                expected,
+                "{route:?} {reason}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn origin_errors_are_403_with_better_auth_codes() {
+        let (http, body) = render(OriginError::InvalidCallbackUrl.into()).await;
+        assert_eq!(http, StatusCode::FORBIDDEN);
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Invalid callbackURL", "code": "INVALID_CALLBACK_URL"})
+        );
+    }
+}

@@ -1,0 +1,565 @@
+//! The request body under Better Auth's rules, in its order: media type and JSON parsing (415/400), the origin
+//! checks (403), then schema validation (400 `VALIDATION_ERROR`), so a handler only ever sees a well-formed request.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use http::{HeaderMap, StatusCode, header};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::hardening::PAYLOAD_TOO_LARGE_MESSAGE;
+use crate::origin::{RedirectUrls, RequestOrigin};
+use crate::state::AppState;
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A request body schema: which media types it accepts, and how its fields are read.
+pub trait Schema: Sized {
+    /// Whether `application/x-www-form-urlencoded` is accepted besides JSON (sign-up and sign-in).
+    const FORM: bool = false;
+    /// Whether the login CSRF rule applies (sign-up and sign-in).
+    const LOGIN: bool = false;
+
+    /// Reads the fields; problems are recorded in `fields`, and the value returned is then discarded.
+    fn read(fields: &mut Fields<'_>) -> Self;
+}
+
+/// A body that accepts any object and reads nothing from it.
+#[derive(Debug, Default)]
+pub struct AnyObject;
+
+impl Schema for AnyObject {
+    fn read(_: &mut Fields<'_>) -> Self {
+        Self
+    }
+}
+
+/// A validated request body.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: Schema> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let method = request.method().clone();
+        let headers = request.headers().clone();
+        let query = request.uri().query().map(str::to_owned);
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                let status = rejection.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::local(status, "PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE_MESSAGE)
+                } else {
+                    ApiError::local(status, "BAD_REQUEST", rejection.body_text())
+                }
+            })?;
+        let object = parse_object(&headers, &bytes, T::FORM)?;
+
+        let redirects = RedirectUrls::from_request(&object, query.as_deref());
+        let origin = RequestOrigin::from_request(&method, &headers);
+        state.origins.check_request(&origin, T::LOGIN, &redirects)?;
+
+        validate(&object).map(Self)
+    }
+}
+
+/// Reads `object` with schema `T`: the value, or 400 with every issue.
+pub fn validate<T: Schema>(object: &Map<String, Value>) -> Result<T, ApiError> {
+    let mut fields = Fields::new(object);
+    let value = T::read(&mut fields);
+    fields.finish()?;
+    Ok(value)
+}
+
+/// The first value of `name` in a query string.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The body as a JSON object, or Better Auth's 415/400 error.
+pub fn parse_object(
+    headers: &HeaderMap,
+    bytes: &[u8],
+    form_allowed: bool,
+) -> Result<Map<String, Value>, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let essence = content_type
+        .as_deref()
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase());
+
+    match essence.as_deref() {
+        None if bytes.is_empty() => Ok(Map::new()),
+        Some(JSON) => parse_json(bytes),
+        Some(FORM) if form_allowed => Ok(url::form_urlencoded::parse(bytes)
+            .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+            .collect()),
+        _ => {
+            let allowed = if form_allowed {
+                format!("{JSON}, {FORM}")
+            } else {
+                JSON.to_owned()
+            };
+            Err(ApiError::local(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!(
+                    "Content-Type \"{}\" is not allowed. Allowed types: {allowed}",
+                    content_type.unwrap_or_default()
+                ),
+            ))
+        }
+    }
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::bad_request(
+            "BODY_MUST_BE_AN_OBJECT",
+            "Body must be an object",
+        )),
+        Err(_) => Err(ApiError::bad_request(
+            "BAD_REQUEST",
+            "Invalid JSON in request body",
+        )),
+    }
+}
+
+/// Reads a body's fields as Better Auth's zod schemas do, collecting every issue.
+pub struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    issues: Vec<String>,
+    not_allowed: Option<String>,
+}
+
+/// The type name zod reports for a value it did not expect.
+fn received(value: Option<&Value>) -> &'static str {
+    match value {
+        None => "undefined",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
+    }
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(object: &'a Map<String, Value>) -> Self {
+        Self {
+            object,
+            issues: Vec::new(),
+            not_allowed: None,
+        }
+    }
+
+    fn issue(&mut self, key: &str, expected: &str) {
+        let received = received(self.object.get(key));
+        self.issues.push(format!(
+            "[body.{key}] Invalid input: expected {expected}, received {received}"
+        ));
+    }
+
+    /// A required string; `""` (and an issue) when missing or of another type.
+    pub fn string(&mut self, key: &str) -> String {
+        match self.object.get(key) {
+            Some(Value::String(value)) => value.clone(),
+            _ => {
+                self.issue(key, "string");
+                String::new()
+            }
+        }
+    }
+
+    pub fn optional_string(&mut self, key: &str) -> Option<String> {
+        match self.object.get(key) {
+            None => None,
+            Some(Value::String(value)) => Some(value.clone()),
+            Some(_) => {
+                self.issue(key, "string");
+                None
+            }
+        }
+    }
+
+    pub fn optional_bool(&mut self, key: &str) -> Option<bool> {
+        match self.object.get(key) {
+            None => None,
+            Some(Value::Bool(value)) => Some(*value),
+            Some(_) => {
+                self.issue(key, "boolean");
+                None
+            }
+        }
+    }
+
+    /// An optional string where `null` stands for the empty string, as in proto3 JSON.
+    pub fn nullable_string(&mut self, key: &str) -> Option<String> {
+        match self.object.get(key) {
+            Some(Value::Null) => Some(String::new()),
+            _ => self.optional_string(key),
+        }
+    }
+
+    /// An optional boolean where `null` stands for `false`, as in proto3 JSON.
+    pub fn nullable_bool(&mut self, key: &str) -> Option<bool> {
+        match self.object.get(key) {
+            Some(Value::Null) => Some(false),
+            _ => self.optional_bool(key),
+        }
+    }
+
+    pub fn optional_number(&mut self, key: &str) -> Option<f64> {
+        match self.object.get(key) {
+            None => None,
+            Some(Value::Number(value)) => value.as_f64(),
+            Some(_) => {
+                self.issue(key, "number");
+                None
+            }
+        }
+    }
+
+    /// A string or an array of strings (zod's `union([string(), array(string())])`), as a list; `required` makes a
+    /// missing value an issue.
+    pub fn strings(&mut self, key: &str, required: bool) -> Vec<String> {
+        match self.object.get(key) {
+            None if !required => Vec::new(),
+            Some(Value::String(value)) => vec![value.clone()],
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect(),
+            _ => {
+                self.issues.push(format!("[body.{key}] Invalid input"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Whether the body has `key`, whatever its value.
+    pub fn contains(&self, key: &str) -> bool {
+        self.object.contains_key(key)
+    }
+
+    /// A strict schema: keys outside `known` are an issue, reported as zod's strict objects do.
+    pub fn reject_unknown(&mut self, known: &[&str]) {
+        let unknown: Vec<String> = self
+            .object
+            .keys()
+            .filter(|key| !known.contains(&key.as_str()))
+            .map(|key| format!("{key:?}"))
+            .collect();
+        match unknown.as_slice() {
+            [] => {}
+            [key] => self.issues.push(format!("[body] Unrecognized key: {key}")),
+            keys => self
+                .issues
+                .push(format!("[body] Unrecognized keys: {}", keys.join(", "))),
+        }
+    }
+
+    /// Fields a client may never set (Better Auth's `input: false`); the first present one is refused.
+    pub fn forbid(&mut self, keys: &[&str]) {
+        if self.not_allowed.is_none() {
+            self.not_allowed = keys
+                .iter()
+                .find(|key| self.object.contains_key(**key))
+                .map(|key| (*key).to_owned());
+        }
+    }
+
+    /// 400 `VALIDATION_ERROR` with every issue, else 400 `FIELD_NOT_ALLOWED`, else `Ok`.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if !self.issues.is_empty() {
+            return Err(ApiError::bad_request(
+                "VALIDATION_ERROR",
+                self.issues.join("; "),
+            ));
+        }
+        if let Some(key) = self.not_allowed {
+            return Err(ApiError::bad_request(
+                "FIELD_NOT_ALLOWED",
+                format!("{key} is not allowed to be set"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn headers(content_type: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = content_type {
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+        }
+        headers
+    }
+
+    fn error_of(
+        result: Result<impl std::fmt::Debug, ApiError>,
+    ) -> (StatusCode, &'static str, String) {
+        match result.unwrap_err() {
+            ApiError::Local {
+                status,
+                code,
+                message,
+            } => (status, code, message),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_objects_are_parsed_whatever_the_charset() {
+        let object = parse_object(
+            &headers(Some("application/json; charset=utf-8")),
+            br#"{"a":1}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(Value::Object(object), json!({"a": 1}));
+    }
+
+    #[test]
+    fn an_empty_body_without_content_type_is_an_empty_object() {
+        assert!(parse_object(&headers(None), b"", false).unwrap().is_empty());
+        assert!(
+            parse_object(&headers(Some(JSON)), b"", false)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn other_media_types_are_refused_naming_the_allowed_ones() {
+        let (status, code, message) =
+            error_of(parse_object(&headers(Some("text/plain")), b"x", false));
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(code, "UNSUPPORTED_MEDIA_TYPE");
+        assert_eq!(
+            message,
+            r#"Content-Type "text/plain" is not allowed. Allowed types: application/json"#
+        );
+
+        let (_, _, message) = error_of(parse_object(
+            &headers(Some("text/plain;charset=UTF-8")),
+            b"x",
+            true,
+        ));
+        assert_eq!(
+            message,
+            r#"Content-Type "text/plain;charset=UTF-8" is not allowed. Allowed types: application/json, application/x-www-form-urlencoded"#
+        );
+
+        let (status, ..) = error_of(parse_object(&headers(Some(FORM)), b"a=b", false));
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let (status, ..) = error_of(parse_object(&headers(None), b"{}", false));
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[test]
+    fn malformed_json_is_a_400() {
+        let (status, code, message) =
+            error_of(parse_object(&headers(Some(JSON)), b"{\"a\":", false));
+        assert_eq!((status, code), (StatusCode::BAD_REQUEST, "BAD_REQUEST"));
+        assert_eq!(message, "Invalid JSON in request body");
+    }
+
+    #[test]
+    fn a_json_body_that_is_not_an_object_is_a_400() {
+        for body in [&b"[1]"[..], b"\"x\"", b"42", b"null", b"true"] {
+            let (status, code, message) = error_of(parse_object(&headers(Some(JSON)), body, false));
+            assert_eq!(
+                (status, code),
+                (StatusCode::BAD_REQUEST, "BODY_MUST_BE_AN_OBJECT")
+            );
+            assert_eq!(message, "Body must be an object");
+        }
+    }
+
+    #[test]
+    fn form_bodies_become_string_fields() {
+        let object = parse_object(
+            &headers(Some("application/x-www-form-urlencoded")),
+            b"email=a%40b.c&password=p+w&rememberMe=false",
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(object),
+            json!({"email": "a@b.c", "password": "p w", "rememberMe": "false"})
+        );
+    }
+
+    #[derive(Debug)]
+    #[expect(dead_code, reason = "only validation is under test")]
+    struct Login {
+        email: String,
+        password: String,
+        remember_me: Option<bool>,
+        image: Option<String>,
+    }
+
+    impl Schema for Login {
+        fn read(fields: &mut Fields<'_>) -> Self {
+            let login = Self {
+                email: fields.string("email"),
+                password: fields.string("password"),
+                remember_me: fields.optional_bool("rememberMe"),
+                image: fields.optional_string("image"),
+            };
+            fields.forbid(&["role", "banned"]);
+            login
+        }
+    }
+
+    fn validate(body: Value) -> Result<Login, ApiError> {
+        let Value::Object(object) = body else {
+            unreachable!()
+        };
+        let mut fields = Fields::new(&object);
+        let login = Login::read(&mut fields);
+        fields.finish().map(|()| login)
+    }
+
+    #[test]
+    fn a_valid_body_passes() {
+        let login =
+            validate(json!({"email": "a@b.c", "password": "pw", "rememberMe": false, "extra": 1}))
+                .unwrap();
+        assert_eq!(
+            (login.email.as_str(), login.remember_me),
+            ("a@b.c", Some(false))
+        );
+    }
+
+    #[test]
+    fn missing_fields_are_reported_as_zod_reports_them() {
+        let (status, code, message) = error_of(validate(json!({"password": "pw"})));
+        assert_eq!(
+            (status, code),
+            (StatusCode::BAD_REQUEST, "VALIDATION_ERROR")
+        );
+        assert_eq!(
+            message,
+            "[body.email] Invalid input: expected string, received undefined"
+        );
+    }
+
+    #[test]
+    fn every_issue_is_reported_joined_by_semicolons() {
+        let (_, _, message) = error_of(validate(
+            json!({"email": 5, "password": null, "rememberMe": "false", "image": [1]}),
+        ));
+        assert_eq!(
+            message,
+            "[body.email] Invalid input: expected string, received number; \
+             [body.password] Invalid input: expected string, received null; \
+             [body.rememberMe] Invalid input: expected boolean, received string; \
+             [body.image] Invalid input: expected string, received array"
+        );
+        let (_, _, message) = error_of(validate(json!({"email": true, "password": {}})));
+        assert_eq!(
+            message,
+            "[body.email] Invalid input: expected string, received boolean; \
+             [body.password] Invalid input: expected string, received object"
+        );
+    }
+
+    #[test]
+    fn forbidden_fields_are_refused_after_validation() {
+        let (status, code, message) = error_of(validate(
+            json!({"email": "a", "password": "b", "role": "admin"}),
+        ));
+        assert_eq!(
+            (status, code),
+            (StatusCode::BAD_REQUEST, "FIELD_NOT_ALLOWED")
+        );
+        assert_eq!(message, "role is not allowed to be set");
+        let (_, _, message) = error_of(validate(
+            json!({"email": "a", "password": "b", "banned": null}),
+        ));
+        assert_eq!(message, "banned is not allowed to be set");
+        let (_, code, _) = error_of(validate(json!({"password": "b", "role": "admin"})));
+        assert_eq!(code, "VALIDATION_ERROR");
+    }
+
+    #[derive(Debug)]
+    struct Strict {
+        note: Option<String>,
+        done: Option<bool>,
+    }
+
+    impl Schema for Strict {
+        fn read(fields: &mut Fields<'_>) -> Self {
+            let strict = Self {
+                note: fields.nullable_string("note"),
+                done: fields.nullable_bool("done"),
+            };
+            fields.reject_unknown(&["note", "done"]);
+            strict
+        }
+    }
+
+    fn strict(body: Value) -> Result<Strict, ApiError> {
+        let Value::Object(object) = body else {
+            unreachable!()
+        };
+        super::validate(&object)
+    }
+
+    #[test]
+    fn null_stands_for_the_default_in_nullable_fields() {
+        let read = strict(json!({"note": null, "done": null})).unwrap();
+        assert_eq!((read.note.as_deref(), read.done), (Some(""), Some(false)));
+        let read = strict(json!({})).unwrap();
+        assert_eq!((read.note, read.done), (None, None));
+        let (_, code, message) = error_of(strict(json!({"note": 1})));
+        assert_eq!(code, "VALIDATION_ERROR");
+        assert_eq!(
+            message,
+            "[body.note] Invalid input: expected string, received number"
+        );
+    }
+
+    #[test]
+    fn a_strict_schema_names_unknown_keys() {
+        let (status, code, message) = error_of(strict(json!({"done": true, "colour": "red"})));
+        assert_eq!(
+            (status, code),
+            (StatusCode::BAD_REQUEST, "VALIDATION_ERROR")
+        );
+        assert_eq!(message, r#"[body] Unrecognized key: "colour""#);
+        let (_, _, message) = error_of(strict(json!({"a": 1, "b\"": 2, "done": "x"})));
+        assert_eq!(
+            message,
+            r#"[body.done] Invalid input: expected boolean, received string; [body] Unrecognized keys: "a", "b\"""#
+        );
+    }
+
+    #[test]
+    fn query_params_are_decoded() {
+        assert_eq!(
+            query_param(Some("a=1&callbackURL=%2Fx"), "callbackURL").as_deref(),
+            Some("/x")
+        );
+        assert_eq!(query_param(None, "callbackURL"), None);
+    }
+}

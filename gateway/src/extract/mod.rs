@@ -1,0 +1,10 @@
+//! Extractors: the request body under Better Auth's rules ([`Body`]), the caller's session credential
+//! ([`CurrentSession`]) and what is forwarded about the client ([`ClientInfo`]).
+
+mod body;
+mod client;
+mod session;
+
+pub use body::{AnyObject, Body, Fields, Schema, parse_object, query_param, validate};
+pub use client::ClientInfo;
+pub use session::CurrentSession;

@@ -1,0 +1,176 @@
+//! The caller's session credential, from the bearer header or the signed session cookie.
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use http::HeaderMap;
+use http::request::Parts;
+
+use crate::bearer::bearer_token;
+use crate::cookies::read_cookie;
+use crate::state::AppState;
+
+/// The caller's session credential: a bearer token if one is valid, else the signed session cookie.
+///
+/// Never fails: without a credential the session RPCs answer `UNAUTHORIZED` themselves, after body validation.
+#[derive(Clone, Default)]
+pub struct CurrentSession {
+    token: Option<String>,
+    dont_remember: bool,
+}
+
+impl std::fmt::Debug for CurrentSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurrentSession")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("dont_remember", &self.dont_remember)
+            .finish()
+    }
+}
+
+impl CurrentSession {
+    pub fn from_headers(headers: &HeaderMap, state: &AppState) -> Self {
+        let cookie = |name: &str| {
+            read_cookie(headers, name).and_then(|wire| state.secret.verify_cookie(wire))
+        };
+        let token = bearer_token(headers, &state.secret)
+            .or_else(|| cookie(state.cookies.session_token_name()));
+        let dont_remember =
+            cookie(state.cookies.dont_remember_name()).is_some_and(|value| value == "true");
+        Self {
+            token,
+            dont_remember,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_token(token: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            dont_remember: false,
+        }
+    }
+
+    /// The raw session token, verified when it came signed.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Whether a valid `dont_remember` cookie marks this session as not to be extended.
+    pub fn dont_remember(&self) -> bool {
+        self.dont_remember
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self::from_headers(&parts.headers, state))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header;
+
+    use super::*;
+
+    fn state(base_url: &str) -> AppState {
+        let config = crate::config::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            auth_url: "http://127.0.0.1:1".into(),
+            task_url: "http://127.0.0.1:1".into(),
+            secret: warden_common::AuthSecret::parse("x".repeat(32).into()).unwrap(),
+            base_url: base_url.into(),
+            trusted_origins: Vec::new(),
+            limits: Default::default(),
+            cookies: Default::default(),
+            tls_ca: None,
+        };
+        AppState::new(&config).unwrap()
+    }
+
+    fn session_from(state: &AppState, pairs: &[(header::HeaderName, String)]) -> CurrentSession {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(name, value.parse().unwrap());
+        }
+        CurrentSession::from_headers(&headers, state)
+    }
+
+    #[tokio::test]
+    async fn the_session_cookie_yields_its_verified_token() {
+        let state = state("http://localhost:3000");
+        let cookie = format!(
+            "better-auth.session_token={}",
+            state.secret.sign_cookie("tok1")
+        );
+        let session = session_from(&state, &[(header::COOKIE, cookie)]);
+        assert_eq!(session.token(), Some("tok1"));
+        assert!(!session.dont_remember());
+    }
+
+    #[tokio::test]
+    async fn a_badly_signed_or_wrongly_named_cookie_yields_nothing() {
+        let state = state("https://app.example.com");
+        let forged = format!(
+            "__Secure-better-auth.session_token={}",
+            state.secret.sign_cookie("tok1").replacen("tok1", "tok2", 1)
+        );
+        assert_eq!(
+            session_from(&state, &[(header::COOKIE, forged)]).token(),
+            None
+        );
+        // A secure deployment reads only the `__Secure-` name.
+        let plain = format!(
+            "better-auth.session_token={}",
+            state.secret.sign_cookie("tok1")
+        );
+        assert_eq!(
+            session_from(&state, &[(header::COOKIE, plain)]).token(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_valid_bearer_takes_the_cookies_place_and_an_invalid_one_does_not() {
+        let state = state("http://localhost:3000");
+        let cookie = (
+            header::COOKIE,
+            format!(
+                "better-auth.session_token={}",
+                state.secret.sign_cookie("from-cookie")
+            ),
+        );
+        let bearer = (
+            header::AUTHORIZATION,
+            format!("Bearer {}", state.secret.sign("from-bearer")),
+        );
+        assert_eq!(
+            session_from(&state, &[cookie.clone(), bearer]).token(),
+            Some("from-bearer")
+        );
+        let forged = (
+            header::AUTHORIZATION,
+            "Bearer x.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+        );
+        assert_eq!(
+            session_from(&state, &[cookie, forged.clone()]).token(),
+            Some("from-cookie")
+        );
+        assert_eq!(session_from(&state, &[forged]).token(), None);
+    }
+
+    #[tokio::test]
+    async fn a_signed_dont_remember_cookie_is_noticed() {
+        let state = state("http://localhost:3000");
+        let signed = format!(
+            "better-auth.dont_remember={}",
+            state.secret.sign_cookie("true")
+        );
+        assert!(session_from(&state, &[(header::COOKIE, signed)]).dont_remember());
+        let unsigned = "better-auth.dont_remember=true".to_owned();
+        assert!(!session_from(&state, &[(header::COOKIE, unsigned)]).dont_remember());
+    }
+}

@@ -1,0 +1,107 @@
+//! What every response and request gets whatever the route: security headers, a body size limit and a time limit,
+//! and Better Auth's `callbackURL` check on the GET routes that redirect.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::extract::query_param;
+use crate::origin::RedirectUrls;
+use crate::state::AppState;
+
+/// Set on every response unless the handler chose its own value (the web UI sets a stricter policy).
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+];
+
+pub const PAYLOAD_TOO_LARGE_MESSAGE: &str = "Request body is too large";
+
+/// Adds [`SECURITY_HEADERS`] (and HSTS when the gateway is served over https) where the response has none.
+pub async fn security_headers(State(https): State<bool>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    if https {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    response
+}
+
+/// 413 with Better Auth's error shape.
+pub fn payload_too_large() -> Response {
+    ApiError::local(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        PAYLOAD_TOO_LARGE_MESSAGE,
+    )
+    .into_response()
+}
+
+/// Middleware: refuses a body whose declared length is over the limit before reading any of it. Bodies without a
+/// length are cut at the same limit where they are read (`DefaultBodyLimit`).
+pub async fn reject_oversized(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return payload_too_large();
+    }
+    next.run(request).await
+}
+
+/// Middleware: a request that takes longer than `limit` (a slow upload or a stuck upstream) ends in 408.
+pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                Json(json!({ "message": "Request timed out", "code": "REQUEST_TIMEOUT" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Route middleware: a `callbackURL` in the query of a GET under `/api/auth` (the links that verify an email,
+/// reset a password or confirm a deletion) must be trusted, as Better Auth checks it. Other methods have it
+/// checked with their body, by the body extractor.
+pub async fn check_callback_query(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD);
+    if safe && request.uri().path().starts_with("/api/auth/") {
+        let urls = RedirectUrls {
+            callback: query_param(request.uri().query(), "callbackURL")
+                .filter(|url| !url.is_empty()),
+            ..RedirectUrls::default()
+        };
+        if let Err(error) = state.origins.check_redirects(&urls) {
+            return ApiError::from(error).into_response();
+        }
+    }
+    next.run(request).await
+}

@@ -1,0 +1,130 @@
+//! Who is calling, for the task routes: the session credential (cookie or bearer) is checked by auth-svc's
+//! `GetSession` on every request, and task-svc is then called with the JWT that call returns. The gateway never tells
+//! task-svc a user id; task-svc verifies the JWT itself.
+
+use tonic::metadata::MetadataValue;
+use warden_proto::auth::v1 as pb;
+
+use crate::cookies::SetCookies;
+use crate::error::{ApiError, Route};
+use crate::extract::{ClientInfo, CurrentSession};
+use crate::state::AppState;
+
+/// A caller whose session auth-svc has just confirmed. No `Debug`: it holds a credential.
+pub struct Caller {
+    user_id: String,
+    jwt: String,
+    /// The session cookie again when the lookup extended the session, as Better Auth does on any session route.
+    pub cookies: SetCookies,
+}
+
+impl Caller {
+    /// 401 `UNAUTHORIZED` without a credential or when its session is gone.
+    pub async fn resolve(
+        state: &AppState,
+        current: &CurrentSession,
+        client: &ClientInfo,
+    ) -> Result<Self, ApiError> {
+        if current.token().is_none() {
+            return Err(ApiError::unauthorized());
+        }
+        let request = client.request(
+            pb::GetSessionRequest {
+                disable_refresh: current.dont_remember(),
+            },
+            Some(current),
+        );
+        let response = match state.auth.clone().get_session(request).await {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == tonic::Code::Unauthenticated => {
+                return Err(ApiError::unauthorized());
+            }
+            Err(status) => return Err(ApiError::upstream(Route::GetSession)(status)),
+        };
+        let (Some(session), Some(user)) = (response.session, response.user) else {
+            return Err(ApiError::Internal("GetSession returned no session or user"));
+        };
+        if response.jwt.is_empty() {
+            return Err(ApiError::Internal("GetSession returned no JWT"));
+        }
+        let cookies = if response.refreshed {
+            SetCookies::refreshed(&state.cookies, &state.secret, &session.token)
+        } else {
+            SetCookies::none()
+        };
+        Ok(Self {
+            user_id: user.id,
+            jwt: response.jwt,
+            cookies,
+        })
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The older clients' `/api/{user_id}/…` paths name the user; any other user than the caller is 403.
+    pub fn check_path_user(&self, path_user: Option<&str>) -> Result<(), ApiError> {
+        match path_user {
+            Some(user) if user != self.user_id => Err(ApiError::forbidden()),
+            _ => Ok(()),
+        }
+    }
+
+    /// A task-svc request carrying `message`, the caller's JWT and the request id; nothing else about the caller.
+    pub fn request<T>(&self, client: &ClientInfo, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let metadata = request.metadata_mut();
+        if let Ok(value) = MetadataValue::try_from(format!("Bearer {}", self.jwt)) {
+            metadata.insert("authorization", value);
+        }
+        if let Some(id) = client
+            .request_id
+            .as_deref()
+            .and_then(|id| MetadataValue::try_from(id).ok())
+        {
+            metadata.insert("x-request-id", id);
+        }
+        request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            user_id: "u1".into(),
+            jwt: "h.p.s".into(),
+            cookies: SetCookies::none(),
+        }
+    }
+
+    #[test]
+    fn a_task_request_carries_only_the_jwt_and_the_request_id() {
+        let client = ClientInfo {
+            ip: Some("203.0.113.7".parse().unwrap()),
+            user_agent: Some("Mozilla/5.0".into()),
+            request_id: Some("req-1".into()),
+        };
+        let request = caller().request(&client, ());
+        let metadata = request.metadata();
+        assert_eq!(metadata.get("authorization").unwrap(), "Bearer h.p.s");
+        assert_eq!(metadata.get("x-request-id").unwrap(), "req-1");
+        assert_eq!(metadata.len(), 2);
+    }
+
+    #[test]
+    fn a_path_may_name_only_the_caller() {
+        let caller = caller();
+        assert!(caller.check_path_user(None).is_ok());
+        assert!(caller.check_path_user(Some("u1")).is_ok());
+        match caller.check_path_user(Some("u2")) {
+            Err(ApiError::Local { status, code, .. }) => {
+                assert_eq!((status.as_u16(), code), (403, "FORBIDDEN"));
+            }
+            _ => panic!("another user's path must be forbidden"),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Better Auth's rate limits on `/api/auth/*`, before routing, keyed by the client's address and the path.
+//!
+//! Counts live in Redis when `REDIS_URL` is set, so every gateway replica sees the same counts, and in process
+//! otherwise (see `warden_ratelimit`). auth-svc does not count these requests again: it trusts the gateway.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+use serde_json::json;
+use warden_ratelimit::{RateLimiter, Rules, Store};
+
+use crate::client_ip::ClientIp;
+use crate::config::{ConfigError, Limits};
+
+pub const X_RETRY_AFTER: &str = "x-retry-after";
+
+/// Better Auth's prefix for its paths; rules are written for the path after it.
+const AUTH_BASE_PATH: &str = "/api/auth";
+
+/// The limiter `limits` asks for, or none when rate limiting is off.
+pub fn limiter(limits: &Limits) -> Result<Option<RateLimiter>, ConfigError> {
+    if !limits.rate_limit_enabled {
+        return Ok(None);
+    }
+    let store = match &limits.redis_url {
+        Some(url) => Store::redis(url, &limits.redis_key_prefix)
+            .map_err(|error| ConfigError::new("REDIS_URL", error.to_string()))?,
+        None => Store::memory(),
+    };
+    Ok(Some(RateLimiter::new(store, Rules::better_auth())))
+}
+
+/// Middleware: counts the request and answers 429 once the client's allowance for the path is spent.
+pub async fn enforce(
+    State(limiter): State<Option<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (Some(limiter), Some(path), Some(ClientIp(ip))) = (
+        limiter,
+        auth_path(request.uri().path()),
+        request.extensions().get::<ClientIp>().copied(),
+    ) else {
+        return next.run(request).await;
+    };
+    let decision = limiter.check(ip, path).await;
+    match decision.retry_after_secs() {
+        None => next.run(request).await,
+        Some(seconds) => {
+            tracing::info!(client.ip = %ip, http.path = path, retry_after = seconds, "rate limited");
+            too_many_requests(seconds)
+        }
+    }
+}
+
+/// The path under `/api/auth`, as Better Auth's rules name it.
+fn auth_path(path: &str) -> Option<&str> {
+    path.strip_prefix(AUTH_BASE_PATH)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Better Auth's answer to a spent allowance: 429, `X-Retry-After` in whole seconds, and a message without code.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({ "message": "Too many requests. Please try again later." })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(X_RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_under_the_auth_base_path_are_limited() {
+        assert_eq!(auth_path("/api/auth/sign-in/email"), Some("/sign-in/email"));
+        assert_eq!(auth_path("/api/auth"), Some(""));
+        assert_eq!(auth_path("/api/authx/sign-in"), None);
+        assert_eq!(auth_path("/api/v1/tasks"), None);
+        assert_eq!(auth_path("/"), None);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_from_auth_svc_is_the_same_429_with_its_wait_rounded_up() {
+        use tonic_types::{ErrorDetails, StatusExt};
+        let status = tonic::Status::with_error_details(
+            tonic::Code::ResourceExhausted,
+            "Too many requests. Please try again later.",
+            ErrorDetails::with_retry_info(Some(std::time::Duration::from_millis(2_100))),
+        );
+        let error = crate::error::ApiError::upstream(crate::error::Route::SignInEmail)(status);
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[X_RETRY_AFTER], "3");
+    }
+
+    #[tokio::test]
+    async fn the_refusal_is_better_auths_429() {
+        let response = too_many_requests(7);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[X_RETRY_AFTER], "7");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            json!({"message": "Too many requests. Please try again later."})
+        );
+    }
+}

@@ -1,0 +1,45 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use gateway::GatewayServer;
+use gateway::config::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Healthcheck) = cli.command {
+        warden_common::telemetry::init();
+        return match cli.healthcheck().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let config = match cli.into_config() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    warden_common::telemetry::init();
+    let server = match GatewayServer::build(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Signal handlers first: whoever reads the line below may send SIGTERM at once.
+    let shutdown = warden_common::shutdown::shutdown_signal();
+    tracing::info!(url = %format!("http://{}", server.local_addr()), "gateway listening");
+    match server.run_until_stopped(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "gateway stopped");
+            ExitCode::FAILURE
+        }
+    }
+}

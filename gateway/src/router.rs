@@ -1,0 +1,180 @@
+//! Every route the gateway serves, and the layers around them.
+//!
+//! Around the routed app, outermost first: request metrics ([`metrics`]), security headers on every response, the
+//! request time limit, the client's address ([`client_ip`]), CORS, Better Auth's rate limits ([`limits`]), the body
+//! size limit, and the `callbackURL` check on GET links ([`hardening`]). They wrap the app as a whole, so they run
+//! before routing and cover every route, present and future.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::origin::TrustedOrigins;
+use crate::routes::{account, admin, auth, not_found, tasks, ui};
+use crate::state::AppState;
+use crate::{client_ip, hardening, limits, metrics, request_id};
+
+pub fn router(state: AppState) -> Router {
+    let cors = cors(state.origins.clone());
+    let app = Router::new()
+        // The web UI, a client of the routes below like any other.
+        .route("/", get(ui::index))
+        .route("/app.js", get(ui::script))
+        .route("/app.css", get(ui::stylesheet))
+        .route("/api/auth/ok", get(auth::ok))
+        // Prometheus metrics, for the clients METRICS_ALLOW names.
+        .route("/metrics", get(metrics::scrape))
+        .route("/api/auth/sign-up/email", post(auth::sign_up_email))
+        .route("/api/auth/sign-in/email", post(auth::sign_in_email))
+        .route("/api/auth/sign-out", post(auth::sign_out))
+        .route(
+            "/api/auth/get-session",
+            get(auth::get_session).post(auth::get_session_post),
+        )
+        .route("/api/auth/list-sessions", get(auth::list_sessions))
+        .route("/api/auth/revoke-session", post(auth::revoke_session))
+        .route("/api/auth/revoke-sessions", post(auth::revoke_sessions))
+        .route(
+            "/api/auth/revoke-other-sessions",
+            post(auth::revoke_other_sessions),
+        )
+        .route("/api/auth/token", get(auth::token))
+        .route("/api/auth/jwks", get(auth::jwks))
+        .route("/api/auth/update-user", post(account::update_user))
+        .route("/api/auth/change-password", post(account::change_password))
+        .route("/api/auth/change-email", post(account::change_email))
+        .route("/api/auth/delete-user", post(account::delete_user))
+        .route(
+            "/api/auth/send-verification-email",
+            post(account::send_verification_email),
+        )
+        .route("/api/auth/verify-email", get(account::verify_email))
+        .route(
+            "/api/auth/request-password-reset",
+            post(account::request_password_reset),
+        )
+        .route(
+            "/api/auth/reset-password/{token}",
+            get(account::reset_password_link),
+        )
+        .route("/api/auth/reset-password", post(account::reset_password))
+        // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
+        .route("/api/dev/outbox", get(account::dev_outbox))
+        .route("/api/auth/admin/set-role", post(admin::set_role))
+        .route("/api/auth/admin/ban-user", post(admin::ban_user))
+        .route("/api/auth/admin/unban-user", post(admin::unban_user))
+        .route("/api/auth/admin/list-users", get(admin::list_users))
+        .route(
+            "/api/auth/admin/list-user-sessions",
+            post(admin::list_user_sessions),
+        )
+        .route(
+            "/api/auth/admin/revoke-user-session",
+            post(admin::revoke_user_session),
+        )
+        .route(
+            "/api/auth/admin/revoke-user-sessions",
+            post(admin::revoke_user_sessions),
+        )
+        .route("/api/auth/admin/remove-user", post(admin::remove_user))
+        .route("/api/auth/admin/get-user", get(admin::get_user))
+        .route("/api/auth/admin/create-user", post(admin::create_user))
+        .route(
+            "/api/auth/admin/set-user-password",
+            post(admin::set_user_password),
+        )
+        .route("/api/v1/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/api/v1/tasks/{id}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        // The older clients' form of the same routes; `user_id` must be the caller's own.
+        .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/api/{user_id}/tasks/{id}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .method_not_allowed_fallback(not_found)
+        .fallback(not_found)
+        .layer(middleware::from_fn(request_id::assign))
+        .layer(middleware::from_fn(metrics::tag_route))
+        .with_state(state.clone());
+    let body_limit = state.limits.body_limit;
+    // axum names the allowed methods on a wrong-method answer, which Better Auth's bare 404 does not; the header is
+    // added after a route's own layers, so it is removed from outside the routed app.
+    Router::new()
+        .fallback_service(app)
+        .layer(middleware::map_response(drop_allow_from_404))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hardening::check_callback_query,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            body_limit,
+            hardening::reject_oversized,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.limiter.clone(),
+            limits::enforce,
+        ))
+        .layer(cors)
+        .layer(middleware::from_fn_with_state(
+            state.proxies.clone(),
+            client_ip::assign,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.limits.request_timeout,
+            hardening::time_limit,
+        ))
+        .layer(middleware::map_response_with_state(
+            state.https,
+            hardening::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ))
+}
+
+async fn drop_allow_from_404(mut response: Response) -> Response {
+    if response.status() == StatusCode::NOT_FOUND {
+        response.headers_mut().remove(header::ALLOW);
+    }
+    response
+}
+
+/// Credentialed CORS for the trusted origins only, exposing the headers Better Auth's bearer and jwt plugins set and
+/// those a task client reads.
+fn cors(origins: std::sync::Arc<TrustedOrigins>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            origin
+                .to_str()
+                .is_ok_and(|origin| origins.is_trusted(origin, false))
+        }))
+        .allow_credentials(true)
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::IF_MATCH,
+        ])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .expose_headers([
+            HeaderName::from_static("set-auth-token"),
+            HeaderName::from_static("set-auth-jwt"),
+            header::ETAG,
+            header::LOCATION,
+            HeaderName::from_static(limits::X_RETRY_AFTER),
+        ])
+}

@@ -1,0 +1,436 @@
+//! Better Auth's core endpoints under `/api/auth`, each one `AuthService` call.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use serde_json::json;
+use warden_proto::auth::v1 as pb;
+
+use crate::cookies::{SetCookies, expose_header};
+use crate::error::{ApiError, Route};
+use crate::extract::{AnyObject, Body, ClientInfo, CurrentSession, Fields, Schema, query_param};
+use crate::json::{Session, SessionWithUser, User};
+use crate::state::AppState;
+
+/// Fields only the server sets (Better Auth's admin plugin marks them `input: false`).
+pub(crate) const SERVER_ONLY_FIELDS: &[&str] = &[
+    "role",
+    "banned",
+    "banReason",
+    "banExpires",
+    "impersonatedBy",
+];
+
+pub async fn ok() -> Json<serde_json::Value> {
+    Json(json!({ "ok": true }))
+}
+
+/// No `Debug`: it holds a credential.
+pub struct SignUpBody {
+    name: String,
+    email: String,
+    password: String,
+    image: Option<String>,
+    callback_url: Option<String>,
+    remember_me: Option<bool>,
+}
+
+impl Schema for SignUpBody {
+    const FORM: bool = true;
+    const LOGIN: bool = true;
+
+    fn read(fields: &mut Fields<'_>) -> Self {
+        let body = Self {
+            name: fields.string("name"),
+            email: fields.string("email"),
+            password: fields.string("password"),
+            image: fields.optional_string("image"),
+            callback_url: fields.optional_string("callbackURL"),
+            remember_me: fields.optional_bool("rememberMe"),
+        };
+        fields.forbid(SERVER_ONLY_FIELDS);
+        body
+    }
+}
+
+#[derive(Serialize)]
+struct SignUpResponse {
+    token: Option<String>,
+    user: User,
+}
+
+pub async fn sign_up_email(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(body): Body<SignUpBody>,
+) -> Result<Response, ApiError> {
+    let remember = body.remember_me.unwrap_or(true);
+    let request = client.request(
+        pb::SignUpEmailRequest {
+            name: body.name,
+            email: body.email,
+            password: body.password,
+            image: body.image,
+            callback_url: body.callback_url,
+            remember_me: body.remember_me,
+        },
+        None,
+    );
+    let response = state
+        .auth
+        .clone()
+        .sign_up_email(request)
+        .await
+        .map_err(ApiError::upstream(Route::SignUpEmail))?
+        .into_inner();
+    let user = response
+        .user
+        .ok_or(ApiError::Internal("SignUpEmail returned no user"))?;
+    let cookies = match &response.token {
+        Some(token) => SetCookies::session(
+            &state.cookies,
+            &state.secret,
+            token,
+            remember,
+            current.dont_remember(),
+        ),
+        None => SetCookies::none(),
+    };
+    let body = SignUpResponse {
+        token: response.token,
+        user: user.into(),
+    };
+    Ok((cookies, Json(body)).into_response())
+}
+
+/// No `Debug`: it holds a credential.
+pub struct SignInBody {
+    email: String,
+    password: String,
+    callback_url: Option<String>,
+    remember_me: Option<bool>,
+}
+
+impl Schema for SignInBody {
+    const FORM: bool = true;
+    const LOGIN: bool = true;
+
+    fn read(fields: &mut Fields<'_>) -> Self {
+        Self {
+            email: fields.string("email"),
+            password: fields.string("password"),
+            callback_url: fields.optional_string("callbackURL"),
+            remember_me: fields.optional_bool("rememberMe"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SignInResponse {
+    redirect: bool,
+    token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    user: User,
+}
+
+pub async fn sign_in_email(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(body): Body<SignInBody>,
+) -> Result<Response, ApiError> {
+    let remember = body.remember_me.unwrap_or(true);
+    let callback_url = body.callback_url.filter(|url| !url.is_empty());
+    let request = client.request(
+        pb::SignInEmailRequest {
+            email: body.email,
+            password: body.password,
+            callback_url: callback_url.clone(),
+            remember_me: body.remember_me,
+        },
+        None,
+    );
+    let response = state
+        .auth
+        .clone()
+        .sign_in_email(request)
+        .await
+        .map_err(ApiError::upstream(Route::SignInEmail))?
+        .into_inner();
+    let user = response
+        .user
+        .ok_or(ApiError::Internal("SignInEmail returned no user"))?;
+    let cookies = SetCookies::session(
+        &state.cookies,
+        &state.secret,
+        &response.token,
+        remember,
+        current.dont_remember(),
+    );
+    // The callback was checked against the trusted origins before the call; Better Auth echoes it back.
+    let url = response.url.filter(|url| !url.is_empty()).or(callback_url);
+    let location = url
+        .as_deref()
+        .and_then(|url| http::HeaderValue::try_from(url).ok())
+        .map(|url| [(header::LOCATION, url)]);
+    let body = SignInResponse {
+        redirect: url.is_some(),
+        token: response.token,
+        url,
+        user: user.into(),
+    };
+    Ok((cookies, location, Json(body)).into_response())
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(AnyObject): Body<AnyObject>,
+) -> Result<Response, ApiError> {
+    // Without a credential there is nothing to end; Better Auth answers the same either way.
+    if current.token().is_some() {
+        state
+            .auth
+            .clone()
+            .sign_out(client.request(pb::SignOutRequest {}, Some(&current)))
+            .await
+            .map_err(ApiError::upstream(Route::SignOut))?;
+    }
+    Ok((
+        SetCookies::cleared(&state.cookies),
+        Json(json!({ "success": true })),
+    )
+        .into_response())
+}
+
+/// `cache-control: no-store` and `pragma: no-cache`, which every get-session answer carries.
+const NO_STORE: [(header::HeaderName, &str); 2] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::PRAGMA, "no-cache"),
+];
+
+pub async fn get_session(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    RawQuery(query): RawQuery,
+) -> Response {
+    (
+        NO_STORE,
+        resolve_session(&state, &current, &client, query.as_deref()).await,
+    )
+        .into_response()
+}
+
+async fn resolve_session(
+    state: &AppState,
+    current: &CurrentSession,
+    client: &ClientInfo,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    if current.token().is_none() {
+        return Ok(Json(serde_json::Value::Null).into_response());
+    }
+    let disable_refresh =
+        current.dont_remember() || query_param(query, "disableRefresh").as_deref() == Some("true");
+    let request = client.request(pb::GetSessionRequest { disable_refresh }, Some(current));
+    let response = match state.auth.clone().get_session(request).await {
+        Ok(response) => response.into_inner(),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => {
+            // A well-signed cookie for a session that is gone: forget it.
+            return Ok((
+                SetCookies::cleared(&state.cookies),
+                Json(serde_json::Value::Null),
+            )
+                .into_response());
+        }
+        Err(status) => return Err(ApiError::upstream(Route::GetSession)(status)),
+    };
+    let (Some(session), Some(user)) = (response.session, response.user) else {
+        return Err(ApiError::Internal("GetSession returned no session or user"));
+    };
+    let cookies = if response.refreshed {
+        SetCookies::refreshed(&state.cookies, &state.secret, &session.token)
+    } else {
+        SetCookies::none()
+    };
+    let body = SessionWithUser {
+        session: session.into(),
+        user: user.into(),
+    };
+    let mut answer = (cookies, Json(body)).into_response();
+    if let Ok(jwt) = HeaderValue::try_from(response.jwt)
+        && !jwt.is_empty()
+    {
+        let headers = answer.headers_mut();
+        headers.insert(SET_AUTH_JWT, jwt);
+        expose_header(headers, SET_AUTH_JWT);
+    }
+    Ok(answer)
+}
+
+/// Better Auth's jwt plugin: a JWT for the session also rides on every successful get-session.
+pub const SET_AUTH_JWT: &str = "set-auth-jwt";
+
+/// Better Auth's jwt plugin: a JWT for the caller's session.
+pub async fn token(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if current.token().is_none() {
+        return Err(ApiError::unauthorized());
+    }
+    let response = state
+        .auth
+        .clone()
+        .issue_token(client.request(pb::IssueTokenRequest {}, Some(&current)))
+        .await
+        .map_err(ApiError::upstream(Route::IssueToken))?
+        .into_inner();
+    Ok(Json(json!({ "token": response.token })))
+}
+
+/// One public key in the order Better Auth's jwt plugin writes its fields.
+#[derive(Serialize)]
+pub struct Jwk {
+    alg: String,
+    crv: String,
+    x: String,
+    kty: String,
+    kid: String,
+}
+
+#[derive(Serialize)]
+pub struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+/// The public keys that verify Warden's JWTs; needs no session.
+pub async fn jwks(
+    State(state): State<AppState>,
+    client: ClientInfo,
+) -> Result<Json<Jwks>, ApiError> {
+    let response = state
+        .auth
+        .clone()
+        .get_jwks(client.request(pb::GetJwksRequest {}, None))
+        .await
+        .map_err(ApiError::upstream(Route::GetJwks))?
+        .into_inner();
+    let keys = response
+        .keys
+        .into_iter()
+        .map(|key| Jwk {
+            alg: key.alg,
+            crv: key.crv,
+            x: key.x,
+            kty: key.kty,
+            kid: key.kid,
+        })
+        .collect();
+    Ok(Json(Jwks { keys }))
+}
+
+/// POST is Better Auth's deferred-refresh variant, which Warden does not enable.
+pub async fn get_session_post(Body(AnyObject): Body<AnyObject>) -> ApiError {
+    ApiError::local(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
+        "POST method requires deferSessionRefresh to be enabled in session config",
+    )
+}
+
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    let response = state
+        .auth
+        .clone()
+        .list_sessions(client.request(pb::ListSessionsRequest {}, Some(&current)))
+        .await
+        .map_err(ApiError::upstream(Route::ListSessions))?
+        .into_inner();
+    Ok(Json(
+        response.sessions.into_iter().map(Session::from).collect(),
+    ))
+}
+
+/// No `Debug`: it holds a credential.
+pub struct RevokeSessionBody {
+    token: String,
+}
+
+impl Schema for RevokeSessionBody {
+    fn read(fields: &mut Fields<'_>) -> Self {
+        Self {
+            token: fields.string("token"),
+        }
+    }
+}
+
+fn status_true() -> Json<serde_json::Value> {
+    Json(json!({ "status": true }))
+}
+
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(body): Body<RevokeSessionBody>,
+) -> Result<Response, ApiError> {
+    let request = client.request(
+        pb::RevokeSessionRequest { token: body.token },
+        Some(&current),
+    );
+    let response = state
+        .auth
+        .clone()
+        .revoke_session(request)
+        .await
+        .map_err(ApiError::upstream(Route::RevokeSession))?
+        .into_inner();
+    let cookies = if response.revoked_current {
+        SetCookies::cleared(&state.cookies)
+    } else {
+        SetCookies::none()
+    };
+    Ok((cookies, status_true()).into_response())
+}
+
+pub async fn revoke_sessions(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(AnyObject): Body<AnyObject>,
+) -> Result<Response, ApiError> {
+    state
+        .auth
+        .clone()
+        .revoke_sessions(client.request(pb::RevokeSessionsRequest {}, Some(&current)))
+        .await
+        .map_err(ApiError::upstream(Route::RevokeSessions))?;
+    Ok((SetCookies::cleared(&state.cookies), status_true()).into_response())
+}
+
+pub async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(AnyObject): Body<AnyObject>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .auth
+        .clone()
+        .revoke_other_sessions(client.request(pb::RevokeOtherSessionsRequest {}, Some(&current)))
+        .await
+        .map_err(ApiError::upstream(Route::RevokeOtherSessions))?;
+    Ok(status_true())
+}

@@ -1,0 +1,71 @@
+//! Binding and serving: the gateway owns its listener, so tests can bind port 0 and read the port back.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use warden_common::metrics::Metrics;
+
+use crate::config::Config;
+use crate::router::router;
+use crate::state::AppState;
+
+pub struct GatewayServer {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl GatewayServer {
+    /// Checks the config, binds the listener and prepares the routes; auth-svc is connected to on first use.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("GATEWAY_ADDR: cannot listen on {}", config.listen))?;
+        Self::build_on(config, listener)
+    }
+
+    /// As [`Self::build`], on a listener bound beforehand (when BASE_URL must name the port before the services
+    /// start, binding early avoids racing another process for it).
+    pub fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let state = AppState::new(&config)?;
+        let local_addr = listener.local_addr().context("reading the bound address")?;
+        Ok(Self {
+            listener,
+            local_addr,
+            state,
+        })
+    }
+
+    /// Records into, and serves at `/metrics`, `metrics` shared with the other servers in the process (the
+    /// all-in-one) instead of the gateway's own.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.state.metrics = metrics;
+        self
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        // The peer address is what auth-svc receives as `x-forwarded-for`.
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        // TCP_NODELAY: small responses must not wait on the client's delayed ACK.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    }
+}

@@ -1,0 +1,84 @@
+//! What every handler shares: the auth-svc and task-svc clients, the secret, cookie settings and trusted origins;
+//! and what the layers around them need: trusted proxies, the rate limiter, size and time limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tonic::transport::Channel;
+use warden_common::AuthSecret;
+use warden_common::metrics::Metrics;
+use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
+use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
+use warden_proto::auth::v1::dev_service_client::DevServiceClient;
+use warden_proto::task::v1::task_service_client::TaskServiceClient;
+use warden_ratelimit::RateLimiter;
+
+use crate::client_ip::TrustedProxies;
+use crate::config::{Config, Limits};
+use crate::cookies::CookieSettings;
+use crate::origin::TrustedOrigins;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: AuthServiceClient<Channel>,
+    /// auth-svc's AdminService, on the same channel.
+    pub admin: AdminServiceClient<Channel>,
+    /// auth-svc's DevService (the development outbox), on the same channel; absent when auth-svc sends over SMTP.
+    pub dev: DevServiceClient<Channel>,
+    pub tasks: TaskServiceClient<Channel>,
+    pub secret: AuthSecret,
+    pub cookies: Arc<CookieSettings>,
+    /// `BASE_URL`, against which relative callback URLs resolve.
+    pub base_url: Arc<str>,
+    pub origins: Arc<TrustedOrigins>,
+    pub proxies: TrustedProxies,
+    /// None when rate limiting is off.
+    pub limiter: Option<RateLimiter>,
+    pub limits: Arc<Limits>,
+    /// Whether the public URL is https (turns on HSTS).
+    pub https: bool,
+    /// The process's metrics: this gateway's requests, and whatever else runs in the process.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Builds the state; the gRPC channels connect lazily, so the services may start later. Needs a Tokio runtime.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let auth = lazy_channel(&config.auth_url, "AUTH_URL", config)?;
+        Ok(Self {
+            auth: AuthServiceClient::new(auth.clone()),
+            admin: AdminServiceClient::new(auth.clone()),
+            dev: DevServiceClient::new(auth),
+            tasks: TaskServiceClient::new(lazy_channel(&config.task_url, "TASK_URL", config)?),
+            secret: config.secret.clone(),
+            cookies: Arc::new(CookieSettings::with_options(
+                config.secure_cookies(),
+                &config.cookies,
+            )),
+            base_url: config.base_url.as_str().into(),
+            origins: Arc::new(TrustedOrigins::new(
+                &config.base_url,
+                &config.trusted_origins,
+            )?),
+            proxies: TrustedProxies::new(&config.limits.trusted_proxies),
+            limiter: crate::limits::limiter(&config.limits)?,
+            limits: Arc::new(config.limits.clone()),
+            https: config.secure_cookies(),
+            metrics: Metrics::new(),
+        })
+    }
+}
+
+/// A channel to `url`, over TLS verified against `TLS_CA` when it is https.
+fn lazy_channel(url: &str, variable: &str, config: &Config) -> anyhow::Result<Channel> {
+    let endpoint = warden_common::tls::endpoint(url, config.tls_ca.as_ref())
+        .with_context(|| format!("{variable}: not a valid URI"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(CALL_TIMEOUT);
+    Ok(endpoint.connect_lazy())
+}

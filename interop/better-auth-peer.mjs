@@ -1,0 +1,70 @@
+// Better Auth 1.7 itself, run in this process against a PostgreSQL database, as the deployment Warden takes over:
+// email and password, the bearer and jwt plugins and, when asked, the admin plugin, with Better Auth's own
+// migrations. Used by tests/takeover.test.mjs.
+
+import http from "node:http";
+
+import { betterAuth } from "better-auth";
+import { getMigrations } from "better-auth/db/migration";
+import { toNodeHandler } from "better-auth/node";
+import { admin } from "better-auth/plugins/admin";
+import { bearer } from "better-auth/plugins/bearer";
+import { jwt } from "better-auth/plugins/jwt";
+import pg from "pg";
+
+/** Better Auth's options as a team would have written them. `baseURL` is the public URL users reach. */
+export function betterAuthOptions({ pool, secret, baseURL, withAdmin }) {
+  return {
+    baseURL,
+    basePath: "/api/auth",
+    secret,
+    database: pool,
+    emailAndPassword: { enabled: true, autoSignIn: true },
+    rateLimit: { enabled: false },
+    telemetry: { enabled: false },
+    logger: { level: "error" },
+    plugins: [jwt(), bearer(), ...(withAdmin ? [admin()] : [])],
+  };
+}
+
+/**
+ * Migrates `databaseUrl` with Better Auth's own migrator, then serves Better Auth on a free loopback port.
+ * `baseURL` (the public URL, also the JWT issuer and audience) may differ from where it listens, as behind a proxy.
+ * Resolves to `{ url, options, stop }`; `url` is where it listens, `stop()` closes the server and the pool (once,
+ * however often it is called).
+ */
+export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin = false }) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+  const server = http.createServer();
+  try {
+    await new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    const url = `http://127.0.0.1:${server.address().port}`;
+    const options = betterAuthOptions({ pool, secret, baseURL: baseURL ?? url, withAdmin });
+    const { runMigrations } = await getMigrations(options);
+    await runMigrations();
+    const handler = toNodeHandler(betterAuth(options));
+    server.on("request", (req, res) => {
+      if (req.url.startsWith("/api/auth")) return handler(req, res);
+      res.writeHead(404).end();
+    });
+    let stopped;
+    const stop = () => {
+      stopped ??= (async () => {
+        await new Promise((resolve) => {
+          server.close(resolve);
+          server.closeAllConnections();
+        });
+        await pool.end();
+      })();
+      return stopped;
+    };
+    return { url, options, stop };
+  } catch (error) {
+    server.close();
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+//! Warden's schema, for PostgreSQL and SQLite alike.
+//!
+//! [`Migrator`] lists the steps in order: Better Auth's own tables (so a database Better Auth wrote is used as it is),
+//! then the hashing of any raw session token such a database holds, then Warden's own `task` table (taking over the
+//! earlier FastAPI service's tasks where its table is found). [`migrate`] is what services call at start-up with
+//! `--migrate`: it takes a PostgreSQL advisory lock so several services starting together apply each step once. The
+//! `migrations` binary wraps the same functions in a small CLI.
+
+mod m20260101_000001_better_auth;
+mod m20260101_000002_hash_session_tokens;
+mod m20260101_000003_task;
+mod run;
+
+pub use run::{connect, migrate, migrate_connection, rollback_connection};
+pub use sea_orm_migration::MigratorTrait;
+
+use sea_orm_migration::{MigrationTrait, async_trait};
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_better_auth::Migration),
+            Box::new(m20260101_000002_hash_session_tokens::Migration),
+            Box::new(m20260101_000003_task::Migration),
+        ]
+    }
+}

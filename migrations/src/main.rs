@@ -1,0 +1,82 @@
+//! `migrations up | down [-n N] | status`: applies, rolls back or lists Warden's migrations.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use migrations::{Migrator, MigratorTrait};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Apply, roll back or list Warden's database migrations"
+)]
+struct Cli {
+    /// postgres://… or sqlite://… (a SQLite file is created if missing)
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply every pending migration
+    Up,
+    /// Roll back the most recent migrations
+    Down {
+        /// How many to roll back
+        #[arg(short = 'n', long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List each migration and whether it is applied
+    Status,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    warden_common::telemetry::init();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli
+        .database_url
+        .filter(|url| !url.trim().is_empty())
+        .context("DATABASE_URL is not set (pass --database-url or set DATABASE_URL)")?;
+    let conn = migrations::connect(&url).await?;
+    match cli.command {
+        Command::Up => migrations::migrate_connection(&conn).await?,
+        Command::Down { steps } => migrations::rollback_connection(&conn, steps).await?,
+        Command::Status => {
+            for migration in Migrator::get_migration_with_status_read_only(&conn).await? {
+                println!("{:<9} {}", migration.status().to_string(), migration.name());
+            }
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// The error and its causes on one line, skipping causes whose text a previous one already quotes (sqlx errors
+/// repeat their source in their own message).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}

@@ -1,0 +1,271 @@
+//! The all-in-one Warden: auth-svc, task-svc and the gateway in one process, on SQLite in a data directory with the
+//! in-process session cache. The same code paths as the separate binaries; only the wiring differs.
+//!
+//! The services still talk gRPC to each other over loopback, so what runs here is what runs split apart. They share
+//! one metrics registry, served at the gateway's `/metrics`; the services open no admin ports of their own.
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use auth_svc::sessions::SessionLifetimes;
+use secrecy::SecretString;
+use warden_common::AuthSecret;
+
+/// Where and how the all-in-one runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub gateway_addr: SocketAddr,
+    pub auth_addr: SocketAddr,
+    pub task_addr: SocketAddr,
+    /// Overrides the generated secret kept in the data directory.
+    pub secret: Option<SecretString>,
+    /// Secret rotation (`AUTH_SECRETS`), newest first: the first signs and encrypts, every one (and the secret
+    /// above, or the one kept in the data directory) verifies and decrypts.
+    pub secrets: Option<SecretString>,
+    /// First part of every cookie name (`COOKIE_PREFIX`, Better Auth's `advanced.cookiePrefix`).
+    pub cookie_prefix: String,
+    /// `Domain` of every cookie (`COOKIE_DOMAIN`, Better Auth's `crossSubDomainCookies`).
+    pub cookie_domain: Option<String>,
+    /// Session lifetimes (`SESSION_EXPIRES_IN`, `SESSION_UPDATE_AGE`, `SESSION_FRESH_AGE`).
+    pub sessions: SessionLifetimes,
+    /// Defaults to `http://<gateway_addr>`.
+    pub base_url: Option<String>,
+    pub trusted_origins: Vec<String>,
+    /// Users who are administrators whatever their role (`ADMIN_USER_IDS`).
+    pub admin_user_ids: Vec<String>,
+    /// Better Auth's rate limits and the failed sign-in back-off, counted in process.
+    pub rate_limit_enabled: bool,
+    /// No session until the email address is verified (`REQUIRE_EMAIL_VERIFICATION`).
+    pub require_email_verification: bool,
+    /// Outgoing mail over SMTP (`SMTP_URL`); unset keeps mail in the development outbox at `/api/dev/outbox`.
+    pub smtp_url: Option<SecretString>,
+    /// The sender of every mail (`MAIL_FROM`); auth-svc's default when unset.
+    pub mail_from: Option<String>,
+}
+
+impl Settings {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            gateway_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            auth_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            task_addr: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            secret: None,
+            secrets: None,
+            cookie_prefix: gateway::cookies::DEFAULT_PREFIX.to_owned(),
+            cookie_domain: None,
+            sessions: SessionLifetimes::default(),
+            base_url: None,
+            trusted_origins: Vec::new(),
+            admin_user_ids: Vec::new(),
+            rate_limit_enabled: true,
+            require_email_verification: false,
+            smtp_url: None,
+            mail_from: None,
+        }
+    }
+}
+
+pub struct Warden {
+    auth: auth_svc::AuthServer,
+    task: task_svc::TaskServer,
+    gateway: gateway::GatewayServer,
+    base_url: String,
+}
+
+impl Warden {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+        let secret = match (settings.secret, settings.secrets) {
+            (None, None) => persisted_secret(&settings.data_dir)?,
+            (secret, secrets) => {
+                // A rotation list on a data directory that ran with a generated secret keeps that one verifying.
+                let secret = match (secret, &secrets) {
+                    (None, Some(_)) => kept_secret(&settings.data_dir)?,
+                    (secret, _) => secret,
+                };
+                AuthSecret::from_settings(secrets.as_ref(), secret)
+                    .map_err(|error| anyhow::anyhow!("{} {error}", error.variable()))?
+            }
+        };
+        let database_url = format!(
+            "sqlite://{}?mode=rwc",
+            settings.data_dir.join("warden.db").display()
+        );
+
+        // The gateway's address decides BASE_URL, which the services need for JWT issuer and audience.
+        let gateway_listener = tokio::net::TcpListener::bind(settings.gateway_addr)
+            .await
+            .with_context(|| format!("binding GATEWAY_ADDR {}", settings.gateway_addr))?;
+        let gateway_addr = gateway_listener.local_addr()?;
+        let base_url = settings
+            .base_url
+            .unwrap_or_else(|| format!("http://{gateway_addr}"));
+        let mut trusted_origins = settings.trusted_origins;
+        if gateway_addr.ip().is_loopback() {
+            trusted_origins.push(format!("http://localhost:{}", gateway_addr.port()));
+            trusted_origins.push(format!("http://127.0.0.1:{}", gateway_addr.port()));
+        }
+
+        let mut auth_config = auth_svc::Config::new(database_url.clone(), secret.clone());
+        auth_config.listen = settings.auth_addr;
+        auth_config.base_url = base_url.clone();
+        auth_config.trusted_origins = trusted_origins.clone();
+        auth_config.migrate = true;
+        auth_config.sessions = settings.sessions;
+        auth_config.admin_user_ids = settings.admin_user_ids;
+        auth_config.rate_limit_enabled = settings.rate_limit_enabled;
+        auth_config.require_email_verification = settings.require_email_verification;
+        auth_config.smtp_url = settings.smtp_url;
+        if let Some(from) = settings.mail_from {
+            auth_config.mail_from = from;
+        }
+        // One registry for the process: the gateway's /metrics shows all three servers.
+        let metrics = warden_common::metrics::Metrics::new();
+        let auth = auth_svc::AuthServer::build(auth_config)
+            .await?
+            .with_metrics(metrics.clone());
+
+        let mut task_config = task_svc::Config::new(database_url);
+        task_config.listen = settings.task_addr;
+        task_config.auth_url = format!("http://{}", auth.local_addr());
+        task_config.base_url = base_url.clone();
+        task_config.trusted_origins = trusted_origins.clone();
+        let task = task_svc::TaskServer::build(task_config)
+            .await?
+            .with_metrics(metrics.clone());
+
+        let gateway = gateway::GatewayServer::build_on(
+            gateway::Config {
+                listen: gateway_addr,
+                auth_url: format!("http://{}", auth.local_addr()),
+                task_url: format!("http://{}", task.local_addr()),
+                secret,
+                base_url: base_url.clone(),
+                trusted_origins,
+                limits: gateway::config::Limits {
+                    rate_limit_enabled: settings.rate_limit_enabled,
+                    ..Default::default()
+                },
+                tls_ca: None,
+                cookies: gateway::config::CookieOptions {
+                    prefix: settings.cookie_prefix,
+                    domain: settings.cookie_domain,
+                    session_max_age: settings
+                        .sessions
+                        .expires_in
+                        .num_seconds()
+                        .max(1)
+                        .unsigned_abs(),
+                },
+            },
+            gateway_listener,
+        )?
+        .with_metrics(metrics);
+        Ok(Self {
+            auth,
+            task,
+            gateway,
+            base_url,
+        })
+    }
+
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway.local_addr()
+    }
+
+    pub fn auth_addr(&self) -> SocketAddr {
+        self.auth.local_addr()
+    }
+
+    pub fn task_addr(&self) -> SocketAddr {
+        self.task.local_addr()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Runs every server until `shutdown` resolves, then drains them all.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_gateway, gateway_stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop_services, services_stopped) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = services_stopped.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let auth = tokio::spawn(self.auth.run_until_stopped(stopped()));
+        let task = tokio::spawn(self.task.run_until_stopped(stopped()));
+        let gateway = tokio::spawn(self.gateway.run_until_stopped(async {
+            let _ = gateway_stopped.await;
+        }));
+        shutdown.await;
+        // The gateway drains first: requests it has accepted still need auth-svc and task-svc to answer them.
+        let _ = stop_gateway.send(());
+        let gateway = gateway.await;
+        let _ = stop_services.send(true);
+        let (auth, task) = tokio::join!(auth, task);
+        task.context("task-svc task")??;
+        auth.context("auth-svc task")??;
+        gateway.context("gateway task")??;
+        Ok(())
+    }
+}
+
+/// The secret kept in `<data_dir>/secret`, generated on first start.
+fn persisted_secret(data_dir: &Path) -> anyhow::Result<AuthSecret> {
+    let path = data_dir.join("secret");
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().to_owned(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let generated = auth_svc::domain::generate_id() + &auth_svc::domain::generate_id();
+            write_private(&path, &generated)?;
+            tracing::warn!(
+                path = %path.display(),
+                "AUTH_SECRET is not set: generated one and kept it in the data directory; set AUTH_SECRET in production"
+            );
+            generated
+        }
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    };
+    AuthSecret::parse(secret.into())
+        .with_context(|| format!("the secret in {} is too short", path.display()))
+}
+
+/// The secret kept in `<data_dir>/secret`, if one was generated there before.
+fn kept_secret(data_dir: &Path) -> anyhow::Result<Option<SecretString>> {
+    let path = data_dir.join("secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text.trim().to_owned().into())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}

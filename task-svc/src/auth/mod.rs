@@ -1,0 +1,230 @@
+//! Who is calling: every TaskService call is authenticated here, before any handler runs.
+//!
+//! [`RequireAuth`] (a tower layer around the TaskService) reads `authorization: Bearer <token>`. A JWT is verified
+//! locally ([`jwt`], against the keys [`jwks`] caches); any other bearer (a raw or signed session token) is resolved
+//! through auth-svc's `GetSession`. On success an [`AuthenticatedUser`] goes into the request's extensions, and it
+//! is the only thing handlers read to know the caller: headers such as `x-user-id` mean nothing. On failure the call
+//! ends with UNAUTHENTICATED before reaching the service.
+
+pub mod jwks;
+pub mod jwt;
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use http::HeaderMap;
+use tonic::{Code, Status, body::Body, server::NamedService, transport::Channel};
+use warden_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
+
+use self::{jwks::JwksCache, jwt::JwtVerifier};
+use crate::error::TaskError;
+
+/// The caller, as verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Option<String>,
+}
+
+/// Counters for what authentication costs auth-svc.
+#[derive(Debug, Default)]
+pub struct AuthMetrics {
+    jwks_fetches: AtomicU64,
+    session_lookups: AtomicU64,
+}
+
+impl AuthMetrics {
+    /// How many times the JWKS was fetched from auth-svc.
+    pub fn jwks_fetches(&self) -> u64 {
+        self.jwks_fetches.load(Ordering::Relaxed)
+    }
+
+    /// How many session-token bearers were resolved through `GetSession`.
+    pub fn session_lookups(&self) -> u64 {
+        self.session_lookups.load(Ordering::Relaxed)
+    }
+
+    fn count_jwks_fetch(&self) {
+        self.jwks_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Turns a bearer into an [`AuthenticatedUser`]; cheap to clone.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jwt: JwtVerifier,
+    auth: AuthServiceClient<Channel>,
+    metrics: Arc<AuthMetrics>,
+}
+
+impl Authenticator {
+    /// `base_url` is the JWT issuer and audience; an unknown `kid` refetches the JWKS at most once per
+    /// `refetch_interval`.
+    pub fn new(
+        auth: AuthServiceClient<Channel>,
+        base_url: &str,
+        refetch_interval: Duration,
+    ) -> Self {
+        let metrics = Arc::new(AuthMetrics::default());
+        let jwks = JwksCache::new(auth.clone(), refetch_interval, metrics.clone());
+        Self {
+            inner: Arc::new(Inner {
+                jwt: JwtVerifier::new(jwks, base_url),
+                auth,
+                metrics,
+            }),
+        }
+    }
+
+    pub fn metrics(&self) -> Arc<AuthMetrics> {
+        self.inner.metrics.clone()
+    }
+
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<AuthenticatedUser, TaskError> {
+        let token = bearer(headers).ok_or(TaskError::Unauthorized)?;
+        if jwt::is_jwt_shaped(token) {
+            self.inner.jwt.verify(token).await
+        } else {
+            self.session(token, headers).await
+        }
+    }
+
+    /// Asks auth-svc whose session `token` is; it checks the signature, expiry, revocation and bans.
+    async fn session(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> Result<AuthenticatedUser, TaskError> {
+        self.inner
+            .metrics
+            .session_lookups
+            .fetch_add(1, Ordering::Relaxed);
+        let mut request = tonic::Request::new(pb::GetSessionRequest::default());
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| TaskError::Unauthorized)?;
+        request.metadata_mut().insert("authorization", value);
+        if let Some(id) = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+        {
+            request.metadata_mut().insert("x-request-id", id);
+        }
+        let response = self
+            .inner
+            .auth
+            .clone()
+            .get_session(request)
+            .await
+            .map_err(|status| match status.code() {
+                Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::Internal
+                | Code::Unknown
+                | Code::ResourceExhausted => TaskError::Unavailable(
+                    anyhow::anyhow!("{status}").context("resolving a session through auth-svc"),
+                ),
+                _ => TaskError::Unauthorized,
+            })?
+            .into_inner();
+        let user = response.user.ok_or(TaskError::Unauthorized)?;
+        Ok(AuthenticatedUser {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            role: user.role,
+        })
+    }
+}
+
+/// The token of `authorization: Bearer <token>`, if there is one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Wraps a gRPC service so that every call is authenticated first.
+#[derive(Clone)]
+pub struct AuthLayer {
+    authenticator: Authenticator,
+}
+
+impl AuthLayer {
+    pub fn new(authenticator: Authenticator) -> Self {
+        Self { authenticator }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = RequireAuth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireAuth {
+            inner,
+            authenticator: self.authenticator.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RequireAuth<S> {
+    inner: S,
+    authenticator: Authenticator,
+}
+
+impl<S: NamedService> NamedService for RequireAuth<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S> tower::Service<http::Request<Body>> for RequireAuth<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        // The readied service handles this call; a fresh clone takes its place for the next.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let authenticator = self.authenticator.clone();
+        Box::pin(async move {
+            match authenticator.authenticate(request.headers()).await {
+                Ok(user) => {
+                    request.extensions_mut().insert(user);
+                    inner.call(request).await
+                }
+                Err(error) => Ok(Status::from(error).into_http()),
+            }
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! The service's one error type and its single mapping to `tonic::Status`.
+
+use tonic::{Code, Status};
+
+pub const ERROR_DOMAIN: &str = "warden.task.v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// A request field broke a rule; the message says which and how.
+    #[error("{0}")]
+    Validation(String),
+    #[error("Invalid page token")]
+    InvalidPageToken,
+    /// No such task, or another user's: the two are never told apart.
+    #[error("Task not found")]
+    NotFound,
+    #[error("The task has changed since it was read")]
+    EtagMismatch,
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("dependency unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl TaskError {
+    /// The code carried as `ErrorInfo.reason`.
+    pub fn reason(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Validation(_) => "VALIDATION_ERROR",
+            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
+            Self::NotFound => "TASK_NOT_FOUND",
+            Self::EtagMismatch => "ETAG_MISMATCH",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Unavailable(_) | Self::Internal(_) => return None,
+        })
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            Self::Validation(_) | Self::InvalidPageToken => Code::InvalidArgument,
+            Self::NotFound => Code::NotFound,
+            Self::EtagMismatch => Code::FailedPrecondition,
+            Self::Unauthorized => Code::Unauthenticated,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for TaskError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr;
+        match error {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(error.into()),
+            _ => Self::Internal(error.into()),
+        }
+    }
+}
+
+impl From<TaskError> for Status {
+    fn from(error: TaskError) -> Self {
+        let code = error.code();
+        let message = match &error {
+            TaskError::Unavailable(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
+                "Service unavailable".to_owned()
+            }
+            TaskError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                "Internal Server Error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        warden_common::grpc::status(code, message, error.reason(), ERROR_DOMAIN)
+    }
+}

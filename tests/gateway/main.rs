@@ -1,0 +1,18 @@
+//! The gateway end to end, as a browser and the official Better Auth client see it: HTTP + cookies in front of the
+//! real auth-svc. Every case runs twice: on the separate services over PostgreSQL + Redis, and on the all-in-one over
+//! SQLite with the in-process cache.
+
+mod helpers;
+
+mod account;
+mod admin;
+mod auth_flow;
+mod cookies;
+mod errors;
+mod limits;
+mod mail;
+mod metrics;
+mod origins;
+mod sessions;
+mod settings;
+mod tasks;
