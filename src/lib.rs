@@ -46,6 +46,8 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     /// The sender of every mail (`MAIL_FROM`); auth-svc's default when unset.
     pub mail_from: Option<String>,
+    /// How long a drain keeps serving after readiness turns (`DRAIN_DELAY`).
+    pub drain_delay: std::time::Duration,
 }
 
 impl Settings {
@@ -67,6 +69,7 @@ impl Settings {
             require_email_verification: false,
             smtp_url: None,
             mail_from: None,
+            drain_delay: warden_common::shutdown::DEFAULT_DRAIN_DELAY,
         }
     }
 }
@@ -127,6 +130,7 @@ impl Warden {
         auth_config.rate_limit_enabled = settings.rate_limit_enabled;
         auth_config.require_email_verification = settings.require_email_verification;
         auth_config.smtp_url = settings.smtp_url;
+        auth_config.drain_delay = settings.drain_delay;
         if let Some(from) = settings.mail_from {
             auth_config.mail_from = from;
         }
@@ -141,6 +145,7 @@ impl Warden {
         task_config.auth_url = format!("http://{}", auth.local_addr());
         task_config.base_url = base_url.clone();
         task_config.trusted_origins = trusted_origins.clone();
+        task_config.drain_delay = settings.drain_delay;
         let task = task_svc::TaskServer::build(task_config)
             .await?
             .with_metrics(metrics.clone());
@@ -155,6 +160,7 @@ impl Warden {
                 trusted_origins,
                 limits: gateway::config::Limits {
                     rate_limit_enabled: settings.rate_limit_enabled,
+                    drain_delay: settings.drain_delay,
                     ..Default::default()
                 },
                 tls_ca: None,
@@ -196,29 +202,36 @@ impl Warden {
         &self.base_url
     }
 
-    /// Runs every server until `shutdown` resolves, then drains them all.
+    /// Runs every server until `shutdown` resolves, then drains them all: each reports it is stopping at once
+    /// (health NOT_SERVING, `/readyz` 503) and keeps serving for the drain delay; then the gateway finishes its
+    /// requests, and only after that do the services close, since requests the gateway accepted still call them.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop_gateway, gateway_stopped) = tokio::sync::oneshot::channel::<()>();
-        let (stop_services, services_stopped) = tokio::sync::watch::channel(false);
-        let stopped = move || {
-            let mut rx = services_stopped.clone();
+        let (signal, signalled) = tokio::sync::watch::channel(false);
+        let (drained, gateway_drained) = tokio::sync::watch::channel(false);
+        let on = |receiver: &tokio::sync::watch::Receiver<bool>| {
+            let mut receiver = receiver.clone();
             async move {
-                let _ = rx.wait_for(|stop| *stop).await;
+                let _ = receiver.wait_for(|set| *set).await;
             }
         };
-        let auth = tokio::spawn(self.auth.run_until_stopped(stopped()));
-        let task = tokio::spawn(self.task.run_until_stopped(stopped()));
-        let gateway = tokio::spawn(self.gateway.run_until_stopped(async {
-            let _ = gateway_stopped.await;
-        }));
+        let auth = tokio::spawn(
+            self.auth
+                .drain_after(on(&gateway_drained))
+                .run_until_stopped(on(&signalled)),
+        );
+        let task = tokio::spawn(
+            self.task
+                .drain_after(on(&gateway_drained))
+                .run_until_stopped(on(&signalled)),
+        );
+        let gateway = tokio::spawn(self.gateway.run_until_stopped(on(&signalled)));
         shutdown.await;
-        // The gateway drains first: requests it has accepted still need auth-svc and task-svc to answer them.
-        let _ = stop_gateway.send(());
+        let _ = signal.send(true);
         let gateway = gateway.await;
-        let _ = stop_services.send(true);
+        let _ = drained.send(true);
         let (auth, task) = tokio::join!(auth, task);
         task.context("task-svc task")??;
         auth.context("auth-svc task")??;

@@ -70,6 +70,9 @@ struct Cli {
     /// Sender of every mail [default: Warden <no-reply@localhost>].
     #[arg(long, env = "MAIL_FROM")]
     mail_from: Option<String>,
+    /// Seconds to keep serving after Ctrl-C or SIGTERM while health and /readyz already report the stop.
+    #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
+    drain_delay: u64,
 }
 
 #[tokio::main]
@@ -101,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
         require_email_verification: cli.require_email_verification,
         smtp_url: cli.smtp_url,
         mail_from: cli.mail_from,
+        drain_delay: std::time::Duration::from_secs(cli.drain_delay),
     };
     let warden = warden::Warden::build(settings).await?;
     // Signal handlers first: whoever reads the line below may send SIGTERM at once.

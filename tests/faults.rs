@@ -19,11 +19,13 @@ use tokio::{
     sync::oneshot,
     task::JoinHandle,
 };
+use tonic_health::pb::health_check_response::ServingStatus;
 use warden_common::AuthSecret;
 use warden_testkit::TestDb;
 
 const PASSWORD: &str = "correct horse battery";
 const SESSION_COOKIE: &str = "better-auth.session_token";
+const AUTH_SERVICE: &str = "warden.auth.v1.AuthService";
 
 fn secret() -> AuthSecret {
     AuthSecret::parse("x".repeat(32).into()).unwrap()
@@ -51,6 +53,7 @@ fn stopper() -> (
 struct Stack {
     base_url: String,
     http: reqwest::Client,
+    auth_addr: SocketAddr,
     task_addr: SocketAddr,
     auth_stop: Option<oneshot::Sender<()>>,
     _stops: Vec<oneshot::Sender<()>>,
@@ -78,7 +81,8 @@ impl Stack {
         auth.rate_limit_enabled = false;
         auth.metrics_listen = None;
         let auth = auth_svc::AuthServer::build(auth).await.unwrap();
-        let auth_url = format!("http://{}", auth.local_addr());
+        let auth_addr = auth.local_addr();
+        let auth_url = format!("http://{auth_addr}");
         let (auth_stop, auth_signal) = stopper();
         tokio::spawn(auth.run_until_stopped(auth_signal));
 
@@ -116,6 +120,7 @@ impl Stack {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            auth_addr,
             task_addr,
             auth_stop: Some(auth_stop),
             _stops: vec![tasks_stop, gateway_stop],
@@ -161,6 +166,29 @@ impl Stack {
             .header("cookie", cookie)
             .send()
             .await
+    }
+
+    /// The gateway's `GET /readyz`: its status and body.
+    async fn readyz(&self) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}/readyz", self.base_url))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// Polls `/readyz` until it answers `status`, for up to `within`; returns the last answer.
+    async fn readyz_until(&self, status: u16, within: Duration) -> (u16, Value) {
+        let deadline = Instant::now() + within;
+        loop {
+            let answer = self.readyz().await;
+            if answer.0 == status || Instant::now() >= deadline {
+                return answer;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
@@ -409,6 +437,13 @@ async fn with_auth_svc_down_the_gateway_answers_503_at_once_and_task_svc_still_s
         .to_owned();
     // The first JWT makes task-svc fetch and cache auth-svc's keys.
     assert_eq!(list_tasks_with_jwt(stack.task_addr, &jwt).await.unwrap(), 0);
+    assert_eq!(
+        stack.readyz().await,
+        (
+            200,
+            json!({"status": "ready", "auth": "SERVING", "tasks": "SERVING"})
+        )
+    );
 
     drop(stack.auth_stop.take());
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -435,6 +470,19 @@ async fn with_auth_svc_down_the_gateway_answers_503_at_once_and_task_svc_still_s
     for _ in 0..20 {
         assert_eq!(list_tasks_with_jwt(stack.task_addr, &jwt).await.unwrap(), 0);
     }
+    let started = Instant::now();
+    let (status, body) = stack.readyz().await;
+    eprintln!(
+        "auth-svc down: /readyz {status} {body} in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (status, body),
+        (
+            503,
+            json!({"status": "not ready", "auth": "UNREACHABLE", "tasks": "SERVING"})
+        )
+    );
 }
 
 /// The same database URL with its host and port replaced by `addr`.
@@ -473,7 +521,24 @@ async fn with_postgres_cut_cached_sessions_read_writes_fail_fast_and_all_recover
     }
     eprintln!("PostgreSQL up: 20 get-session in {:?}", started.elapsed());
 
+    let readiness =
+        |service: &'static str| warden_testkit::grpc::health_status(stack.auth_addr, service);
+    assert_eq!(readiness(AUTH_SERVICE).await, ServingStatus::Serving);
+    assert_eq!(stack.readyz().await.0, 200);
+
     proxy.cut().await;
+    // auth-svc's readiness turns within two checks (2 s apart, each allowed 2 s); its liveness does not.
+    let (status, body) = stack.readyz_until(503, Duration::from_secs(8)).await;
+    eprintln!("PostgreSQL cut: /readyz {status} {body}");
+    assert_eq!(
+        (status, body),
+        (
+            503,
+            json!({"status": "not ready", "auth": "NOT_SERVING", "tasks": "SERVING"})
+        )
+    );
+    assert_eq!(readiness(AUTH_SERVICE).await, ServingStatus::NotServing);
+    assert_eq!(readiness("").await, ServingStatus::Serving);
     let started = Instant::now();
     for _ in 0..20 {
         let response = stack.get_session(&cookie).await.unwrap();
@@ -513,6 +578,9 @@ async fn with_postgres_cut_cached_sessions_read_writes_fail_fast_and_all_recover
         "PostgreSQL restored: sign-up succeeded again after {:?}",
         started.elapsed()
     );
+    let (status, body) = stack.readyz_until(200, Duration::from_secs(8)).await;
+    assert_eq!(status, 200, "ready again: {body}");
+    assert_eq!(readiness(AUTH_SERVICE).await, ServingStatus::Serving);
     let cookie = stack.signed_up_cookie("pg-cut-4@example.com").await;
     assert_eq!(stack.get_session(&cookie).await.unwrap().status(), 200);
 }
@@ -568,6 +636,7 @@ async fn sigterm_under_load_completes_every_request_in_flight_and_exits_0_within
         .env("AUTH_ADDR", format!("127.0.0.1:{grpc_port}"))
         .env("TASK_ADDR", format!("127.0.0.1:{task_port}"))
         .env("RATE_LIMIT_ENABLED", "false")
+        .env("DRAIN_DELAY", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -658,6 +727,32 @@ async fn sigterm_under_load_completes_every_request_in_flight_and_exits_0_within
         .unwrap();
     assert!(kill.success());
 
+    // Health turns first, seen from outside while everything still serves: auth-svc's gRPC health, then the
+    // gateway's /readyz.
+    let auth_addr: SocketAddr = ([127, 0, 0, 1], grpc_port).into();
+    let not_serving_at = loop {
+        match warden_testkit::grpc::health_status(auth_addr, "").await {
+            ServingStatus::NotServing => break Instant::now(),
+            status => {
+                assert!(
+                    terminated.elapsed() < Duration::from_millis(500),
+                    "still {status:?} 500 ms after SIGTERM"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let ready = http.get(format!("{base_url}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(
+        ready.json::<Value>().await.unwrap(),
+        json!({"status": "draining"})
+    );
+    eprintln!(
+        "SIGTERM: auth-svc health NOT_SERVING and /readyz 503 after {:?}",
+        not_serving_at - terminated
+    );
+
     tokio::time::sleep(Duration::from_millis(300)).await;
     for mut stream in slow {
         stream
@@ -674,11 +769,17 @@ async fn sigterm_under_load_completes_every_request_in_flight_and_exits_0_within
         "2 sign-ins half-sent before SIGTERM and finished 300 ms after it: both complete 200"
     );
     let mut complete = 0;
+    let mut complete_after_not_serving = 0;
     let mut not_taken = 0;
     for reader in readers {
         for (result, sent) in reader.await.unwrap() {
             match result {
-                Outcome::Complete(200) => complete += 1,
+                Outcome::Complete(200) => {
+                    complete += 1;
+                    if sent > not_serving_at {
+                        complete_after_not_serving += 1;
+                    }
+                }
                 Outcome::Refused => not_taken += 1,
                 // No response at all to a request sent as SIGTERM landed: its connection was still in the accept
                 // queue, or it was written onto an idle keep-alive connection the server was closing. The server
@@ -703,8 +804,13 @@ async fn sigterm_under_load_completes_every_request_in_flight_and_exits_0_within
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     eprintln!(
-        "SIGTERM: {complete} complete get-session, {not_taken} refused after the listener closed; exit {status} after {:?}",
+        "SIGTERM: {complete} complete get-session ({complete_after_not_serving} sent after health turned), \
+         {not_taken} refused after the listener closed; exit {status} after {:?}",
         terminated.elapsed()
+    );
+    assert!(
+        complete_after_not_serving > 0,
+        "requests kept being served after health turned NOT_SERVING"
     );
     assert!(status.success(), "{status}");
 }

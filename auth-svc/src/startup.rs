@@ -44,6 +44,9 @@ pub struct AuthServer {
     metrics: Metrics,
     metrics_port: Option<AdminPort>,
     probe: AuthProbe,
+    database: sea_orm::DatabaseConnection,
+    drain_delay: std::time::Duration,
+    drain_after: Option<grpc::Hold>,
 }
 
 impl AuthServer {
@@ -70,6 +73,7 @@ impl AuthServer {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let hasher = Hasher::new(cores, legacy)?;
         let probe = AuthProbe::new(cache.clone(), hasher.clone(), store.connection().clone());
+        let database = store.connection().clone();
         let keys = Keys::new(
             store.clone(),
             config.secret.clone(),
@@ -132,6 +136,9 @@ impl AuthServer {
             metrics: Metrics::new(),
             metrics_port,
             probe,
+            database,
+            drain_delay: config.drain_delay,
+            drain_after: None,
         })
     }
 
@@ -151,6 +158,12 @@ impl AuthServer {
         self
     }
 
+    /// Keeps the listener open during a drain until `hold` resolves too (the all-in-one: until its gateway drained).
+    pub fn drain_after(mut self, hold: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.drain_after = Some(Box::pin(hold));
+        self
+    }
+
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -166,8 +179,20 @@ impl AuthServer {
         let _metrics_port = self
             .metrics_port
             .map(|port| port.spawn(self.metrics.clone()));
+        let database = self.database;
+        let services = services
+            .with_tls(self.tls)
+            .observed_by(&self.metrics)
+            .ready_when(move || {
+                let database = database.clone();
+                async move { database.ping().await.is_ok() }
+            })
+            .drain(grpc::Drain {
+                delay: self.drain_delay,
+                after: self.drain_after,
+            });
         let served = grpc::serve(
-            services.with_tls(self.tls).observed_by(&self.metrics),
+            services,
             warden_proto::FILE_DESCRIPTOR_SET,
             self.listener,
             self.cors,

@@ -2,7 +2,8 @@
 //! origins), server reflection in v1 and v1alpha, and `grpc.health.v1`; and errors carrying a `google.rpc.ErrorInfo`.
 
 use std::{
-    collections::HashMap, convert::Infallible, future::Future, net::SocketAddr, time::Duration,
+    collections::HashMap, convert::Infallible, future::Future, net::SocketAddr, pin::Pin,
+    sync::Arc, time::Duration,
 };
 
 use anyhow::Context;
@@ -63,6 +64,37 @@ pub fn grpc_web_cors(base_url: &str, trusted_origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+/// Checks readiness every [`READINESS_INTERVAL`] and reports each service accordingly, logging each change.
+async fn watch_readiness(
+    check: ReadinessCheck,
+    reporter: tonic_health::server::HealthReporter,
+    names: Vec<&'static str>,
+) {
+    let mut ready = true;
+    let mut ticks = tokio::time::interval(READINESS_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now_ready = tokio::time::timeout(READINESS_INTERVAL, check())
+            .await
+            .unwrap_or(false);
+        if now_ready == ready {
+            continue;
+        }
+        ready = now_ready;
+        let status = if ready {
+            tracing::info!("ready again: reporting SERVING");
+            ServingStatus::Serving
+        } else {
+            tracing::warn!("not ready (a dependency does not answer): reporting NOT_SERVING");
+            ServingStatus::NotServing
+        };
+        for name in &names {
+            reporter.set_service_status(*name, status).await;
+        }
+    }
+}
+
 /// `scheme://host[:port]` of a URL, without path or trailing slash.
 fn origin_of(url: &str) -> String {
     let trimmed = url.trim_end_matches('/');
@@ -75,12 +107,38 @@ fn origin_of(url: &str) -> String {
     }
 }
 
+/// A future a server waits on while it drains.
+pub type Hold = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How often readiness is checked, and how long one check may take before it counts as failed.
+pub const READINESS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Whether a service can do its work now (its database answers, say).
+pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
 /// The gRPC services one port serves, the names health reports for them, and the port's TLS, if any.
+///
+/// Health has two levels, as Kubernetes' gRPC probes read them. The server as a whole (service `""`) is a liveness
+/// answer: `SERVING` from start until a drain begins. Each named service is a readiness answer: also `NOT_SERVING`
+/// while its [`ReadinessCheck`] fails (PostgreSQL unreachable), `SERVING` again once it passes.
 pub struct Services {
     routes: Routes,
     names: Vec<&'static str>,
     tls: Option<ServerTlsConfig>,
     metrics: Option<Metrics>,
+    readiness: Option<ReadinessCheck>,
+    drain: Drain,
+}
+
+/// What a server does between the shutdown signal and closing its listener.
+#[derive(Default)]
+pub struct Drain {
+    /// How long to keep serving, already reporting `NOT_SERVING`, so balancers and probes see it before calls are
+    /// refused.
+    pub delay: Duration,
+    /// Also wait for this before closing (in the all-in-one: the gateway having drained, since requests it
+    /// accepted still call these services).
+    pub after: Option<Hold>,
 }
 
 impl Services {
@@ -99,7 +157,25 @@ impl Services {
             names: vec![S::NAME],
             tls: None,
             metrics: None,
+            readiness: None,
+            drain: Drain::default(),
         }
+    }
+
+    /// Reports each service `NOT_SERVING` while `check` fails or takes longer than [`READINESS_INTERVAL`].
+    pub fn ready_when<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.readiness = Some(Arc::new(move || Box::pin(check())));
+        self
+    }
+
+    /// How the server drains once the shutdown signal arrives.
+    pub fn drain(mut self, drain: Drain) -> Self {
+        self.drain = drain;
+        self
     }
 
     /// Counts and times every call on the port (health and reflection included) into `metrics`.
@@ -131,7 +207,8 @@ impl Services {
 }
 
 /// Serves `services` with health, reflection (v1 and v1alpha, describing `descriptors`) and gRPC-web until
-/// `shutdown` resolves; health turns NOT_SERVING before the server stops taking calls.
+/// `shutdown` resolves; then health turns NOT_SERVING, the server keeps serving for the drain delay, and only then
+/// stops taking calls and finishes those in flight.
 pub async fn serve(
     services: Services,
     descriptors: &'static [u8],
@@ -177,8 +254,16 @@ pub async fn serve(
         &advertised.clone().collect::<Vec<_>>(),
     );
     let names = services.names.clone();
+    let readiness = services
+        .readiness
+        .clone()
+        .map(|check| tokio::spawn(watch_readiness(check, reporter.clone(), names.clone())));
+    let Drain { delay, after } = services.drain;
     let drain = async move {
         shutdown.await;
+        if let Some(readiness) = readiness {
+            readiness.abort();
+        }
         for name in names {
             reporter
                 .set_service_status(name, ServingStatus::NotServing)
@@ -187,6 +272,15 @@ pub async fn serve(
         reporter
             .set_service_status("", ServingStatus::NotServing)
             .await;
+        tracing::info!(
+            ?delay,
+            "reporting NOT_SERVING; still serving during the drain delay"
+        );
+        tokio::time::sleep(delay).await;
+        if let Some(after) = after {
+            after.await;
+        }
+        tracing::info!("closing the listener; finishing calls in flight");
     };
     tracing::info!(addr = %local_addr, services = ?services.names, tls = services.tls.is_some(), "listening");
     let mut server = Server::builder();

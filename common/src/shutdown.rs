@@ -1,6 +1,10 @@
 //! The one shutdown signal every server drains on.
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
+
+/// How long a server keeps serving after the shutdown signal, already reporting that it is stopping, unless
+/// `DRAIN_DELAY` says otherwise.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(1);
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is first
 /// polled, so a SIGTERM that arrives while a server is still starting drains it instead of killing the process.

@@ -112,6 +112,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Clients that may read `GET /metrics` (`METRICS_ALLOW`); loopback by default.
     pub metrics_allow: Vec<IpNet>,
+    /// How long a drain keeps serving after `/readyz` turns 503 (`DRAIN_DELAY`); none by default here, 1 s from
+    /// the command line.
+    pub drain_delay: Duration,
 }
 
 /// The Redis URL may hold a password: it is only said whether there is one.
@@ -125,6 +128,7 @@ impl std::fmt::Debug for Limits {
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("metrics_allow", &self.metrics_allow)
+            .field("drain_delay", &self.drain_delay)
             .finish()
     }
 }
@@ -141,6 +145,7 @@ impl Default for Limits {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             metrics_allow: loopback(),
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -249,6 +254,11 @@ pub struct Cli {
     #[arg(long, env = "METRICS_ALLOW")]
     pub metrics_allow: Option<String>,
 
+    /// Seconds to keep serving after a shutdown signal while GET /readyz already answers 503, so that balancers
+    /// stop sending requests before the listener closes.
+    #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
+    pub drain_delay: u64,
+
     /// PEM certificate authorities for the services when AUTH_URL or TASK_URL is https://
     /// [default: the public web PKI].
     #[arg(long, env = "TLS_CA")]
@@ -340,6 +350,7 @@ impl Cli {
             body_limit: self.body_limit,
             request_timeout: Duration::from_secs(self.request_timeout),
             metrics_allow,
+            drain_delay: Duration::from_secs(self.drain_delay),
         };
 
         let config = Config {
@@ -448,6 +459,7 @@ mod tests {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: 30,
             metrics_allow: None,
+            drain_delay: 1,
             tls_ca: None,
             command: None,
         }

@@ -26,6 +26,7 @@ pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod origin;
+pub mod readiness;
 pub mod request_id;
 pub mod router;
 pub mod routes;

@@ -26,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .route("/app.js", get(ui::script))
         .route("/app.css", get(ui::stylesheet))
         .route("/api/auth/ok", get(auth::ok))
+        // Readiness for balancers and orchestrators: the services answer and no drain has begun.
+        .route("/readyz", get(crate::readiness::readyz))
         // Prometheus metrics, for the clients METRICS_ALLOW names.
         .route("/metrics", get(metrics::scrape))
         .route("/api/auth/sign-up/email", post(auth::sign_up_email))

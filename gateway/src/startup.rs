@@ -50,11 +50,24 @@ impl GatewayServer {
         self.local_addr
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves; then `/readyz` answers 503, serving goes on for the drain delay, and the
+    /// listener closes once in-flight requests have finished.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let readiness = self.state.readiness.clone();
+        let delay = self.state.limits.drain_delay;
+        let drain = async move {
+            shutdown.await;
+            readiness.start_draining();
+            tracing::info!(
+                ?delay,
+                "/readyz answers 503; still serving during the drain delay"
+            );
+            tokio::time::sleep(delay).await;
+            tracing::info!("closing the listener; finishing requests in flight");
+        };
         // The peer address is what auth-svc receives as `x-forwarded-for`.
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         // TCP_NODELAY: small responses must not wait on the client's delayed ACK.
@@ -64,7 +77,7 @@ impl GatewayServer {
             }
         });
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(drain)
             .await
             .context("serving HTTP")
     }

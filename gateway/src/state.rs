@@ -18,6 +18,7 @@ use crate::client_ip::TrustedProxies;
 use crate::config::{Config, Limits};
 use crate::cookies::CookieSettings;
 use crate::origin::TrustedOrigins;
+use crate::readiness::Readiness;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -30,6 +31,8 @@ pub struct AppState {
     /// auth-svc's DevService (the development outbox), on the same channel; absent when auth-svc sends over SMTP.
     pub dev: DevServiceClient<Channel>,
     pub tasks: TaskServiceClient<Channel>,
+    /// grpc.health.v1 on auth-svc's and task-svc's channels, for `/readyz`.
+    pub readiness: Readiness,
     pub secret: AuthSecret,
     pub cookies: Arc<CookieSettings>,
     /// `BASE_URL`, against which relative callback URLs resolve.
@@ -50,11 +53,13 @@ impl AppState {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         config.validate()?;
         let auth = lazy_channel(&config.auth_url, "AUTH_URL", config)?;
+        let tasks = lazy_channel(&config.task_url, "TASK_URL", config)?;
         Ok(Self {
             auth: AuthServiceClient::new(auth.clone()),
             admin: AdminServiceClient::new(auth.clone()),
+            readiness: Readiness::new(auth.clone(), tasks.clone()),
             dev: DevServiceClient::new(auth),
-            tasks: TaskServiceClient::new(lazy_channel(&config.task_url, "TASK_URL", config)?),
+            tasks: TaskServiceClient::new(tasks),
             secret: config.secret.clone(),
             cookies: Arc::new(CookieSettings::with_options(
                 config.secure_cookies(),

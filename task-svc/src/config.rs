@@ -32,6 +32,9 @@ pub struct Config {
     /// The admin port serving `GET /metrics` (`METRICS_ADDR`); none by default here, 127.0.0.1:9102 from the
     /// command line.
     pub metrics_listen: Option<SocketAddr>,
+    /// How long a drain keeps serving after health turns NOT_SERVING (`DRAIN_DELAY`); none by default here, 1 s
+    /// from the command line.
+    pub drain_delay: Duration,
 }
 
 impl Config {
@@ -49,6 +52,7 @@ impl Config {
             tls: None,
             tls_ca: None,
             metrics_listen: None,
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -91,6 +95,10 @@ pub struct Cli {
     /// Admin port serving Prometheus metrics at GET /metrics, or `off`.
     #[arg(long, env = "METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
     pub metrics_addr: String,
+    /// Seconds to keep serving after a shutdown signal while health already reports NOT_SERVING, so that
+    /// balancers and probes stop sending calls before the listener closes.
+    #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
+    pub drain_delay: u64,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -175,6 +183,7 @@ impl Cli {
             )?,
             tls_ca: warden_common::tls::read_ca(self.tls_ca.as_deref())?,
             metrics_listen: warden_common::metrics::parse_listen(&self.metrics_addr)?,
+            drain_delay: Duration::from_secs(self.drain_delay),
         })
     }
 }
@@ -212,6 +221,7 @@ mod tests {
             tls_key: None,
             tls_ca: None,
             metrics_addr: DEFAULT_METRICS_ADDR.into(),
+            drain_delay: 1,
             command: None,
         }
     }

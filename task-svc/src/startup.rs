@@ -32,6 +32,9 @@ pub struct TaskServer {
     metrics: Metrics,
     metrics_port: Option<AdminPort>,
     probe: TaskProbe,
+    database: sea_orm::DatabaseConnection,
+    drain_delay: std::time::Duration,
+    drain_after: Option<grpc::Hold>,
 }
 
 impl TaskServer {
@@ -65,6 +68,7 @@ impl TaskServer {
             None => None,
         };
         let probe = TaskProbe::new(authenticator.metrics(), store.connection().clone());
+        let database = store.connection().clone();
         Ok(Self {
             listener,
             local_addr,
@@ -75,6 +79,9 @@ impl TaskServer {
             metrics: Metrics::new(),
             metrics_port,
             probe,
+            database,
+            drain_delay: config.drain_delay,
+            drain_after: None,
         })
     }
 
@@ -99,6 +106,12 @@ impl TaskServer {
         self.authenticator.metrics()
     }
 
+    /// Keeps the listener open during a drain until `hold` resolves too (the all-in-one: until its gateway drained).
+    pub fn drain_after(mut self, hold: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.drain_after = Some(Box::pin(hold));
+        self
+    }
+
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -106,13 +119,22 @@ impl TaskServer {
         let tasks = AuthLayer::new(self.authenticator).layer(TaskServiceServer::new(self.tasks));
         let probe = self.probe;
         let _probe = self.metrics.attach(move |samples| probe.sample(samples));
+        let database = self.database;
         let _metrics_port = self
             .metrics_port
             .map(|port| port.spawn(self.metrics.clone()));
         grpc::serve(
             grpc::Services::new(tasks)
                 .with_tls(self.tls)
-                .observed_by(&self.metrics),
+                .observed_by(&self.metrics)
+                .ready_when(move || {
+                    let database = database.clone();
+                    async move { database.ping().await.is_ok() }
+                })
+                .drain(grpc::Drain {
+                    delay: self.drain_delay,
+                    after: self.drain_after,
+                }),
             warden_proto::FILE_DESCRIPTOR_SET,
             self.listener,
             self.cors,
