@@ -2,6 +2,10 @@ use anyhow::Context;
 use auth_svc::config::{Cli, Command};
 use clap::Parser;
 
+/// mimalloc rather than glibc's malloc: see the workspace's Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     warden_common::telemetry::init();

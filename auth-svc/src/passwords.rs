@@ -4,6 +4,8 @@
 //! thread owns one argon2 memory area (19 MiB) that it reuses for every hash: memory stays bounded at
 //! `threads × 19 MiB` however many sign-ins arrive, and no page is faulted in twice. (Allocating the area per hash
 //! on tokio's blocking pool left it resident in glibc's per-thread arenas, one area per thread that ever hashed.)
+//! The threads run at a lower scheduling priority (nice 10) than the threads serving requests: hashing has the cores
+//! whenever nothing else wants them, yet a session read never waits behind a sign-in's hash.
 //! Every failing path costs the same: a verify against one algorithm is followed by a dummy verify against the other
 //! while legacy scrypt hashes remain, and an unknown email runs both dummies, so timing does not tell accounts apart.
 
@@ -30,6 +32,9 @@ const ARGON2_PASSES: u32 = 2;
 const ARGON2_LANES: u32 = 1;
 const ARGON2_SALT_LEN: usize = 16;
 const ARGON2_OUTPUT_LEN: usize = 32;
+
+/// The hashing threads' niceness: CPU goes to request-serving threads first when both want it.
+const HASHING_NICENESS: i32 = 10;
 
 /// Better Auth's scrypt: N = 2^14, r = 16, p = 1, 64-byte key; stored as `saltHex:keyHex`.
 const SCRYPT_LOG_N: u8 = 14;
@@ -158,6 +163,7 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("warden-hash-{index}"))
                 .spawn(move || {
+                    lower_priority();
                     let mut memory = Memory::default();
                     loop {
                         // The lock is held only while waiting for the next job, never while hashing.
@@ -180,6 +186,22 @@ impl Pool {
         self.jobs
             .send(job)
             .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))
+    }
+}
+
+/// Lowers the calling thread's scheduling priority to [`HASHING_NICENESS`] (on Linux niceness is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority takes plain integers and touches no memory of ours; on Linux `who = 0` with
+        // PRIO_PROCESS names the calling thread only.
+        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICENESS) };
+        if result != 0 {
+            tracing::debug!(
+                error = %std::io::Error::last_os_error(),
+                "cannot lower the hashing threads' priority"
+            );
+        }
     }
 }
 
@@ -377,6 +399,27 @@ mod tests {
                 "{stored}"
             );
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_a_lower_priority() {
+        let hasher = Hasher::new(1, false).unwrap();
+        hasher.hash(&password("correct horse")).await.unwrap();
+        let mut niceness = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let task = task.unwrap().path();
+            let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+            if !comm.starts_with("warden-hash-") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.join("stat")).unwrap();
+            // Fields after "pid (comm) ": state is field 3, nice field 19.
+            let after_comm = &stat[stat.rfind(") ").unwrap() + 2..];
+            niceness.push(after_comm.split(' ').nth(16).unwrap().to_owned());
+        }
+        assert!(!niceness.is_empty(), "a hashing thread is running");
+        assert!(niceness.iter().all(|nice| nice == "10"), "{niceness:?}");
     }
 
     #[tokio::test]

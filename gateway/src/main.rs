@@ -4,6 +4,10 @@ use clap::Parser;
 use gateway::GatewayServer;
 use gateway::config::{Cli, Command};
 
+/// mimalloc rather than glibc's malloc: see the workspace's Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

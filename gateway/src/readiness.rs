@@ -51,7 +51,7 @@ impl Readiness {
 
 /// 200 `{"status":"ready",…}` or 503 `{"status":"not ready"|"draining",…}`, each service's status named.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let readiness = state.readiness;
+    let readiness = state.readiness.clone();
     if readiness.draining.load(Ordering::SeqCst) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

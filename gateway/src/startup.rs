@@ -42,7 +42,7 @@ impl GatewayServer {
     /// Records into, and serves at `/metrics`, `metrics` shared with the other servers in the process (the
     /// all-in-one) instead of the gateway's own.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.state.metrics = metrics;
+        self.state.set_metrics(metrics);
         self
     }
 

@@ -23,8 +23,21 @@ use crate::readiness::Readiness;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The handlers' shared state, behind one `Arc`: every request clones it (axum's `State`), and cloning the gRPC
+/// clients and settings one by one showed up in profiles of the gateway.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Shared {
     pub auth: AuthServiceClient<Channel>,
     /// auth-svc's AdminService, on the same channel.
     pub admin: AdminServiceClient<Channel>,
@@ -51,6 +64,17 @@ pub struct AppState {
 impl AppState {
     /// Builds the state; the gRPC channels connect lazily, so the services may start later. Needs a Tokio runtime.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
+        Ok(Self(Arc::new(Shared::new(config)?)))
+    }
+
+    /// Records into `metrics` instead (the all-in-one shares one registry between its servers).
+    pub fn set_metrics(&mut self, metrics: Metrics) {
+        Arc::make_mut(&mut self.0).metrics = metrics;
+    }
+}
+
+impl Shared {
+    fn new(config: &Config) -> anyhow::Result<Self> {
         config.validate()?;
         let auth = lazy_channel(&config.auth_url, "AUTH_URL", config)?;
         let tasks = lazy_channel(&config.task_url, "TASK_URL", config)?;

@@ -33,6 +33,12 @@ impl TaskProbe {
             &[],
             self.auth.session_lookups(),
         );
+        out.counter(
+            "warden_task_jwt_signature_checks_total",
+            "JWT signatures task-svc checked (a JWT that verified is remembered until it expires).",
+            &[],
+            self.auth.signature_checks(),
+        );
         sample_pool(out, "task-svc", &self.db);
     }
 }

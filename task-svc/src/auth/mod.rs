@@ -42,6 +42,7 @@ pub struct AuthenticatedUser {
 pub struct AuthMetrics {
     jwks_fetches: AtomicU64,
     session_lookups: AtomicU64,
+    signature_checks: AtomicU64,
 }
 
 impl AuthMetrics {
@@ -53,6 +54,15 @@ impl AuthMetrics {
     /// How many session-token bearers were resolved through `GetSession`.
     pub fn session_lookups(&self) -> u64 {
         self.session_lookups.load(Ordering::Relaxed)
+    }
+
+    /// How many JWT signatures were checked (a JWT that verified before is not checked again until it expires).
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks.load(Ordering::Relaxed)
+    }
+
+    fn count_signature_check(&self) {
+        self.signature_checks.fetch_add(1, Ordering::Relaxed);
     }
 
     fn count_jwks_fetch(&self) {
@@ -84,7 +94,7 @@ impl Authenticator {
         let jwks = JwksCache::new(auth.clone(), refetch_interval, metrics.clone());
         Self {
             inner: Arc::new(Inner {
-                jwt: JwtVerifier::new(jwks, base_url),
+                jwt: JwtVerifier::new(jwks, base_url, metrics.clone()),
                 auth,
                 metrics,
             }),

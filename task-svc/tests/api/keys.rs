@@ -32,6 +32,32 @@ async fn tokens_signed_by_a_rotated_in_key_verify_on_a_running_task_service() {
 }
 
 #[tokio::test]
+async fn a_jwt_that_verified_is_not_checked_again_and_a_tampered_copy_still_fails() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("ada@example.com").await;
+    app.create(&user.jwt, "First").await.unwrap();
+    let checks = app.metrics.signature_checks();
+    assert!(checks >= 1);
+
+    for _ in 0..5 {
+        assert_eq!(app.list_all(&user.jwt).await.len(), 1);
+    }
+    assert_eq!(
+        app.metrics.signature_checks(),
+        checks,
+        "the same JWT again costs no signature check"
+    );
+
+    // The same header and claims with another signature: a different string, checked, and refused.
+    let (signed, signature) = user.jwt.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let tampered = format!("{signed}.{flipped}{}", &signature[1..]);
+    assert_unauthenticated(app.create(&tampered, "Tampered").await);
+    assert_eq!(app.metrics.signature_checks(), checks + 1);
+    assert_eq!(app.list_all(&user.jwt).await.len(), 1);
+}
+
+#[tokio::test]
 async fn unknown_kids_refetch_the_jwks_at_most_once_per_interval() {
     let interval = Duration::from_millis(500);
     let app = TestApp::spawn_with(|settings| settings.task.jwks_refetch_interval = interval).await;
