@@ -13,7 +13,7 @@ use std::{
 use anyhow::Context;
 use auth_svc::sessions::SessionLifetimes;
 use secrecy::SecretString;
-use warden_common::AuthSecret;
+use warden_common::{AuthSecret, grpc, in_process::InProcessListener};
 
 /// Where and how the all-in-one runs.
 #[derive(Clone, Debug)]
@@ -79,6 +79,9 @@ pub struct Warden {
     task: task_svc::TaskServer,
     gateway: gateway::GatewayServer,
     base_url: String,
+    /// The in-memory connections the gateway opens to auth-svc and task-svc.
+    auth_pipes: InProcessListener,
+    task_pipes: InProcessListener,
 }
 
 impl Warden {
@@ -136,6 +139,9 @@ impl Warden {
         }
         // One registry for the process: the gateway's /metrics shows all three servers.
         let metrics = warden_common::metrics::Metrics::new();
+        // The gateway reaches the services over in-memory pipes; their TCP ports stay open for other clients.
+        let (auth_port, auth_pipes) = warden_common::in_process::port();
+        let (task_port, task_pipes) = warden_common::in_process::port();
         let auth = auth_svc::AuthServer::build(auth_config)
             .await?
             .with_metrics(metrics.clone());
@@ -150,7 +156,7 @@ impl Warden {
             .await?
             .with_metrics(metrics.clone());
 
-        let gateway = gateway::GatewayServer::build_on(
+        let gateway = gateway::GatewayServer::build_in_process(
             gateway::Config {
                 listen: gateway_addr,
                 auth_url: format!("http://{}", auth.local_addr()),
@@ -176,6 +182,8 @@ impl Warden {
                 },
             },
             gateway_listener,
+            &auth_port,
+            &task_port,
         )?
         .with_metrics(metrics);
         Ok(Self {
@@ -183,6 +191,8 @@ impl Warden {
             task,
             gateway,
             base_url,
+            auth_pipes,
+            task_pipes,
         })
     }
 
@@ -217,14 +227,18 @@ impl Warden {
                 let _ = receiver.wait_for(|set| *set).await;
             }
         };
+        let wiring = |pipes| grpc::Wiring {
+            in_process: Some(pipes),
+            drain_after: Some(Box::pin(on(&gateway_drained))),
+        };
         let auth = tokio::spawn(
             self.auth
-                .drain_after(on(&gateway_drained))
+                .wired(wiring(self.auth_pipes))
                 .run_until_stopped(on(&signalled)),
         );
         let task = tokio::spawn(
             self.task
-                .drain_after(on(&gateway_drained))
+                .wired(wiring(self.task_pipes))
                 .run_until_stopped(on(&signalled)),
         );
         let gateway = tokio::spawn(self.gateway.run_until_stopped(on(&signalled)));

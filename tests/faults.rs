@@ -742,12 +742,20 @@ async fn sigterm_under_load_completes_every_request_in_flight_and_exits_0_within
             }
         }
     };
-    let ready = http.get(format!("{base_url}/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    assert_eq!(
-        ready.json::<Value>().await.unwrap(),
-        json!({"status": "draining"})
-    );
+    // The gateway turns on its own task, a moment before or after the services.
+    let readiness = loop {
+        let ready = http.get(format!("{base_url}/readyz")).send().await.unwrap();
+        if ready.status() == 503 {
+            break ready.json::<Value>().await.unwrap();
+        }
+        assert!(
+            terminated.elapsed() < Duration::from_millis(500),
+            "/readyz still {} 500 ms after SIGTERM",
+            ready.status()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(readiness, json!({"status": "draining"}));
     eprintln!(
         "SIGTERM: auth-svc health NOT_SERVING and /readyz 503 after {:?}",
         not_serving_at - terminated

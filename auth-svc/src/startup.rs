@@ -46,7 +46,7 @@ pub struct AuthServer {
     probe: AuthProbe,
     database: sea_orm::DatabaseConnection,
     drain_delay: std::time::Duration,
-    drain_after: Option<grpc::Hold>,
+    wiring: grpc::Wiring,
 }
 
 impl AuthServer {
@@ -138,7 +138,7 @@ impl AuthServer {
             probe,
             database,
             drain_delay: config.drain_delay,
-            drain_after: None,
+            wiring: grpc::Wiring::default(),
         })
     }
 
@@ -158,9 +158,9 @@ impl AuthServer {
         self
     }
 
-    /// Keeps the listener open during a drain until `hold` resolves too (the all-in-one: until its gateway drained).
-    pub fn drain_after(mut self, hold: impl Future<Output = ()> + Send + 'static) -> Self {
-        self.drain_after = Some(Box::pin(hold));
+    /// Wires the server into a process that runs more than it (the all-in-one).
+    pub fn wired(mut self, wiring: grpc::Wiring) -> Self {
+        self.wiring = wiring;
         self
     }
 
@@ -187,10 +187,7 @@ impl AuthServer {
                 let database = database.clone();
                 async move { database.ping().await.is_ok() }
             })
-            .drain(grpc::Drain {
-                delay: self.drain_delay,
-                after: self.drain_after,
-            });
+            .wired(self.drain_delay, self.wiring);
         let served = grpc::serve(
             services,
             warden_proto::FILE_DESCRIPTOR_SET,

@@ -7,8 +7,10 @@ use std::{
 };
 
 use anyhow::Context;
+use futures::{Stream, StreamExt};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpListener;
+use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{
     Code, Status,
     body::Body,
@@ -20,7 +22,10 @@ use tonic_health::ServingStatus;
 use tonic_types::{ErrorDetails, StatusExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::metrics::{GrpcMetricsLayer, Metrics};
+use crate::{
+    in_process::{Connection, InProcessListener},
+    metrics::{GrpcMetricsLayer, Metrics},
+};
 
 /// A status whose `ErrorInfo.reason` names the error for machines (the gateway maps it to Better Auth's codes).
 pub fn status(
@@ -62,6 +67,25 @@ pub fn grpc_web_cors(base_url: &str, trusted_origins: &[String]) -> CorsLayer {
             header("grpc-status-details-bin"),
         ])
         .max_age(Duration::from_secs(600))
+}
+
+/// The connections to serve: accepted on `listener`, and opened in memory by in-process clients when there are any.
+fn incoming(
+    listener: TcpListener,
+    in_process: Option<InProcessListener>,
+) -> Pin<Box<dyn Stream<Item = std::io::Result<Connection>> + Send>> {
+    // Without TCP_NODELAY, the trailers' small second write waits on the client's delayed ACK (~40 ms).
+    let tcp = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .map(|accepted| accepted.map(Connection::Tcp));
+    match in_process {
+        Some(pipes) => Box::pin(futures::stream::select(
+            tcp,
+            UnboundedReceiverStream::new(pipes.connections)
+                .map(|pipe| Ok(Connection::InProcess(pipe))),
+        )),
+        None => Box::pin(tcp),
+    }
 }
 
 /// Checks readiness every [`READINESS_INTERVAL`] and reports each service accordingly, logging each change.
@@ -128,6 +152,16 @@ pub struct Services {
     metrics: Option<Metrics>,
     readiness: Option<ReadinessCheck>,
     drain: Drain,
+    in_process: Option<InProcessListener>,
+}
+
+/// How the all-in-one wires a service into its process; a standalone service has the default, nothing.
+#[derive(Default)]
+pub struct Wiring {
+    /// In-process clients to serve beside the TCP ones (see [`crate::in_process`]).
+    pub in_process: Option<InProcessListener>,
+    /// Also wait for this before closing during a drain (the gateway having drained).
+    pub drain_after: Option<Hold>,
 }
 
 /// What a server does between the shutdown signal and closing its listener.
@@ -159,7 +193,18 @@ impl Services {
             metrics: None,
             readiness: None,
             drain: Drain::default(),
+            in_process: None,
         }
+    }
+
+    /// Drains after `delay` and as `wiring` says, and serves its in-process clients.
+    pub fn wired(mut self, delay: Duration, wiring: Wiring) -> Self {
+        self.drain = Drain {
+            delay,
+            after: wiring.drain_after,
+        };
+        self.in_process = wiring.in_process;
+        self
     }
 
     /// Reports each service `NOT_SERVING` while `check` fails or takes longer than [`READINESS_INTERVAL`].
@@ -298,11 +343,7 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(
-            // Without TCP_NODELAY, the trailers' small second write waits on the client's delayed ACK (~40 ms).
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            drain,
-        )
+        .serve_with_incoming_shutdown(incoming(listener, services.in_process), drain)
         .await
         .context("serving gRPC")
 }

@@ -11,6 +11,7 @@
 pub mod breaker;
 pub mod grpc;
 pub mod healthcheck;
+pub mod in_process;
 pub mod metrics;
 pub mod secret;
 pub mod shutdown;

@@ -39,6 +39,22 @@ impl GatewayServer {
         })
     }
 
+    /// As [`Self::build_on`], reaching auth-svc and task-svc through in-process ports (the all-in-one).
+    pub fn build_in_process(
+        config: Config,
+        listener: TcpListener,
+        auth: &warden_common::in_process::InProcessPort,
+        tasks: &warden_common::in_process::InProcessPort,
+    ) -> anyhow::Result<Self> {
+        let state = AppState::in_process(&config, auth, tasks)?;
+        let local_addr = listener.local_addr().context("reading the bound address")?;
+        Ok(Self {
+            listener,
+            local_addr,
+            state,
+        })
+    }
+
     /// Records into, and serves at `/metrics`, `metrics` shared with the other servers in the process (the
     /// all-in-one) instead of the gateway's own.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
 use warden_common::AuthSecret;
+use warden_common::in_process::{self, InProcessPort};
 use warden_common::metrics::Metrics;
 use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
@@ -64,7 +65,28 @@ pub struct Shared {
 impl AppState {
     /// Builds the state; the gRPC channels connect lazily, so the services may start later. Needs a Tokio runtime.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        Ok(Self(Arc::new(Shared::new(config)?)))
+        config.validate()?;
+        let auth = lazy_channel(&config.auth_url, "AUTH_URL", config)?;
+        let tasks = lazy_channel(&config.task_url, "TASK_URL", config)?;
+        Ok(Self(Arc::new(Shared::new(config, auth, tasks)?)))
+    }
+
+    /// As [`Self::new`], reaching auth-svc and task-svc through in-process ports instead of `AUTH_URL` and `TASK_URL`
+    /// (the all-in-one).
+    pub fn in_process(
+        config: &Config,
+        auth: &InProcessPort,
+        tasks: &InProcessPort,
+    ) -> anyhow::Result<Self> {
+        config.validate()?;
+        let endpoint = Endpoint::from_static(in_process::URI)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT);
+        Ok(Self(Arc::new(Shared::new(
+            config,
+            auth.channel(endpoint.clone()),
+            tasks.channel(endpoint),
+        )?)))
     }
 
     /// Records into `metrics` instead (the all-in-one shares one registry between its servers).
@@ -74,10 +96,7 @@ impl AppState {
 }
 
 impl Shared {
-    fn new(config: &Config) -> anyhow::Result<Self> {
-        config.validate()?;
-        let auth = lazy_channel(&config.auth_url, "AUTH_URL", config)?;
-        let tasks = lazy_channel(&config.task_url, "TASK_URL", config)?;
+    fn new(config: &Config, auth: Channel, tasks: Channel) -> anyhow::Result<Self> {
         Ok(Self {
             auth: AuthServiceClient::new(auth.clone()),
             admin: AdminServiceClient::new(auth.clone()),

@@ -34,7 +34,7 @@ pub struct TaskServer {
     probe: TaskProbe,
     database: sea_orm::DatabaseConnection,
     drain_delay: std::time::Duration,
-    drain_after: Option<grpc::Hold>,
+    wiring: grpc::Wiring,
 }
 
 impl TaskServer {
@@ -81,7 +81,7 @@ impl TaskServer {
             probe,
             database,
             drain_delay: config.drain_delay,
-            drain_after: None,
+            wiring: grpc::Wiring::default(),
         })
     }
 
@@ -106,9 +106,9 @@ impl TaskServer {
         self.authenticator.metrics()
     }
 
-    /// Keeps the listener open during a drain until `hold` resolves too (the all-in-one: until its gateway drained).
-    pub fn drain_after(mut self, hold: impl Future<Output = ()> + Send + 'static) -> Self {
-        self.drain_after = Some(Box::pin(hold));
+    /// Wires the server into a process that runs more than it (the all-in-one).
+    pub fn wired(mut self, wiring: grpc::Wiring) -> Self {
+        self.wiring = wiring;
         self
     }
 
@@ -131,10 +131,7 @@ impl TaskServer {
                     let database = database.clone();
                     async move { database.ping().await.is_ok() }
                 })
-                .drain(grpc::Drain {
-                    delay: self.drain_delay,
-                    after: self.drain_after,
-                }),
+                .wired(self.drain_delay, self.wiring),
             warden_proto::FILE_DESCRIPTOR_SET,
             self.listener,
             self.cors,
