@@ -7,10 +7,11 @@
 //! published in the JWKS for [`GRACE_PERIOD`] after they expire, so tokens they signed keep verifying until they
 //! run out.
 //!
-//! A session read (`GetSession`) carries a JWT for its user. Signing one is most of a cached session read's CPU, so
-//! the last token issued for each user is reused for up to [`REUSE_WINDOW`]: only while it was signed by the current
-//! key for exactly the user fields it would carry now, so a reused token never holds a stale claim; it is at most
-//! [`REUSE_WINDOW`] older than a fresh one and expires that much sooner.
+//! A session read (`GetSession`) carries a JWT for its user, signed for that read. Signing was most of a cached
+//! session read's CPU, and a user's reads within one second would all sign the very same bytes: the claims are the
+//! user's fields and the second (`iat`, `exp`), and Ed25519 signatures are deterministic. So the last token signed for
+//! each user is handed out again while the current key, the user's fields and the second are all the same as when it
+//! was signed: exactly the token signing anew would give, at the cost of a lookup.
 
 pub mod format;
 pub mod signer;
@@ -36,10 +37,7 @@ pub use signer::{Claims, Signer, TOKEN_LIFETIME_SECS};
 /// How long an expired key stays in the JWKS, as Better Auth's default `gracePeriod` (30 days).
 pub const GRACE_PERIOD: TimeDelta = TimeDelta::days(30);
 
-/// How long a session read may hand out a token issued earlier for the same user, unchanged, by the same key.
-pub const REUSE_WINDOW: Duration = Duration::from_secs(60);
-
-/// At most this many users' last tokens are kept for reuse; past it the oldest half is forgotten.
+/// At most this many users' last tokens are kept for reuse; past it the ones from earlier seconds are forgotten.
 const REUSE_CAPACITY: usize = 16_384;
 
 /// How often a running service looks for a newer signing key by default.
@@ -91,7 +89,8 @@ struct Inner {
 struct Issued {
     user: UserRecord,
     kid: String,
-    at: Instant,
+    /// The second it was signed in, its `iat`.
+    iat: i64,
     jwt: Arc<str>,
 }
 
@@ -129,14 +128,15 @@ impl Keys {
         Ok(signer.sign(&claims)?)
     }
 
-    /// A JWT for a session read of `user`: the one issued for the same user fields by the current key within
-    /// [`REUSE_WINDOW`] when there is one, else a new one.
+    /// A JWT for a session read of `user`, as [`Self::issue`] would sign it now: the one already signed by the current
+    /// key for the same user fields within the same second when there is one, else a new one.
     pub async fn issue_for_session(&self, user: &UserRecord) -> Result<Arc<str>, KeyError> {
         let signer = self.signer().await?;
+        let now = Utc::now();
         {
             let issued = lock(&self.inner.issued);
             if let Some(last) = issued.get(&user.id)
-                && last.at.elapsed() < REUSE_WINDOW
+                && last.iat == now.timestamp()
                 && last.kid == signer.kid()
                 && last.user == *user
             {
@@ -144,18 +144,18 @@ impl Keys {
             }
         }
         let jwt: Arc<str> = signer
-            .sign(&Claims::new(user, &self.inner.issuer, Utc::now()))?
+            .sign(&Claims::new(user, &self.inner.issuer, now))?
             .into();
         let mut issued = lock(&self.inner.issued);
         if issued.len() >= REUSE_CAPACITY {
-            forget_oldest_half(&mut issued);
+            forget_stale(&mut issued, now.timestamp());
         }
         issued.insert(
             user.id.clone(),
             Issued {
                 user: user.clone(),
                 kid: signer.kid().to_owned(),
-                at: Instant::now(),
+                iat: now.timestamp(),
                 jwt: jwt.clone(),
             },
         );
@@ -264,12 +264,12 @@ fn lock<T>(mutex: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Keeps the newer half of the reusable tokens.
-fn forget_oldest_half(issued: &mut HashMap<String, Issued>) {
-    let mut ages: Vec<Instant> = issued.values().map(|last| last.at).collect();
-    ages.sort_unstable();
-    let cutoff = ages[ages.len() / 2];
-    issued.retain(|_, last| last.at >= cutoff);
+/// Forgets the tokens signed before `now`'s second, which can no longer be handed out, or all of them if none was.
+fn forget_stale(issued: &mut HashMap<String, Issued>, now: i64) {
+    issued.retain(|_, last| last.iat == now);
+    if issued.len() >= REUSE_CAPACITY {
+        issued.clear();
+    }
 }
 
 /// Whether a row is a current EdDSA key at `now`, one that may sign.
