@@ -2,12 +2,14 @@
 //! origins), server reflection in v1 and v1alpha, and `grpc.health.v1`; and errors carrying a `google.rpc.ErrorInfo`.
 
 use std::{
-    collections::HashMap, convert::Infallible, future::Future, net::SocketAddr, pin::Pin,
-    sync::Arc, time::Duration,
+    collections::HashMap, convert::Infallible, future::Future, net::SocketAddr, sync::Arc,
+    time::Duration,
 };
 
+use futures::{future::BoxFuture, stream::BoxStream};
+
 use anyhow::Context;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -73,18 +75,19 @@ pub fn grpc_web_cors(base_url: &str, trusted_origins: &[String]) -> CorsLayer {
 fn incoming(
     listener: TcpListener,
     in_process: Option<InProcessListener>,
-) -> Pin<Box<dyn Stream<Item = std::io::Result<Connection>> + Send>> {
+) -> BoxStream<'static, std::io::Result<Connection>> {
     // Without TCP_NODELAY, the trailers' small second write waits on the client's delayed ACK (~40 ms).
     let tcp = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .map(|accepted| accepted.map(Connection::Tcp));
     match in_process {
-        Some(pipes) => Box::pin(futures::stream::select(
+        Some(pipes) => futures::stream::select(
             tcp,
             UnboundedReceiverStream::new(pipes.connections)
                 .map(|pipe| Ok(Connection::InProcess(pipe))),
-        )),
-        None => Box::pin(tcp),
+        )
+        .boxed(),
+        None => tcp.boxed(),
     }
 }
 
@@ -131,14 +134,11 @@ fn origin_of(url: &str) -> String {
     }
 }
 
-/// A future a server waits on while it drains.
-pub type Hold = Pin<Box<dyn Future<Output = ()> + Send>>;
-
 /// How often readiness is checked, and how long one check may take before it counts as failed.
 pub const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Whether a service can do its work now (its database answers, say).
-pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
 
 /// The gRPC services one port serves, the names health reports for them, and the port's TLS, if any.
 ///
@@ -151,8 +151,10 @@ pub struct Services {
     tls: Option<ServerTlsConfig>,
     metrics: Option<Metrics>,
     readiness: Option<ReadinessCheck>,
-    drain: Drain,
-    in_process: Option<InProcessListener>,
+    /// How long to keep serving after the shutdown signal, already reporting `NOT_SERVING`, so balancers and probes
+    /// see it before calls are refused.
+    drain_delay: Duration,
+    wiring: Wiring,
 }
 
 /// How the all-in-one wires a service into its process; a standalone service has the default, nothing.
@@ -160,19 +162,9 @@ pub struct Services {
 pub struct Wiring {
     /// In-process clients to serve beside the TCP ones (see [`crate::in_process`]).
     pub in_process: Option<InProcessListener>,
-    /// Also wait for this before closing during a drain (the gateway having drained).
-    pub drain_after: Option<Hold>,
-}
-
-/// What a server does between the shutdown signal and closing its listener.
-#[derive(Default)]
-pub struct Drain {
-    /// How long to keep serving, already reporting `NOT_SERVING`, so balancers and probes see it before calls are
-    /// refused.
-    pub delay: Duration,
-    /// Also wait for this before closing (in the all-in-one: the gateway having drained, since requests it
-    /// accepted still call these services).
-    pub after: Option<Hold>,
+    /// Also wait for this before closing during a drain: the gateway having drained, since requests it accepted
+    /// still call these services.
+    pub drain_after: Option<BoxFuture<'static, ()>>,
 }
 
 impl Services {
@@ -192,18 +184,15 @@ impl Services {
             tls: None,
             metrics: None,
             readiness: None,
-            drain: Drain::default(),
-            in_process: None,
+            drain_delay: Duration::ZERO,
+            wiring: Wiring::default(),
         }
     }
 
     /// Drains after `delay` and as `wiring` says, and serves its in-process clients.
     pub fn wired(mut self, delay: Duration, wiring: Wiring) -> Self {
-        self.drain = Drain {
-            delay,
-            after: wiring.drain_after,
-        };
-        self.in_process = wiring.in_process;
+        self.drain_delay = delay;
+        self.wiring = wiring;
         self
     }
 
@@ -213,13 +202,9 @@ impl Services {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = bool> + Send + 'static,
     {
-        self.readiness = Some(Arc::new(move || Box::pin(check())));
-        self
-    }
-
-    /// How the server drains once the shutdown signal arrives.
-    pub fn drain(mut self, drain: Drain) -> Self {
-        self.drain = drain;
+        self.readiness = Some(Arc::new(move || {
+            Box::pin(check()) as BoxFuture<'static, bool>
+        }));
         self
     }
 
@@ -303,7 +288,11 @@ pub async fn serve(
         .readiness
         .clone()
         .map(|check| tokio::spawn(watch_readiness(check, reporter.clone(), names.clone())));
-    let Drain { delay, after } = services.drain;
+    let delay = services.drain_delay;
+    let Wiring {
+        in_process,
+        drain_after,
+    } = services.wiring;
     let drain = async move {
         shutdown.await;
         if let Some(readiness) = readiness {
@@ -322,7 +311,7 @@ pub async fn serve(
             "reporting NOT_SERVING; still serving during the drain delay"
         );
         tokio::time::sleep(delay).await;
-        if let Some(after) = after {
+        if let Some(after) = drain_after {
             after.await;
         }
         tracing::info!("closing the listener; finishing calls in flight");
@@ -343,7 +332,7 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(incoming(listener, services.in_process), drain)
+        .serve_with_incoming_shutdown(incoming(listener, in_process), drain)
         .await
         .context("serving gRPC")
 }

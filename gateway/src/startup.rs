@@ -30,13 +30,7 @@ impl GatewayServer {
     /// As [`Self::build`], on a listener bound beforehand (when BASE_URL must name the port before the services
     /// start, binding early avoids racing another process for it).
     pub fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let state = AppState::new(&config)?;
-        let local_addr = listener.local_addr().context("reading the bound address")?;
-        Ok(Self {
-            listener,
-            local_addr,
-            state,
-        })
+        Self::serving(AppState::new(&config)?, listener)
     }
 
     /// As [`Self::build_on`], reaching auth-svc and task-svc through in-process ports (the all-in-one).
@@ -46,7 +40,10 @@ impl GatewayServer {
         auth: &warden_common::in_process::InProcessPort,
         tasks: &warden_common::in_process::InProcessPort,
     ) -> anyhow::Result<Self> {
-        let state = AppState::in_process(&config, auth, tasks)?;
+        Self::serving(AppState::in_process(&config, auth, tasks)?, listener)
+    }
+
+    fn serving(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
         let local_addr = listener.local_addr().context("reading the bound address")?;
         Ok(Self {
             listener,

@@ -3,8 +3,8 @@
 //! whatever the token claims.
 //!
 //! A token that verified is remembered (by its SHA-256) until it expires, so a client that sends the same JWT again
-//! (the gateway does, since auth-svc reuses a user's JWT for a minute) costs a hash and a lookup instead of an
-//! Ed25519 verification. A remembered token is exactly the string that verified, and a JWT cannot change or be
+//! (the gateway does for a user's requests within one second, when auth-svc hands out the same token) costs a hash
+//! and a lookup instead of an Ed25519 verification. A remembered token is exactly the string that verified, and a JWT cannot change or be
 //! revoked before its `exp`, so the answer is the one verifying again would give.
 
 use std::{
