@@ -79,9 +79,9 @@ pub struct Warden {
     task: task_svc::TaskServer,
     gateway: gateway::GatewayServer,
     base_url: String,
-    /// The in-memory connections the gateway opens to auth-svc and task-svc.
-    auth_pipes: InProcessListener,
-    task_pipes: InProcessListener,
+    /// Where auth-svc and task-svc answer the gateway's calls in process.
+    auth_port: InProcessListener,
+    task_port: InProcessListener,
 }
 
 impl Warden {
@@ -139,9 +139,10 @@ impl Warden {
         }
         // One registry for the process: the gateway's /metrics shows all three servers.
         let metrics = warden_common::metrics::Metrics::new();
-        // The gateway reaches the services over in-memory pipes; their TCP ports stay open for other clients.
-        let (auth_port, auth_pipes) = warden_common::in_process::port();
-        let (task_port, task_pipes) = warden_common::in_process::port();
+        // The gateway calls the services in process (gRPC without a connection); their TCP ports stay open for
+        // other clients.
+        let (auth_client, auth_port) = warden_common::in_process::port();
+        let (task_client, task_port) = warden_common::in_process::port();
         let auth = auth_svc::AuthServer::build(auth_config)
             .await?
             .with_metrics(metrics.clone());
@@ -182,8 +183,8 @@ impl Warden {
                 },
             },
             gateway_listener,
-            &auth_port,
-            &task_port,
+            &auth_client,
+            &task_client,
         )?
         .with_metrics(metrics);
         Ok(Self {
@@ -191,8 +192,8 @@ impl Warden {
             task,
             gateway,
             base_url,
-            auth_pipes,
-            task_pipes,
+            auth_port,
+            task_port,
         })
     }
 
@@ -227,18 +228,18 @@ impl Warden {
                 let _ = receiver.wait_for(|set| *set).await;
             }
         };
-        let wiring = |pipes| grpc::Wiring {
-            in_process: Some(pipes),
+        let wiring = |port| grpc::Wiring {
+            in_process: Some(port),
             drain_after: Some(Box::pin(on(&gateway_drained))),
         };
         let auth = tokio::spawn(
             self.auth
-                .wired(wiring(self.auth_pipes))
+                .wired(wiring(self.auth_port))
                 .run_until_stopped(on(&signalled)),
         );
         let task = tokio::spawn(
             self.task
-                .wired(wiring(self.task_pipes))
+                .wired(wiring(self.task_port))
                 .run_until_stopped(on(&signalled)),
         );
         let gateway = tokio::spawn(self.gateway.run_until_stopped(on(&signalled)));

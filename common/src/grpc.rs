@@ -6,13 +6,11 @@ use std::{
     time::Duration,
 };
 
-use futures::{future::BoxFuture, stream::BoxStream};
+use futures::future::BoxFuture;
 
 use anyhow::Context;
-use futures::StreamExt;
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{
     Code, Status,
     body::Body,
@@ -22,10 +20,11 @@ use tonic::{
 };
 use tonic_health::ServingStatus;
 use tonic_types::{ErrorDetails, StatusExt};
+use tower::{ServiceBuilder, ServiceExt, util::BoxCloneSyncService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
-    in_process::{Connection, InProcessListener},
+    in_process::InProcessListener,
     metrics::{GrpcMetricsLayer, Metrics},
 };
 
@@ -69,26 +68,6 @@ pub fn grpc_web_cors(base_url: &str, trusted_origins: &[String]) -> CorsLayer {
             header("grpc-status-details-bin"),
         ])
         .max_age(Duration::from_secs(600))
-}
-
-/// The connections to serve: accepted on `listener`, and opened in memory by in-process clients when there are any.
-fn incoming(
-    listener: TcpListener,
-    in_process: Option<InProcessListener>,
-) -> BoxStream<'static, std::io::Result<Connection>> {
-    // Without TCP_NODELAY, the trailers' small second write waits on the client's delayed ACK (~40 ms).
-    let tcp = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .map(|accepted| accepted.map(Connection::Tcp));
-    match in_process {
-        Some(pipes) => futures::stream::select(
-            tcp,
-            UnboundedReceiverStream::new(pipes.connections)
-                .map(|pipe| Ok(Connection::InProcess(pipe))),
-        )
-        .boxed(),
-        None => tcp.boxed(),
-    }
 }
 
 /// Checks readiness every [`READINESS_INTERVAL`] and reports each service accordingly, logging each change.
@@ -160,7 +139,7 @@ pub struct Services {
 /// How the all-in-one wires a service into its process; a standalone service has the default, nothing.
 #[derive(Default)]
 pub struct Wiring {
-    /// In-process clients to serve beside the TCP ones (see [`crate::in_process`]).
+    /// In-process clients to answer beside the TCP ones (see [`crate::in_process`]).
     pub in_process: Option<InProcessListener>,
     /// Also wait for this before closing during a drain: the gateway having drained, since requests it accepted
     /// still call these services.
@@ -293,6 +272,33 @@ pub async fn serve(
         in_process,
         drain_after,
     } = services.wiring;
+    let tls = services.tls.is_some();
+    let mut server = Server::builder();
+    if let Some(tls) = services.tls {
+        server = server
+            .tls_config(tls)
+            .context("TLS_CERT and TLS_KEY cannot be used")?;
+    }
+    let stack = ServiceBuilder::new()
+        .layer(cors)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(observed)
+        .service(
+            services
+                .routes
+                .add_service(health)
+                .add_service(reflection_v1)
+                .add_service(reflection_v1alpha)
+                .prepare(),
+        );
+    // In-process clients reach the very stack TCP connections do, from the moment it serves until it closes.
+    if let Some(in_process) = &in_process {
+        in_process.open(BoxCloneSyncService::new(
+            ServiceExt::<http::Request<Body>>::map_response(stack.clone(), |response| {
+                response.map(Body::new)
+            }),
+        ));
+    }
     let drain = async move {
         shutdown.await;
         if let Some(readiness) = readiness {
@@ -314,25 +320,17 @@ pub async fn serve(
         if let Some(after) = drain_after {
             after.await;
         }
+        if let Some(in_process) = &in_process {
+            in_process.close();
+        }
         tracing::info!("closing the listener; finishing calls in flight");
     };
-    tracing::info!(addr = %local_addr, services = ?services.names, tls = services.tls.is_some(), "listening");
-    let mut server = Server::builder();
-    if let Some(tls) = services.tls {
-        server = server
-            .tls_config(tls)
-            .context("TLS_CERT and TLS_KEY cannot be used")?;
-    }
+    tracing::info!(addr = %local_addr, services = ?services.names, tls, "listening");
+    // Without TCP_NODELAY, the trailers' small second write waits on the client's delayed ACK (~40 ms).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     server
         .accept_http1(true)
-        .layer(cors)
-        .layer(tonic_web::GrpcWebLayer::new())
-        .layer(observed)
-        .add_routes(services.routes)
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(incoming(listener, in_process), drain)
+        .serve_with_incoming_shutdown(stack, incoming, drain)
         .await
         .context("serving gRPC")
 }

@@ -4,9 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::{ConnectInfo, Request};
 use http::HeaderMap;
 use ipnet::IpNet;
 
@@ -71,12 +69,8 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// Middleware: puts the [`ClientIp`] into the request extensions (when the server recorded the socket peer).
-pub async fn assign(
-    State(proxies): State<TrustedProxies>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Puts the [`ClientIp`] into the request extensions (when the server recorded the socket peer).
+pub fn assign(proxies: &TrustedProxies, request: &mut Request) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -85,7 +79,6 @@ pub async fn assign(
         let ip = proxies.client_ip(peer, request.headers());
         request.extensions_mut().insert(ClientIp(ip));
     }
-    next.run(request).await
 }
 
 #[cfg(test)]

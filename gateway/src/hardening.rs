@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -26,8 +25,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 pub const PAYLOAD_TOO_LARGE_MESSAGE: &str = "Request body is too large";
 
 /// Adds [`SECURITY_HEADERS`] (and HSTS when the gateway is served over https) where the response has none.
-pub async fn security_headers(State(https): State<bool>, mut response: Response) -> Response {
-    let headers = response.headers_mut();
+pub fn add_security_headers(https: bool, headers: &mut HeaderMap) {
     for (name, value) in SECURITY_HEADERS {
         headers
             .entry(name)
@@ -38,7 +36,6 @@ pub async fn security_headers(State(https): State<bool>, mut response: Response)
             .entry(header::STRICT_TRANSPORT_SECURITY)
             .or_insert(HeaderValue::from_static("max-age=31536000"));
     }
-    response
 }
 
 /// 413 with Better Auth's error shape.
@@ -51,27 +48,22 @@ pub fn payload_too_large() -> Response {
     .into_response()
 }
 
-/// Middleware: refuses a body whose declared length is over the limit before reading any of it. Bodies without a
-/// length are cut at the same limit where they are read (`DefaultBodyLimit`).
-pub async fn reject_oversized(
-    State(limit): State<usize>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Refuses a body whose declared length is over the limit before reading any of it. Bodies without a length are
+/// cut at the same limit where they are read (`DefaultBodyLimit`).
+pub fn oversized(limit: usize, request: &Request) -> Option<Response> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return payload_too_large();
-    }
-    next.run(request).await
+    declared
+        .is_some_and(|length| length > limit as u64)
+        .then(payload_too_large)
 }
 
-/// Middleware: a request that takes longer than `limit` (a slow upload or a stuck upstream) ends in 408.
-pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+/// A request that takes longer than `limit` (a slow upload or a stuck upstream) ends in 408.
+pub async fn within(limit: Duration, response: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(limit, response).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
@@ -84,14 +76,10 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
     }
 }
 
-/// Route middleware: a `callbackURL` in the query of a GET under `/api/auth` (the links that verify an email,
+/// A `callbackURL` in the query of a GET under `/api/auth` (the links that verify an email,
 /// reset a password or confirm a deletion) must be trusted, as Better Auth checks it. Other methods have it
-/// checked with their body, by the body extractor.
-pub async fn check_callback_query(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// checked with their body, by the body extractor. The refusal, if it is not.
+pub fn untrusted_callback(state: &AppState, request: &Request) -> Option<Response> {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD);
     if safe && request.uri().path().starts_with("/api/auth/") {
         let urls = RedirectUrls {
@@ -100,8 +88,8 @@ pub async fn check_callback_query(
             ..RedirectUrls::default()
         };
         if let Err(error) = state.origins.check_redirects(&urls) {
-            return ApiError::from(error).into_response();
+            return Some(ApiError::from(error).into_response());
         }
     }
-    next.run(request).await
+    None
 }

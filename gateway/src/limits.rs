@@ -4,8 +4,6 @@
 //! otherwise (see `warden_ratelimit`). auth-svc does not count these requests again: it trusts the gateway.
 
 use axum::Json;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
@@ -32,27 +30,18 @@ pub fn limiter(limits: &Limits) -> Result<Option<RateLimiter>, ConfigError> {
     Ok(Some(RateLimiter::new(store, Rules::better_auth())))
 }
 
-/// Middleware: counts the request and answers 429 once the client's allowance for the path is spent.
-pub async fn enforce(
-    State(limiter): State<Option<RateLimiter>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let (Some(limiter), Some(path), Some(ClientIp(ip))) = (
-        limiter,
-        auth_path(request.uri().path()),
-        request.extensions().get::<ClientIp>().copied(),
-    ) else {
-        return next.run(request).await;
+/// Counts a request for `path` from `client`; the 429 to answer instead once its allowance for the path is spent.
+pub async fn refusal(
+    limiter: Option<&RateLimiter>,
+    path: &str,
+    client: Option<ClientIp>,
+) -> Option<Response> {
+    let (Some(limiter), Some(path), Some(ClientIp(ip))) = (limiter, auth_path(path), client) else {
+        return None;
     };
-    let decision = limiter.check(ip, path).await;
-    match decision.retry_after_secs() {
-        None => next.run(request).await,
-        Some(seconds) => {
-            tracing::info!(client.ip = %ip, http.path = path, retry_after = seconds, "rate limited");
-            too_many_requests(seconds)
-        }
-    }
+    let seconds = limiter.check(ip, path).await.retry_after_secs()?;
+    tracing::info!(client.ip = %ip, http.path = path, retry_after = seconds, "rate limited");
+    Some(too_many_requests(seconds))
 }
 
 /// The path under `/api/auth`, as Better Auth's rules name it.

@@ -1,8 +1,9 @@
 //! Request metrics and `GET /metrics`.
 //!
-//! [`record`], outermost of all layers, counts every request and its latency under the route template it reached,
-//! never the raw path: routing happens inside the app, so [`tag_route`], a layer on the routed app, writes the
-//! template into a slot that [`record`] placed in the request. A path no route has counts as `unmatched`; a request
+//! [`Observation`], begun before every other check and ended with the final response, counts every request and its
+//! latency under the route template it reached, never the raw path: routing happens inside the app, so
+//! [`tag_route`], run by a layer on the routed app, writes the template into a slot the observation placed in the
+//! request. A path no route has counts as `unmatched`; a request
 //! that a protective layer answered before routing (rate limit, body size, CORS preflight, a bad `callbackURL`)
 //! counts as `unrouted`. Methods outside the standard ones count as `other`.
 //!
@@ -16,7 +17,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode, header};
 use warden_common::metrics::Metrics;
@@ -29,32 +29,50 @@ pub const UNMATCHED: &str = "unmatched";
 /// The route of a request answered before routing.
 pub const UNROUTED: &str = "unrouted";
 
-/// Where [`tag_route`] leaves the route template for [`record`].
+/// Where [`tag_route`] leaves the route template for the [`Observation`].
 #[derive(Clone, Default)]
 struct RouteSlot(Arc<OnceLock<Option<MatchedPath>>>);
 
-/// Middleware: counts the request and its latency once the response is ready.
-pub async fn record(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let slot = RouteSlot::default();
-    request.extensions_mut().insert(slot.clone());
-    let response = next.run(request).await;
-    let route = match slot.0.get() {
-        Some(Some(matched)) => matched.as_str(),
-        Some(None) => UNMATCHED,
-        None => UNROUTED,
-    };
-    metrics.observe_http(route, method, response.status().as_str(), started.elapsed());
-    response
+/// One request being counted and timed.
+pub struct Observation {
+    started: Instant,
+    method: &'static str,
+    slot: RouteSlot,
 }
 
-/// Middleware on the routed app: tells [`record`] which route template, if any, the request reached.
-pub async fn tag_route(request: Request, next: Next) -> Response {
+impl Observation {
+    /// Starts the clock, and leaves a slot in `request` for the route it reaches.
+    pub fn begin(request: &mut Request) -> Self {
+        let slot = RouteSlot::default();
+        request.extensions_mut().insert(slot.clone());
+        Self {
+            started: Instant::now(),
+            method: method_label(request.method()),
+            slot,
+        }
+    }
+
+    /// Counts the request under its route and `response`'s status, with its latency.
+    pub fn end(self, metrics: &Metrics, response: &Response) {
+        let route = match self.slot.0.get() {
+            Some(Some(matched)) => matched.as_str(),
+            Some(None) => UNMATCHED,
+            None => UNROUTED,
+        };
+        metrics.observe_http(
+            route,
+            self.method,
+            response.status().as_str(),
+            self.started.elapsed(),
+        );
+    }
+}
+
+/// Run on the routed app: tells the request's [`Observation`] which route template, if any, it reached.
+pub fn tag_route(request: &Request) {
     if let Some(RouteSlot(slot)) = request.extensions().get::<RouteSlot>() {
         let _ = slot.set(request.extensions().get::<MatchedPath>().cloned());
     }
-    next.run(request).await
 }
 
 fn method_label(method: &Method) -> &'static str {

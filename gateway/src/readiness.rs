@@ -13,10 +13,10 @@ use std::{
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+use warden_common::in_process::Transport;
 
 use crate::state::AppState;
 
@@ -29,13 +29,13 @@ const TASK_SERVICE: &str = "warden.task.v1.TaskService";
 /// Health clients for the services behind the gateway, and the gateway's own draining flag.
 #[derive(Clone)]
 pub struct Readiness {
-    auth: HealthClient<Channel>,
-    tasks: HealthClient<Channel>,
+    auth: HealthClient<Transport>,
+    tasks: HealthClient<Transport>,
     draining: Arc<AtomicBool>,
 }
 
 impl Readiness {
-    pub fn new(auth: Channel, tasks: Channel) -> Self {
+    pub fn new(auth: Transport, tasks: Transport) -> Self {
         Self {
             auth: HealthClient::new(auth),
             tasks: HealthClient::new(tasks),
@@ -76,7 +76,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 }
 
 /// A service's health as a word: `SERVING`, `NOT_SERVING`, `UNKNOWN`, or `UNREACHABLE` when there is no answer.
-async fn status(mut client: HealthClient<Channel>, service: &str) -> &'static str {
+async fn status(mut client: HealthClient<Transport>, service: &str) -> &'static str {
     let request = HealthCheckRequest {
         service: service.to_owned(),
     };

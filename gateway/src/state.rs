@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tonic::transport::{Channel, Endpoint};
 use warden_common::AuthSecret;
-use warden_common::in_process::{self, InProcessPort};
+use warden_common::in_process::{InProcessPort, Transport};
 use warden_common::metrics::Metrics;
 use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
@@ -39,12 +38,12 @@ impl std::ops::Deref for AppState {
 
 #[derive(Clone)]
 pub struct Shared {
-    pub auth: AuthServiceClient<Channel>,
+    pub auth: AuthServiceClient<Transport>,
     /// auth-svc's AdminService, on the same channel.
-    pub admin: AdminServiceClient<Channel>,
+    pub admin: AdminServiceClient<Transport>,
     /// auth-svc's DevService (the development outbox), on the same channel; absent when auth-svc sends over SMTP.
-    pub dev: DevServiceClient<Channel>,
-    pub tasks: TaskServiceClient<Channel>,
+    pub dev: DevServiceClient<Transport>,
+    pub tasks: TaskServiceClient<Transport>,
     /// grpc.health.v1 on auth-svc's and task-svc's channels, for `/readyz`.
     pub readiness: Readiness,
     pub secret: AuthSecret,
@@ -79,13 +78,10 @@ impl AppState {
         tasks: &InProcessPort,
     ) -> anyhow::Result<Self> {
         config.validate()?;
-        let endpoint = Endpoint::from_static(in_process::URI)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(CALL_TIMEOUT);
         Ok(Self(Arc::new(Shared::new(
             config,
-            auth.channel(endpoint.clone()),
-            tasks.channel(endpoint),
+            Transport::InProcess(auth.clone()),
+            Transport::InProcess(tasks.clone()),
         )?)))
     }
 
@@ -96,7 +92,7 @@ impl AppState {
 }
 
 impl Shared {
-    fn new(config: &Config, auth: Channel, tasks: Channel) -> anyhow::Result<Self> {
+    fn new(config: &Config, auth: Transport, tasks: Transport) -> anyhow::Result<Self> {
         Ok(Self {
             auth: AuthServiceClient::new(auth.clone()),
             admin: AdminServiceClient::new(auth.clone()),
@@ -123,10 +119,10 @@ impl Shared {
 }
 
 /// A channel to `url`, over TLS verified against `TLS_CA` when it is https.
-fn lazy_channel(url: &str, variable: &str, config: &Config) -> anyhow::Result<Channel> {
+fn lazy_channel(url: &str, variable: &str, config: &Config) -> anyhow::Result<Transport> {
     let endpoint = warden_common::tls::endpoint(url, config.tls_ca.as_ref())
         .with_context(|| format!("{variable}: not a valid URI"))?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(CALL_TIMEOUT);
-    Ok(endpoint.connect_lazy())
+    Ok(Transport::Network(endpoint.connect_lazy()))
 }
