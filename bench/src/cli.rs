@@ -56,6 +56,25 @@ pub struct Args {
     pub timeout: Duration,
 }
 
+/// `bench serve-ceiling <kind>`: how a run starts the ceiling servers, each in a process of its own. It listens on a
+/// loopback port, prints `listening on <address>`, and serves until its stdin closes.
+#[derive(Debug, Parser)]
+#[command(name = "serve-ceiling")]
+pub struct ServeCeiling {
+    #[arg(value_enum)]
+    pub kind: crate::ceiling::Kind,
+    /// The Redis that the axum ceiling reads.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis: String,
+    /// Names the Redis key, so that runs side by side do not share one.
+    #[arg(long, default_value = "manual")]
+    pub run_id: String,
+}
+
+impl ServeCeiling {
+    pub const COMMAND: &str = "serve-ceiling";
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
     /// GET /api/auth/get-session with the cookie of a user signed up beforehand.
@@ -76,9 +95,9 @@ pub enum Scenario {
     GrpcListTasks,
     /// TaskService/CreateTask with a JWT.
     GrpcCreateTask,
-    /// A bare axum server in this process whose one handler does one Redis GET, loaded like get-session.
+    /// A bare axum server in a process of its own whose one handler does one Redis GET, loaded like get-session.
     CeilingAxumRedis,
-    /// A bare tonic unary echo server in this process.
+    /// A bare tonic unary echo server in a process of its own.
     CeilingTonicEcho,
     /// Every scenario above, with the ratios to the ceilings.
     All,

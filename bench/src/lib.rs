@@ -3,8 +3,8 @@
 //! [`cli`] parses a run (scenario, connections, duration, rate, targets) and [`target`] refuses any address that is
 //! not on this machine. A scenario's [`rest`] or [`grpc`] module signs up its own user and seeds its data, then hands
 //! one caller per connection to [`load`], which runs them closed-loop or at a fixed rate, bounded in time and
-//! request count, into HDR histograms. [`ceiling`] serves the two yardsticks in this process (a bare axum handler
-//! doing one Redis GET, a bare tonic echo), [`hashing`] times one argon2id verify (the sign-in limit) and [`rss`]
+//! request count, into HDR histograms. [`ceiling`] serves the two yardsticks from a child process (a bare axum
+//! handler doing one Redis GET, a bare tonic echo), [`hashing`] times one argon2id verify (the sign-in limit) and [`rss`]
 //! samples the target's memory; [`run`] puts scenarios together and [`report`] prints the table and writes the JSON.
 
 pub mod ceiling;

@@ -2,11 +2,26 @@
 
 use std::process::ExitCode;
 
-use bench::{cli::Args, run::Runner};
+use bench::{
+    ceiling,
+    cli::{Args, ServeCeiling},
+    run::Runner,
+    target,
+};
 use clap::Parser;
+
+/// mimalloc, as Warden's binaries: the ceilings this binary serves allocate as the servers they are compared with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|first| first == ServeCeiling::COMMAND)
+    {
+        return serve_ceiling(ServeCeiling::parse_from(std::env::args_os().skip(1))).await;
+    }
     let args = Args::parse();
     if let Err(problem) = args.check() {
         eprintln!("bench: {problem}");
@@ -34,5 +49,20 @@ async fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// What a run starts itself as to serve a ceiling (see [`ceiling`]).
+async fn serve_ceiling(args: ServeCeiling) -> ExitCode {
+    let served = match target::redis_url(&args.redis) {
+        Ok(redis) => ceiling::serve(args.kind, &redis, &args.run_id).await,
+        Err(refused) => Err(refused.into()),
+    };
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench serve-ceiling: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -174,7 +174,12 @@ impl Runner {
                 Ok(vec![self.row(scenario.name(), target, &measured, rss)])
             }
             Scenario::CeilingAxumRedis => {
-                let server = ceiling::start_axum_redis(&self.redis, &self.run_id).await?;
+                let server = ceiling::CeilingServer::spawn(
+                    ceiling::Kind::AxumRedis,
+                    &self.redis,
+                    &self.run_id,
+                )
+                .await?;
                 let local = HttpTarget::parse(&format!("http://{}", server.addr))?;
                 let template = Template::new(
                     Method::GET,
@@ -197,7 +202,12 @@ impl Runner {
                 )])
             }
             Scenario::CeilingTonicEcho => {
-                let server = ceiling::start_tonic_echo().await?;
+                let server = ceiling::CeilingServer::spawn(
+                    ceiling::Kind::TonicEcho,
+                    &self.redis,
+                    &self.run_id,
+                )
+                .await?;
                 let endpoint = format!("http://{}", server.addr);
                 let callers = grpc::channels(&endpoint, self.connections)
                     .await?
