@@ -73,16 +73,24 @@ struct Cli {
     /// Seconds to keep serving after Ctrl-C or SIGTERM while health and /readyz already report the stop.
     #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
     drain_delay: u64,
+    #[command(flatten)]
+    runtime: warden_common::runtime::RuntimeArgs,
 }
 
 /// mimalloc rather than glibc's malloc: see the workspace's Cargo.toml.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     warden_common::telemetry::init();
     let cli = Cli::parse();
+    cli.runtime
+        .build()
+        .context("starting the runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let sessions = auth_svc::sessions::SessionLifetimes::from_secs(
         cli.session_expires_in,
         cli.session_update_age,

@@ -194,6 +194,8 @@ pub struct Cli {
     /// balancers and probes stop sending calls before the listener closes.
     #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
     pub drain_delay: u64,
+    #[command(flatten)]
+    pub runtime: warden_common::runtime::RuntimeArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -6,10 +6,16 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     warden_common::telemetry::init();
     let cli = Cli::parse();
+    cli.runtime
+        .build()
+        .context("starting the runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Healthcheck { tls_name }) = &cli.command {
         if let Err(error) = cli.healthcheck(tls_name).await {
             eprintln!("error: {error:#}");

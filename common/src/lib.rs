@@ -6,13 +6,15 @@
 //! reflection, health, optional TLS from [`tls`]) and builds statuses with `ErrorInfo`; [`telemetry`] sets up
 //! text or JSON logs; [`shutdown`] waits for Ctrl-C or SIGTERM; [`healthcheck`] is what the binaries' `healthcheck`
 //! subcommands ask their own server; [`metrics`] keeps the Prometheus registry, records gRPC calls and HTTP requests,
-//! and serves `/metrics`; [`breaker`] is the circuit breaker in front of Redis (session cache, rate limits).
+//! and serves `/metrics`; [`breaker`] is the circuit breaker in front of Redis (session cache, rate limits);
+//! [`runtime`] builds the Tokio runtime every binary runs on (`WORKER_THREADS`).
 
 pub mod breaker;
 pub mod grpc;
 pub mod healthcheck;
 pub mod in_process;
 pub mod metrics;
+pub mod runtime;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;

@@ -27,7 +27,8 @@ use axum::response::{IntoResponse, Response};
 use http::header;
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 use self::probes::{ProbeCollector, Probes};
@@ -131,15 +132,18 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    fn observe_grpc(&self, service: &str, method: &str, code: &str, elapsed: Duration) {
+    /// The count of one method's calls that ended with `code`.
+    fn grpc_handled(&self, service: &str, method: &str, code: &str) -> IntCounter {
         self.inner
             .grpc_handled
             .with_label_values(&[service, method, code])
-            .inc();
+    }
+
+    /// One method's latency histogram.
+    fn grpc_seconds(&self, service: &str, method: &str) -> Histogram {
         self.inner
             .grpc_seconds
             .with_label_values(&[service, method])
-            .observe(elapsed.as_secs_f64());
     }
 
     /// Every metric, in the text exposition format.

@@ -264,6 +264,9 @@ pub struct Cli {
     #[arg(long, env = "TLS_CA")]
     pub tls_ca: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub runtime: warden_common::runtime::RuntimeArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -461,6 +464,7 @@ mod tests {
             metrics_allow: None,
             drain_delay: 1,
             tls_ca: None,
+            runtime: Default::default(),
             command: None,
         }
     }

@@ -99,6 +99,8 @@ pub struct Cli {
     /// balancers and probes stop sending calls before the listener closes.
     #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
     pub drain_delay: u64,
+    #[command(flatten)]
+    pub runtime: warden_common::runtime::RuntimeArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -222,6 +224,7 @@ mod tests {
             tls_ca: None,
             metrics_addr: DEFAULT_METRICS_ADDR.into(),
             drain_delay: 1,
+            runtime: Default::default(),
             command: None,
         }
     }

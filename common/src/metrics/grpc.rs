@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -32,14 +32,40 @@ pub struct GrpcMetricsLayer {
 struct Recorder {
     metrics: Metrics,
     /// `/package.Service/Method` → its labels.
-    methods: HashMap<String, Labels>,
-    unknown: Labels,
+    methods: HashMap<String, Arc<Labels>>,
+    unknown: Arc<Labels>,
 }
 
-#[derive(Clone)]
+/// One method's labels, and its series once first recorded: looking a series up by its label values hashes them
+/// and takes the metric's lock, which showed in profiles of calls that do little else.
 struct Labels {
     service: Arc<str>,
     method: Arc<str>,
+    seconds: OnceLock<prometheus::Histogram>,
+    /// The count of calls that ended OK, as nearly all do; other codes are looked up when they happen.
+    ok: OnceLock<prometheus::IntCounter>,
+}
+
+impl Labels {
+    fn new(service: Arc<str>, method: Arc<str>) -> Arc<Self> {
+        Arc::new(Self {
+            service,
+            method,
+            seconds: OnceLock::new(),
+            ok: OnceLock::new(),
+        })
+    }
+
+    fn record(&self, metrics: &Metrics, code: Code, elapsed: std::time::Duration) {
+        let handled = |code| metrics.grpc_handled(&self.service, &self.method, code);
+        match code {
+            Code::Ok => self.ok.get_or_init(|| handled(code_name(code))).inc(),
+            _ => handled(code_name(code)).inc(),
+        }
+        self.seconds
+            .get_or_init(|| metrics.grpc_seconds(&self.service, &self.method))
+            .observe(elapsed.as_secs_f64());
+    }
 }
 
 impl GrpcMetricsLayer {
@@ -50,17 +76,14 @@ impl GrpcMetricsLayer {
             Arc::new(Recorder {
                 metrics,
                 methods: known_methods(descriptor_sets, services),
-                unknown: Labels {
-                    service: UNKNOWN.into(),
-                    method: UNKNOWN.into(),
-                },
+                unknown: Labels::new(UNKNOWN.into(), UNKNOWN.into()),
             })
         });
         Self { recorder }
     }
 }
 
-fn known_methods(descriptor_sets: &[&[u8]], services: &[&str]) -> HashMap<String, Labels> {
+fn known_methods(descriptor_sets: &[&[u8]], services: &[&str]) -> HashMap<String, Arc<Labels>> {
     let mut methods = HashMap::new();
     let files = descriptor_sets
         .iter()
@@ -81,11 +104,7 @@ fn known_methods(descriptor_sets: &[&[u8]], services: &[&str]) -> HashMap<String
             let service_label: Arc<str> = full_name.as_str().into();
             for method in service.method.into_iter().filter_map(|method| method.name) {
                 let path = format!("/{full_name}/{method}");
-                let labels = Labels {
-                    service: service_label.clone(),
-                    method: method.into(),
-                };
-                methods.insert(path, labels);
+                methods.insert(path, Labels::new(service_label.clone(), method.into()));
             }
         }
     }
@@ -150,7 +169,7 @@ where
 
 struct Call {
     recorder: Arc<Recorder>,
-    labels: Labels,
+    labels: Arc<Labels>,
     started: Instant,
 }
 
@@ -160,12 +179,8 @@ struct Pending(Option<Call>);
 impl Pending {
     fn finish(&mut self, code: Code) {
         if let Some(call) = self.0.take() {
-            call.recorder.metrics.observe_grpc(
-                &call.labels.service,
-                &call.labels.method,
-                code_name(code),
-                call.started.elapsed(),
-            );
+            call.labels
+                .record(&call.recorder.metrics, code, call.started.elapsed());
         }
     }
 }
