@@ -14,6 +14,17 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The answer to `GET /api/auth/ok` on the gateway at `port`, whole.
+fn get_ok(port: u16) -> String {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /api/auth/ok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
 #[test]
 fn the_all_in_one_starts_on_sqlite_prints_its_url_serves_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,12 +46,7 @@ fn the_all_in_one_starts_on_sqlite_prints_its_url_serves_and_stops_on_ctrl_c() {
     let url = format!("http://127.0.0.1:{http_port}");
     assert!(line.contains(&url), "printed: {line}");
 
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
-    stream
-        .write_all(b"GET /api/auth/ok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let response = get_ok(http_port);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(r#"{"ok":true}"#), "{response}");
     assert!(
@@ -103,12 +109,7 @@ fn a_worker_thread_count_of_zero_is_refused_naming_the_setting_and_one_is_served
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
-    stream
-        .write_all(b"GET /api/auth/ok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let response = get_ok(http_port);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
