@@ -431,6 +431,39 @@ async fn an_update_keeps_the_tombstone_and_its_ttl() {
 // ---------------------------------------------------------------------------------------------------------------
 // Redis: construction
 
+#[tokio::test]
+async fn lookups_made_together_share_one_round_trip_and_each_gets_its_own_answer() {
+    let cache = redis_cache(MINUTE);
+    let hashes: Vec<String> = (0..40).map(|_| new_hash()).collect();
+    for (i, hash) in hashes.iter().enumerate().step_by(2) {
+        cache.fill(hash, &format!("session {i}"), in_a_week()).await;
+    }
+    cache.revoke(std::slice::from_ref(&hashes[1])).await;
+    let before = cache.redis_attempts();
+
+    let found = futures::future::join_all(hashes.iter().map(|hash| cache.get(hash))).await;
+
+    for (i, lookup) in found.into_iter().enumerate() {
+        let expected = match i {
+            1 => Lookup::Revoked,
+            i if i % 2 == 0 => Lookup::Hit(format!("session {i}")),
+            _ => Lookup::Miss,
+        };
+        assert_eq!(lookup, expected, "lookup {i}");
+    }
+    assert_eq!(
+        cache.redis_attempts() - before,
+        1,
+        "one MGET answers all 40"
+    );
+    assert_eq!(
+        cache.get(&hashes[0]).await,
+        Lookup::Hit("session 0".into()),
+        "a lookup on its own is answered too"
+    );
+    assert_eq!(cache.redis_attempts() - before, 2);
+}
+
 #[test]
 fn a_malformed_redis_url_is_refused_without_echoing_it() {
     let error =

@@ -1,5 +1,10 @@
 //! The Redis-backed cache: keys `<prefix>session:<hash>`, millisecond TTLs, a lazily created connection with short
 //! timeouts, a circuit breaker, and a background worker that retries tombstones Redis did not take.
+//!
+//! Lookups that arrive together go to Redis together: the first opens a batch and a task that sends it once the
+//! tasks already runnable have had their turn, and every lookup made meanwhile joins it, so one `MGET` (one write,
+//! one read, one wake-up of Redis) answers them all. Sent one by one, the writes to Redis were half of what auth-svc
+//! spent writing to sockets under load.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisResult, Script, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{CacheError, Lookup, RedisOptions, TOMBSTONE, entry_ttl};
 use warden_common::breaker::{AfterFailure, Breaker};
@@ -43,7 +48,15 @@ pub(crate) struct RedisCache {
     connection: Mutex<Option<ConnectionManager>>,
     /// Feeds the tombstone retry worker, started on first need.
     retry_queue: Mutex<Option<mpsc::UnboundedSender<Vec<String>>>>,
+    /// The lookups waiting for the batch that will be sent next, if one is open.
+    batch: Mutex<Option<Batch>>,
 }
+
+/// Lookups bound for one `MGET`: each key, and where its answer goes (`None` when Redis could not be asked).
+type Batch = Vec<(String, oneshot::Sender<Option<Option<String>>>)>;
+
+/// The most keys one `MGET` carries; a lookup arriving when the open batch is full opens the next.
+const MAX_BATCH: usize = 128;
 
 impl RedisCache {
     pub(crate) fn new(
@@ -65,25 +78,65 @@ impl RedisCache {
             attempts: AtomicU64::new(0),
             connection: Mutex::new(None),
             retry_queue: Mutex::new(None),
+            batch: Mutex::new(None),
         }))
     }
 
     /// `None` when Redis could not be asked (an error, a timeout, the breaker open).
-    pub(crate) async fn get(&self, token_hash: &str) -> Option<Lookup> {
-        let key = self.key(token_hash);
-        let found = self
-            .call(|mut conn| async move {
-                redis::cmd("GET")
-                    .arg(&key)
-                    .query_async::<Option<String>>(&mut conn)
-                    .await
-            })
-            .await;
+    pub(crate) async fn get(self: &Arc<Self>, token_hash: &str) -> Option<Lookup> {
+        if !self.breaker.try_acquire() {
+            return None;
+        }
+        let (answer, answered) = oneshot::channel();
+        let opened = {
+            let mut open = lock(&self.batch);
+            let batch = match open.as_mut() {
+                Some(batch) if batch.len() < MAX_BATCH => batch,
+                _ => open.insert(Vec::new()),
+            };
+            batch.push((self.key(token_hash), answer));
+            batch.len() == 1
+        };
+        if opened {
+            // A task of its own, so that a caller going away cannot strand the lookups that joined its batch.
+            tokio::spawn(send_batch(self.clone()));
+        }
+        // The sender is dropped unanswered only if its task's runtime went away: Redis was not asked.
+        let found = answered.await.ok().flatten();
         found.map(|value| match value {
             Some(value) if value == TOMBSTONE => Lookup::Revoked,
             Some(value) => Lookup::Hit(value),
             None => Lookup::Miss,
         })
+    }
+
+    /// Sends the open batch as one `MGET` and hands each lookup its answer.
+    async fn lookup_batch(&self) {
+        let Some(batch) = lock(&self.batch).take() else {
+            return;
+        };
+        let (keys, answers): (Vec<String>, Vec<_>) = batch.into_iter().unzip();
+        let found = self
+            .attempt(|mut conn| async move {
+                redis::cmd("MGET")
+                    .arg(&keys)
+                    .query_async::<Vec<Option<String>>>(&mut conn)
+                    .await
+            })
+            .await
+            .filter(|values| values.len() == answers.len());
+        match found {
+            Some(values) => {
+                for (answer, value) in answers.into_iter().zip(values) {
+                    let _ = answer.send(Some(value));
+                }
+            }
+            None => {
+                for answer in answers {
+                    let _ = answer.send(None);
+                }
+            }
+        }
     }
 
     pub(crate) async fn fill(&self, token_hash: &str, value: &str, expires_at: DateTime<Utc>) {
@@ -248,6 +301,12 @@ impl RedisCache {
         let _ = sender.send(keys);
         *queue = Some(sender);
     }
+}
+
+/// Lets every task already runnable make its lookup first, then sends the batch they joined.
+async fn send_batch(cache: Arc<RedisCache>) {
+    tokio::task::yield_now().await;
+    cache.lookup_batch().await;
 }
 
 async fn write_tombstones(
