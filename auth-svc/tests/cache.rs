@@ -464,6 +464,61 @@ async fn lookups_made_together_share_one_round_trip_and_each_gets_its_own_answer
     assert_eq!(cache.redis_attempts() - before, 2);
 }
 
+#[tokio::test]
+async fn more_lookups_than_one_batch_holds_go_out_in_several_and_each_gets_its_own_answer() {
+    let cache = redis_cache(MINUTE);
+    let hashes: Vec<String> = (0..300).map(|_| new_hash()).collect();
+    for (i, hash) in hashes.iter().enumerate().step_by(3) {
+        cache.fill(hash, &format!("session {i}"), in_a_week()).await;
+    }
+    let before = cache.redis_attempts();
+
+    let found = futures::future::join_all(hashes.iter().map(|hash| cache.get(hash))).await;
+
+    for (i, lookup) in found.into_iter().enumerate() {
+        let expected = if i % 3 == 0 {
+            Lookup::Hit(format!("session {i}"))
+        } else {
+            Lookup::Miss
+        };
+        assert_eq!(lookup, expected, "lookup {i}");
+    }
+    assert_eq!(
+        cache.redis_attempts() - before,
+        3,
+        "300 lookups in batches of at most 128"
+    );
+}
+
+#[test]
+fn a_batch_whose_runtime_stopped_before_sending_it_strands_no_later_lookup() {
+    let cache = redis_cache(MINUTE);
+    let hash = new_hash();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let stopped = runtime();
+    stopped.block_on(async {
+        let lookup = std::pin::pin!(cache.get(&hash));
+        assert!(
+            futures::poll!(lookup).is_pending(),
+            "it waits for its batch"
+        );
+    });
+    drop(stopped);
+
+    runtime().block_on(async {
+        cache.fill(&hash, "session", in_a_week()).await;
+        let found = tokio::time::timeout(Duration::from_secs(5), cache.get(&hash))
+            .await
+            .expect("answered, not left waiting on the batch of a stopped runtime");
+        assert_eq!(found, Lookup::Hit("session".into()));
+    });
+}
+
 #[test]
 fn a_malformed_redis_url_is_refused_without_echoing_it() {
     let error =

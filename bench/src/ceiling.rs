@@ -45,15 +45,6 @@ pub enum Kind {
     TonicEcho,
 }
 
-impl Kind {
-    fn arg(self) -> &'static str {
-        match self {
-            Kind::AxumRedis => "axum-redis",
-            Kind::TonicEcho => "tonic-echo",
-        }
-    }
-}
-
 /// A ceiling server in a child process; dropping it stops the server (its stdin closes) and waits for it.
 pub struct CeilingServer {
     pub addr: SocketAddr,
@@ -66,10 +57,12 @@ impl CeilingServer {
     /// already be checked to be on loopback.
     pub async fn spawn(kind: Kind, redis_url: &str, run_id: &str) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("finding this binary to serve the ceiling")?;
+        // The name clap parses it back from: every variant has one.
+        let kind = kind.to_possible_value().context("the ceiling's name")?;
         let mut child = Command::new(exe)
             .args([
-                "serve-ceiling",
-                kind.arg(),
+                crate::cli::ServeCeiling::COMMAND,
+                kind.get_name(),
                 "--redis",
                 redis_url,
                 "--run-id",

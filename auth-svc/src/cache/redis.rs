@@ -55,7 +55,7 @@ pub(crate) struct RedisCache {
 /// Lookups bound for one `MGET`: each key, and where its answer goes (`None` when Redis could not be asked).
 type Batch = Vec<(String, oneshot::Sender<Option<Option<String>>>)>;
 
-/// The most keys one `MGET` carries; a lookup arriving when the open batch is full opens the next.
+/// The most keys one `MGET` carries: the lookup that fills a batch sends it at once, and the next opens another.
 const MAX_BATCH: usize = 128;
 
 impl RedisCache {
@@ -88,20 +88,29 @@ impl RedisCache {
             return None;
         }
         let (answer, answered) = oneshot::channel();
-        let opened = {
+        let (opened, full) = {
             let mut open = lock(&self.batch);
-            let batch = match open.as_mut() {
-                Some(batch) if batch.len() < MAX_BATCH => batch,
-                _ => open.insert(Vec::new()),
-            };
+            let batch = open.get_or_insert_with(Vec::new);
             batch.push((self.key(token_hash), answer));
-            batch.len() == 1
+            let opened = batch.len() == 1;
+            (
+                opened,
+                if batch.len() >= MAX_BATCH {
+                    open.take()
+                } else {
+                    None
+                },
+            )
         };
-        if opened {
-            // A task of its own, so that a caller going away cannot strand the lookups that joined its batch.
-            tokio::spawn(send_batch(self.clone()));
+        // Tasks of their own, so that a caller going away cannot strand the lookups that joined its batch.
+        if let Some(batch) = full {
+            let cache = self.clone();
+            tokio::spawn(async move { cache.lookup_batch(batch).await });
         }
-        // The sender is dropped unanswered only if its task's runtime went away: Redis was not asked.
+        if opened {
+            tokio::spawn(send_open_batch(PendingBatch(Some(self.clone()))));
+        }
+        // Unanswered only when the task sending it was dropped unfinished (its runtime stopped): Redis was not asked.
         let found = answered.await.ok().flatten();
         found.map(|value| match value {
             Some(value) if value == TOMBSTONE => Lookup::Revoked,
@@ -110,11 +119,8 @@ impl RedisCache {
         })
     }
 
-    /// Sends the open batch as one `MGET` and hands each lookup its answer.
-    async fn lookup_batch(&self) {
-        let Some(batch) = lock(&self.batch).take() else {
-            return;
-        };
+    /// Sends `batch` as one `MGET` and hands each lookup its answer.
+    async fn lookup_batch(&self, batch: Batch) {
         let (keys, answers): (Vec<String>, Vec<_>) = batch.into_iter().unzip();
         let found = self
             .attempt(|mut conn| async move {
@@ -303,10 +309,33 @@ impl RedisCache {
     }
 }
 
-/// Lets every task already runnable make its lookup first, then sends the batch they joined.
-async fn send_batch(cache: Arc<RedisCache>) {
+/// Lets every task already runnable make its lookup first, then sends the open batch, if one is open: the batch this
+/// task was started for, or, when that one filled up and left at once, a later one (whose own task then finds none).
+async fn send_open_batch(pending: PendingBatch) {
     tokio::task::yield_now().await;
-    cache.lookup_batch().await;
+    let cache = pending.defuse();
+    let open = lock(&cache.batch).take();
+    if let Some(batch) = open {
+        cache.lookup_batch(batch).await;
+    }
+}
+
+/// Held while a batch waits to be sent: if the task is dropped first, even before it first ran (its runtime
+/// stopping), it closes the open batch, so that its lookups hear that Redis was not asked instead of waiting for good.
+struct PendingBatch(Option<Arc<RedisCache>>);
+
+impl PendingBatch {
+    fn defuse(mut self) -> Arc<RedisCache> {
+        self.0.take().expect("defused once")
+    }
+}
+
+impl Drop for PendingBatch {
+    fn drop(&mut self) {
+        if let Some(cache) = self.0.take() {
+            drop(lock(&cache.batch).take());
+        }
+    }
 }
 
 async fn write_tombstones(
