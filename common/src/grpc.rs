@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use futures::future::BoxFuture;
+use futures::{TryStreamExt, future::BoxFuture};
 
 use anyhow::Context;
 use http::{HeaderName, HeaderValue, Method};
@@ -24,6 +24,7 @@ use tower::{ServiceBuilder, ServiceExt, util::BoxCloneSyncService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
+    batched_writes::BatchedWrites,
     in_process::InProcessListener,
     metrics::{GrpcMetricsLayer, Metrics},
 };
@@ -326,8 +327,11 @@ pub async fn serve(
         tracing::info!("closing the listener; finishing calls in flight");
     };
     tracing::info!(addr = %local_addr, services = ?services.names, tls, "listening");
-    // Without TCP_NODELAY, the trailers' small second write waits on the client's delayed ACK (~40 ms).
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // Without TCP_NODELAY, a small write that follows another waits on the client's delayed ACK (~40 ms); writes
+    // are gathered by `BatchedWrites` instead, without waiting.
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .map_ok(BatchedWrites::new);
     server
         .accept_http1(true)
         .serve_with_incoming_shutdown(stack, incoming, drain)

@@ -7,8 +7,10 @@
 //! text or JSON logs; [`shutdown`] waits for Ctrl-C or SIGTERM; [`healthcheck`] is what the binaries' `healthcheck`
 //! subcommands ask their own server; [`metrics`] keeps the Prometheus registry, records gRPC calls and HTTP requests,
 //! and serves `/metrics`; [`breaker`] is the circuit breaker in front of Redis (session cache, rate limits);
-//! [`runtime`] builds the Tokio runtime every binary runs on (`WORKER_THREADS`).
+//! [`runtime`] builds the Tokio runtime every binary runs on (`WORKER_THREADS`); [`batched_writes`] is the TCP
+//! connection the gRPC servers write through, one system call for all the answers ready together.
 
+pub mod batched_writes;
 pub mod breaker;
 pub mod grpc;
 pub mod healthcheck;
