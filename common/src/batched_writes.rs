@@ -13,7 +13,8 @@
 //! A flush therefore means "handed to the writer", which writes once the tasks ready now have run; a shutdown
 //! still waits until every byte is written and the write side is shut. A write error is reported by the next write,
 //! flush or shutdown. At most [`HIGH_WATER`] bytes wait; past that, writes wait for the writer like writes to a full
-//! socket.
+//! socket. Dropping the connection is closing the socket: what it takes at once still leaves, and the writer stops,
+//! even while it waits on a peer that does not read.
 
 use std::{
     io,
@@ -200,6 +201,36 @@ impl State {
     }
 }
 
+/// Writes all of `batch`; `Ok(false)` if the connection was dropped while the socket would not take it.
+async fn write_unless_dropped<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    batch: &[u8],
+    shared: &Shared,
+) -> io::Result<bool> {
+    let mut rest = batch;
+    while !rest.is_empty() {
+        let written = std::future::poll_fn(|cx| {
+            if let Poll::Ready(written) = Pin::new(&mut *write).poll_write(cx, rest) {
+                return Poll::Ready(Some(written));
+            }
+            let mut state = shared.lock();
+            if state.dropped {
+                return Poll::Ready(None);
+            }
+            state.writer = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        match written {
+            None => return Ok(false),
+            Some(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Some(Ok(written)) => rest = &rest[written..],
+            Some(Err(error)) => return Err(error),
+        }
+    }
+    Ok(true)
+}
+
 /// What the writer does next.
 enum Next {
     Write,
@@ -233,11 +264,18 @@ async fn write_batches<W: AsyncWrite + Unpin>(mut write: W, shared: Arc<Shared>)
                     std::mem::swap(&mut batch, &mut state.pending);
                     state.wake_caller();
                 }
-                if let Err(error) = write.write_all(&batch).await {
-                    shared.lock().finish(Some(error));
-                    return;
+                match write_unless_dropped(&mut write, &batch, &shared).await {
+                    Ok(true) => batch.clear(),
+                    // The connection is gone and the peer does not read: stop, as closing the socket would.
+                    Ok(false) => {
+                        shared.lock().finish(None);
+                        return;
+                    }
+                    Err(error) => {
+                        shared.lock().finish(Some(error));
+                        return;
+                    }
                 }
-                batch.clear();
             }
             Next::Shutdown => {
                 let result = write.shutdown().await;
@@ -498,6 +536,19 @@ mod tests {
         drop(connection);
         sink.until(|state| state.dropped).await;
         assert_eq!(sink.received(), b"goodbye");
+    }
+
+    #[tokio::test]
+    async fn a_writer_stuck_on_a_peer_that_does_not_read_stops_when_the_connection_is_dropped() {
+        let sink = Sink::default();
+        sink.state().held = true;
+        let mut connection = connection(&sink);
+        connection.write_all(b"never read").await.unwrap();
+        sink.until(|state| state.waiting.is_some()).await;
+        drop(connection);
+        // The writer lets go of the socket instead of waiting on it for good.
+        sink.until(|state| state.dropped).await;
+        assert!(sink.received().is_empty());
     }
 
     #[tokio::test]
