@@ -93,14 +93,7 @@ impl RedisCache {
             let batch = open.get_or_insert_with(Vec::new);
             batch.push((self.key(token_hash), answer));
             let opened = batch.len() == 1;
-            (
-                opened,
-                if batch.len() >= MAX_BATCH {
-                    open.take()
-                } else {
-                    None
-                },
-            )
+            (opened, open.take_if(|batch| batch.len() >= MAX_BATCH))
         };
         // Tasks of their own, so that a caller going away cannot strand the lookups that joined its batch.
         if let Some(batch) = full {
@@ -131,17 +124,9 @@ impl RedisCache {
             })
             .await
             .filter(|values| values.len() == answers.len());
-        match found {
-            Some(values) => {
-                for (answer, value) in answers.into_iter().zip(values) {
-                    let _ = answer.send(Some(value));
-                }
-            }
-            None => {
-                for answer in answers {
-                    let _ = answer.send(None);
-                }
-            }
+        let mut values = found.map(Vec::into_iter);
+        for answer in answers {
+            let _ = answer.send(values.as_mut().and_then(Iterator::next));
         }
     }
 
