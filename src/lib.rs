@@ -1,8 +1,9 @@
 //! The all-in-one Warden: auth-svc, task-svc and the gateway in one process, on SQLite in a data directory with the
 //! in-process session cache. The same code paths as the separate binaries; only the wiring differs.
 //!
-//! The services still talk gRPC to each other over loopback, so what runs here is what runs split apart. They share
-//! one metrics registry, served at the gateway's `/metrics`; the services open no admin ports of their own.
+//! The gateway still calls the services over gRPC, through in-process pipes instead of a TCP connection (their ports
+//! stay open for other clients), so what runs here is what runs split apart. They share one metrics registry, served
+//! at the gateway's `/metrics`; the services open no admin ports of their own.
 
 use std::{
     future::Future,
@@ -11,7 +12,7 @@ use std::{
 };
 
 use anyhow::Context;
-use auth_svc::sessions::SessionLifetimes;
+use auth_svc::core::sessions::SessionLifetimes;
 use secrecy::SecretString;
 use warden_common::{AuthSecret, grpc, in_process::InProcessListener};
 

@@ -91,7 +91,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let sessions = auth_svc::sessions::SessionLifetimes::from_secs(
+    let sessions = auth_svc::core::sessions::SessionLifetimes::from_secs(
         cli.session_expires_in,
         cli.session_update_age,
         cli.session_fresh_age,

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tonic::transport::ServerTlsConfig;
 use warden_common::AuthSecret;
 
-use crate::sessions::SessionLifetimes;
+use crate::core::sessions::SessionLifetimes;
 
 /// Everything auth-svc needs to run; built from [`Cli`] or directly (tests, the all-in-one).
 #[derive(Clone, Debug)]
@@ -71,7 +71,7 @@ impl Config {
             trusted_origins: Vec::new(),
             trusted_proxies: loopback(),
             migrate: false,
-            key_refresh: crate::keys::DEFAULT_REFRESH,
+            key_refresh: crate::core::jwt::DEFAULT_REFRESH,
             require_email_verification: false,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
@@ -79,7 +79,7 @@ impl Config {
             throttle_base: Duration::from_secs(1),
             admin_user_ids: Vec::new(),
             tls: None,
-            cleanup_interval: crate::cleanup::DEFAULT_INTERVAL,
+            cleanup_interval: crate::core::cleanup::DEFAULT_INTERVAL,
             metrics_listen: None,
             drain_delay: Duration::ZERO,
         }
@@ -185,7 +185,7 @@ pub struct Cli {
     #[arg(long, env = "TLS_CA")]
     pub tls_ca: Option<PathBuf>,
     /// Seconds between deletions of expired sessions and verifications; 0 turns them off.
-    #[arg(long, env = "CLEANUP_INTERVAL", default_value_t = crate::cleanup::DEFAULT_INTERVAL.as_secs())]
+    #[arg(long, env = "CLEANUP_INTERVAL", default_value_t = crate::core::cleanup::DEFAULT_INTERVAL.as_secs())]
     pub cleanup_interval: u64,
     /// Admin port serving Prometheus metrics at GET /metrics, or `off`.
     #[arg(long, env = "METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]

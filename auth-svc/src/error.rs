@@ -1,10 +1,17 @@
 //! The service's one error type and its single mapping to `tonic::Status`.
 
-use tonic::{Code, Status};
+use std::{collections::HashMap, time::Duration};
 
-use crate::{admin::AdminAction, keys::KeyError};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use warden_proto::Reason;
+
+use crate::domain::AdminAction;
 
 pub const ERROR_DOMAIN: &str = "warden.auth.v1";
+
+/// The message of every refusal by a rate limit or the sign-in back-off.
+const TOO_MANY_REQUESTS: &str = "Too many requests. Please try again later.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -61,7 +68,7 @@ pub enum AuthError {
     #[error("You cannot remove yourself")]
     CannotRemoveYourself,
     /// A rate limit or the failed sign-in back-off; carries how long to wait.
-    #[error("Too many requests. Please try again later.")]
+    #[error("{TOO_MANY_REQUESTS}")]
     TooManyRequests { retry_after: std::time::Duration },
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -71,30 +78,30 @@ pub enum AuthError {
 
 impl AuthError {
     /// The Better Auth error code carried as `ErrorInfo.reason`.
-    pub fn reason(&self) -> Option<&'static str> {
+    pub fn reason(&self) -> Option<Reason> {
         Some(match self {
-            Self::Validation(_) => "VALIDATION_ERROR",
-            Self::InvalidEmail => "INVALID_EMAIL",
-            Self::PasswordTooShort => "PASSWORD_TOO_SHORT",
-            Self::PasswordTooLong => "PASSWORD_TOO_LONG",
-            Self::UserAlreadyExists => "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
-            Self::InvalidEmailOrPassword => "INVALID_EMAIL_OR_PASSWORD",
-            Self::Unauthorized => "UNAUTHORIZED",
-            Self::SessionNotFresh => "SESSION_NOT_FRESH",
-            Self::UserNotFound => "USER_NOT_FOUND",
-            Self::BannedUser => "BANNED_USER",
-            Self::NotAllowed(action) => action.code(),
-            Self::CannotBanYourself => "YOU_CANNOT_BAN_YOURSELF",
-            Self::CannotRemoveYourself => "YOU_CANNOT_REMOVE_YOURSELF",
-            Self::InvalidPassword => "INVALID_PASSWORD",
-            Self::CredentialAccountNotFound => "CREDENTIAL_ACCOUNT_NOT_FOUND",
-            Self::SessionExpired => "SESSION_EXPIRED",
-            Self::InvalidToken => "INVALID_TOKEN",
-            Self::TokenExpired => "TOKEN_EXPIRED",
-            Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
-            Self::EmailMismatch => "EMAIL_MISMATCH",
-            Self::EmailAlreadyVerified => "EMAIL_ALREADY_VERIFIED",
-            Self::TooManyRequests { .. } => crate::limits::RATE_LIMITED,
+            Self::Validation(_) => Reason::ValidationError,
+            Self::InvalidEmail => Reason::InvalidEmail,
+            Self::PasswordTooShort => Reason::PasswordTooShort,
+            Self::PasswordTooLong => Reason::PasswordTooLong,
+            Self::UserAlreadyExists => Reason::UserAlreadyExistsUseAnotherEmail,
+            Self::InvalidEmailOrPassword => Reason::InvalidEmailOrPassword,
+            Self::Unauthorized => Reason::Unauthorized,
+            Self::SessionNotFresh => Reason::SessionNotFresh,
+            Self::UserNotFound => Reason::UserNotFound,
+            Self::BannedUser => Reason::BannedUser,
+            Self::NotAllowed(action) => action.reason(),
+            Self::CannotBanYourself => Reason::YouCannotBanYourself,
+            Self::CannotRemoveYourself => Reason::YouCannotRemoveYourself,
+            Self::InvalidPassword => Reason::InvalidPassword,
+            Self::CredentialAccountNotFound => Reason::CredentialAccountNotFound,
+            Self::SessionExpired => Reason::SessionExpired,
+            Self::InvalidToken => Reason::InvalidToken,
+            Self::TokenExpired => Reason::TokenExpired,
+            Self::EmailNotVerified => Reason::EmailNotVerified,
+            Self::EmailMismatch => Reason::EmailMismatch,
+            Self::EmailAlreadyVerified => Reason::EmailAlreadyVerified,
+            Self::TooManyRequests { .. } => Reason::RateLimited,
             Self::NoFieldsToUpdate
             | Self::EmailIsTheSame
             | Self::Unavailable(_)
@@ -142,19 +149,10 @@ impl From<sea_orm::DbErr> for AuthError {
     }
 }
 
-impl From<KeyError> for AuthError {
-    fn from(error: KeyError) -> Self {
-        match error {
-            KeyError::Store(error) => error.into(),
-            other => Self::Internal(other.into()),
-        }
-    }
-}
-
 impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
         if let AuthError::TooManyRequests { retry_after } = error {
-            return crate::limits::rate_limited(retry_after);
+            return rate_limited(retry_after);
         }
         let code = error.code();
         let message = match &error {
@@ -168,8 +166,16 @@ impl From<AuthError> for Status {
             }
             other => other.to_string(),
         };
-        warden_common::grpc::status(code, message, error.reason(), ERROR_DOMAIN)
+        let reason = error.reason().map(Reason::as_str);
+        warden_common::grpc::status(code, message, reason, ERROR_DOMAIN)
     }
+}
+
+/// RESOURCE_EXHAUSTED with a `RetryInfo` saying how long to wait and an `ErrorInfo` reason `RATE_LIMITED`.
+pub fn rate_limited(retry_after: Duration) -> Status {
+    let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+    details.set_error_info(Reason::RateLimited.as_str(), ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(Code::ResourceExhausted, TOO_MANY_REQUESTS, details)
 }
 
 /// True when a database error is a unique-constraint violation.
@@ -178,4 +184,41 @@ pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
         error.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_carries_retry_info_and_a_reason() {
+        let status = rate_limited(Duration::from_millis(8_500));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(status.message(), TOO_MANY_REQUESTS);
+        let retry = status.get_details_retry_info().expect("RetryInfo");
+        assert_eq!(retry.retry_delay, Some(Duration::from_millis(8_500)));
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "RATE_LIMITED");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn every_error_with_a_reason_carries_it_in_error_info() {
+        let errors = [
+            AuthError::Validation("[body.email] Invalid email address".into()),
+            AuthError::InvalidEmailOrPassword,
+            AuthError::NotAllowed(AdminAction::Ban),
+            AuthError::TooManyRequests {
+                retry_after: Duration::from_secs(1),
+            },
+        ];
+        for error in errors {
+            let reason = error.reason().unwrap();
+            let status = Status::from(error);
+            let info = status.get_details_error_info().expect("ErrorInfo");
+            assert_eq!(Reason::parse(&info.reason), Some(reason));
+        }
+        let status = Status::from(AuthError::EmailIsTheSame);
+        assert!(status.get_details_error_info().is_none());
+    }
 }

@@ -1,40 +1,33 @@
 //! auth-svc: Warden's AuthService. Users sign up and in with email and password; sessions live in PostgreSQL
 //! (or SQLite) and are cached in Redis (or in-process), wire-compatible with Better Auth's.
 //!
-//! [`grpc`] is the thin tonic edge that turns metadata and messages into domain values ([`domain`]) and calls
-//! [`service::AuthCore`], which knows nothing of tonic. The core hashes passwords through [`passwords`], opens and
-//! resolves sessions through [`sessions`] (the read-through [`cache`] in front of the [`store`]), signs JWTs and
-//! publishes the JWKS through [`keys`] (Ed25519 keys in Better Auth's `jwks` format), and reports failures as
-//! [`error::AuthError`], mapped to `tonic::Status` in one place. [`admin`] is Better Auth's admin plugin (roles,
-//! bans, the user list, other users' sessions), served as the `AdminService` by [`grpc_admin`].
-//! [`account`] is the account lifecycle (profile, email change and verification, password change and reset,
-//! deletion), which sends its links through [`mail`]: SMTP, or without it a development outbox that
-//! [`grpc_dev`] serves. [`limits`] holds Better Auth's rate limits for direct callers (a tower layer in front of
-//! the services) and [`throttle`] the back-off after failed sign-ins on one account. [`startup`] wires it all on one port with reflection, health and gRPC-web; [`config`]
-//! reads the settings. [`cleanup`] is the background job that deletes expired sessions and verifications.
+//! Three layers, each a folder:
+//! - [`grpc`], the edge: one file per gRPC service (`AuthService`, `AdminService`, the development outbox), each
+//!   reading the caller's credential and address, turning messages into [`domain`] types and calling the core; and
+//!   the rate-limit layer in front of them.
+//! - [`core`], the behaviour, one folder per Better Auth area (sessions, the core auth routes, account, admin, jwt,
+//!   and the plugin areas to come), as plain async functions that know nothing of tonic and report
+//!   [`error::AuthError`], mapped to `tonic::Status` in one place.
+//! - Below it the infrastructure: [`store`] (sea-orm on PostgreSQL or SQLite), [`cache`] (the session cache, Redis
+//!   or in-process), [`passwords`] (argon2id and Better Auth's scrypt, hashed off the runtime), [`mail`] (SMTP or the
+//!   development outbox).
+//!
+//! [`config`] reads the settings and [`startup`] wires it all on one port with reflection, health and gRPC-web;
 //! [`metrics`] reads the session cache, the hashing queue and the database pool for `/metrics`, served on an admin
-//! port (`METRICS_ADDR`) beside the gRPC calls' own counts.
+//! port (`METRICS_ADDR`) beside the gRPC calls' own counts. Imports point down: the edge uses the core, the core
+//! the infrastructure, never the other way (`scripts/import-cycles` checks that no two modules import each other).
 
-pub mod account;
-pub mod admin;
 pub mod cache;
-pub mod cleanup;
 pub mod config;
+pub mod core;
 pub mod domain;
 pub mod error;
 pub mod grpc;
-pub mod grpc_admin;
-pub mod grpc_dev;
-pub mod keys;
-pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod passwords;
-pub mod service;
-pub mod sessions;
 pub mod startup;
 pub mod store;
-pub mod throttle;
 
 pub use config::Config;
 pub use startup::AuthServer;

@@ -30,7 +30,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = auth_svc::store::Store::connect(&config.database_url, 1)
                 .await
                 .context("connecting to DATABASE_URL")?;
-            let kid = auth_svc::keys::rotate(&store, &config.secret).await?;
+            let kid = auth_svc::core::jwt::rotate(&store, &config.secret).await?;
             println!("{kid}");
             Ok(())
         }

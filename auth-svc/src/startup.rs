@@ -11,24 +11,50 @@ use tower_http::cors::CorsLayer;
 use warden_common::grpc;
 use warden_common::metrics::{AdminPort, Metrics};
 
+use warden_ratelimit::{Backoff, RateLimiter, Rules};
+
 use crate::{
-    account::{Account, Emails},
-    admin::Admin,
     cache::SessionCache,
-    cleanup::Cleanup,
     config::Config,
-    grpc::{AuthServiceServer, GrpcAuth},
-    grpc_admin::{AdminServiceServer, GrpcAdmin},
-    grpc_dev::{DevServiceServer, GrpcDev},
-    keys::Keys,
-    limits::{self, Limits},
+    core::{
+        account::{Account, Emails},
+        admin::Admin,
+        auth::AuthCore,
+        cleanup::Cleanup,
+        jwt::Keys,
+        sessions::{Sessions, throttle::SignInThrottle},
+    },
+    grpc::{
+        Caller,
+        admin::{AdminServiceServer, GrpcAdmin},
+        auth::{AuthServiceServer, GrpcAuth},
+        dev::{DevServiceServer, GrpcDev},
+        limits::Limits,
+    },
     mail::Mailer,
     metrics::AuthProbe,
     passwords::Hasher,
-    service::AuthCore,
-    sessions::Sessions,
     store::Store,
 };
+
+/// The per-peer rate limit and the per-account sign-in back-off `config` asks for, sharing one store.
+fn abuse_limits(config: &Config) -> anyhow::Result<(Limits, SignInThrottle)> {
+    if !config.rate_limit_enabled {
+        return Ok((
+            Limits::new(None, &config.trusted_proxies),
+            SignInThrottle::disabled(),
+        ));
+    }
+    let store = match &config.redis_url {
+        Some(url) => warden_ratelimit::Store::redis(url, &config.redis_key_prefix)?,
+        None => warden_ratelimit::Store::memory(),
+    };
+    let limiter = RateLimiter::new(store.clone(), Rules::better_auth());
+    Ok((
+        Limits::new(Some(limiter), &config.trusted_proxies),
+        SignInThrottle::new(store, Backoff::with_base(config.throttle_base)),
+    ))
+}
 
 pub struct AuthServer {
     listener: TcpListener,
@@ -87,7 +113,8 @@ impl AuthServer {
             hasher.clone(),
             config.admin_user_ids.clone(),
         );
-        let admin = GrpcAdmin::new(admin, config.secret.clone());
+        let caller = Caller::new(config.secret.clone(), &config.trusted_proxies);
+        let admin = GrpcAdmin::new(admin, caller.clone());
         let mailer = Mailer::from_settings(config.smtp_url.as_ref(), &config.mail_from)?;
         let dev = mailer
             .outbox()
@@ -106,15 +133,10 @@ impl AuthServer {
         );
         let cleanup = Cleanup::new(store.clone(), config.cleanup_interval);
         let core = AuthCore::new(store, sessions, hasher, keys, emails);
-        let (limits, throttle) = limits::from_config(&config).context("REDIS_URL")?;
+        let (limits, throttle) = abuse_limits(&config).context("REDIS_URL")?;
         let account = account.with_throttle(throttle.clone());
         let core = core.with_throttle(throttle);
-        let auth = GrpcAuth::new(
-            core,
-            account,
-            config.secret.clone(),
-            config.trusted_proxies.clone(),
-        );
+        let auth = GrpcAuth::new(core, account, caller);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding AUTH_ADDR {}", config.listen))?;

@@ -26,7 +26,6 @@ use crate::echo::{
     EchoReply, EchoRequest,
     echo_server::{Echo, EchoServer},
 };
-use crate::rest::GET_SESSION;
 
 /// A get-session body of the usual size, which the axum ceiling keeps in Redis and sends back.
 const SESSION_JSON: &str = r#"{"session":{"id":"0196f6a3-4c1e-7a42-9d7b-3a1f5e8c2b10","token":"Zp3kQ8vN2mR7xT4wY6bC9dF1gH5jL0sA","userId":"0196f6a3-4c1e-7a42-9d7b-3a1f5e8c2b0f","expiresAt":"2026-12-01T12:00:00.000Z","ipAddress":"127.0.0.1","userAgent":"bench","createdAt":"2026-11-24T12:00:00.000Z","updatedAt":"2026-11-24T12:00:00.000Z"},"user":{"id":"0196f6a3-4c1e-7a42-9d7b-3a1f5e8c2b0f","name":"Bench User","email":"bench@bench.example.com","emailVerified":false,"image":null,"createdAt":"2026-11-24T12:00:00.000Z","updatedAt":"2026-11-24T12:00:00.000Z"}}"#;
@@ -36,6 +35,12 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The line a ceiling server prints on stdout once it listens, followed by its address.
 const LISTENING: &str = "listening on ";
+
+/// The subcommand that serves a ceiling in the child process.
+pub const SERVE_COMMAND: &str = "serve-ceiling";
+
+/// The path both the gateway and the axum ceiling answer get-session on.
+pub const GET_SESSION: &str = "/api/auth/get-session";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
@@ -61,7 +66,7 @@ impl CeilingServer {
         let kind = kind.to_possible_value().context("the ceiling's name")?;
         let mut child = Command::new(exe)
             .args([
-                crate::cli::ServeCeiling::COMMAND,
+                SERVE_COMMAND,
                 kind.get_name(),
                 "--redis",
                 redis_url,

@@ -72,7 +72,7 @@ pub struct ServeCeiling {
 }
 
 impl ServeCeiling {
-    pub const COMMAND: &str = "serve-ceiling";
+    pub const COMMAND: &str = crate::ceiling::SERVE_COMMAND;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -16,7 +16,7 @@ pub const PASSWORD: &str = "bench-password-123";
 
 pub const SIGN_UP: &str = "/api/auth/sign-up/email";
 pub const SIGN_IN: &str = "/api/auth/sign-in/email";
-pub const GET_SESSION: &str = "/api/auth/get-session";
+pub use crate::ceiling::GET_SESSION;
 pub const TASKS: &str = "/api/v1/tasks";
 pub const LIST_TASKS: &str = "/api/v1/tasks?pageSize=20";
 

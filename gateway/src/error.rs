@@ -6,12 +6,12 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 use serde::Serialize;
+use serde_json::json;
 use tonic::Code;
 use tonic_types::StatusExt;
-
-use crate::origin::OriginError;
+use warden_proto::Reason;
 
 /// The endpoint an upstream error came from; Better Auth gives one reason different statuses on different routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +77,10 @@ impl Route {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// An error the gateway decides itself, with Better Auth's code and message.
-    #[error("{code}: {message}")]
+    #[error("{reason}: {message}")]
     Local {
         status: StatusCode,
-        code: &'static str,
+        reason: Reason,
         message: String,
     },
     /// An error auth-svc or task-svc (or the channel to it) returned.
@@ -92,26 +92,35 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn local(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn local(status: StatusCode, reason: Reason, message: impl Into<String>) -> Self {
         Self::Local {
             status,
-            code,
+            reason,
             message: message.into(),
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::local(StatusCode::BAD_REQUEST, code, message)
+    pub fn bad_request(reason: Reason, message: impl Into<String>) -> Self {
+        Self::local(StatusCode::BAD_REQUEST, reason, message)
+    }
+
+    /// 400 `VALIDATION_ERROR` with zod's `[body.field] …` message.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::bad_request(Reason::ValidationError, message)
     }
 
     /// 401 `UNAUTHORIZED`: the request carries no live session.
     pub fn unauthorized() -> Self {
-        Self::local(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Unauthorized")
+        Self::local(
+            StatusCode::UNAUTHORIZED,
+            Reason::Unauthorized,
+            "Unauthorized",
+        )
     }
 
     /// 403 `FORBIDDEN`: the session is live but may not act here.
     pub fn forbidden() -> Self {
-        Self::local(StatusCode::FORBIDDEN, "FORBIDDEN", "Forbidden")
+        Self::local(StatusCode::FORBIDDEN, Reason::Forbidden, "Forbidden")
     }
 
     /// For `.map_err(ApiError::upstream(Route::…))` on an RPC result.
@@ -120,44 +129,39 @@ impl ApiError {
     }
 }
 
-impl From<OriginError> for ApiError {
-    fn from(error: OriginError) -> Self {
-        Self::local(StatusCode::FORBIDDEN, error.code(), error.to_string())
-    }
-}
-
 /// The HTTP status for an upstream error: by reason first, then by gRPC code.
-pub fn http_status(route: Route, code: Code, reason: Option<&str>) -> StatusCode {
+pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCode {
+    use Reason as R;
     match (route, reason) {
-        (Route::AdminCreateUser, Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL")) => {
+        (Route::AdminCreateUser, Some(R::UserAlreadyExistsUseAnotherEmail)) => {
             StatusCode::BAD_REQUEST
         }
-        (_, Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL")) => StatusCode::UNPROCESSABLE_ENTITY,
+        (_, Some(R::UserAlreadyExistsUseAnotherEmail)) => StatusCode::UNPROCESSABLE_ENTITY,
         // A verify-email link that does not work is 401 whatever the reason; a delete-user token 404.
-        (Route::VerifyEmail, Some("INVALID_TOKEN" | "TOKEN_EXPIRED" | "USER_NOT_FOUND")) => {
+        (Route::VerifyEmail, Some(R::InvalidToken | R::TokenExpired | R::UserNotFound)) => {
             StatusCode::UNAUTHORIZED
         }
-        (Route::DeleteUser, Some("INVALID_TOKEN")) => StatusCode::NOT_FOUND,
-        (Route::ResetPassword, Some("USER_NOT_FOUND")) => StatusCode::BAD_REQUEST,
+        (Route::DeleteUser, Some(R::InvalidToken)) => StatusCode::NOT_FOUND,
+        (Route::ResetPassword, Some(R::UserNotFound)) => StatusCode::BAD_REQUEST,
         (
             _,
             Some(
-                "INVALID_TOKEN"
-                | "TOKEN_EXPIRED"
-                | "SESSION_EXPIRED"
-                | "INVALID_PASSWORD"
-                | "CREDENTIAL_ACCOUNT_NOT_FOUND"
-                | "EMAIL_MISMATCH"
-                | "EMAIL_ALREADY_VERIFIED",
+                R::InvalidToken
+                | R::TokenExpired
+                | R::SessionExpired
+                | R::InvalidPassword
+                | R::CredentialAccountNotFound
+                | R::EmailMismatch
+                | R::EmailAlreadyVerified,
             ),
         ) => StatusCode::BAD_REQUEST,
-        (_, Some("INVALID_EMAIL_OR_PASSWORD" | "UNAUTHORIZED")) => StatusCode::UNAUTHORIZED,
-        (_, Some("SESSION_NOT_FRESH" | "BANNED_USER" | "EMAIL_NOT_VERIFIED")) => {
+        (_, Some(R::InvalidEmailOrPassword | R::Unauthorized)) => StatusCode::UNAUTHORIZED,
+        (_, Some(R::SessionNotFresh | R::BannedUser | R::EmailNotVerified)) => {
             StatusCode::FORBIDDEN
         }
-        (_, Some("TASK_NOT_FOUND")) => StatusCode::NOT_FOUND,
-        (_, Some("ETAG_MISMATCH")) => StatusCode::PRECONDITION_FAILED,
-        (_, Some("INVALID_PAGE_TOKEN" | "VALIDATION_ERROR")) => StatusCode::BAD_REQUEST,
+        (_, Some(R::TaskNotFound)) => StatusCode::NOT_FOUND,
+        (_, Some(R::EtagMismatch)) => StatusCode::PRECONDITION_FAILED,
+        (_, Some(R::InvalidPageToken | R::ValidationError)) => StatusCode::BAD_REQUEST,
         _ => match code {
             Code::InvalidArgument => StatusCode::BAD_REQUEST,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -194,7 +198,12 @@ fn upstream_response(route: Route, status: &tonic::Status) -> (StatusCode, Error
         .get_details_error_info()
         .map(|info| info.reason)
         .filter(|reason| !reason.is_empty());
-    let http = http_status(route, status.code(), reason.as_deref());
+    // A code this build does not know still reaches the client as spelt; its status comes from the gRPC code.
+    let http = http_status(
+        route,
+        status.code(),
+        reason.as_deref().and_then(Reason::parse),
+    );
     if http.is_server_error() {
         tracing::error!(
             ?route,
@@ -225,6 +234,25 @@ fn upstream_response(route: Route, status: &tonic::Status) -> (StatusCode, Error
     (http, body)
 }
 
+/// What an oversized body is told, whichever layer notices.
+pub const PAYLOAD_TOO_LARGE_MESSAGE: &str = "Request body is too large";
+
+/// Better Auth's rate-limit header: the seconds to wait.
+pub const X_RETRY_AFTER: &str = "x-retry-after";
+
+/// Better Auth's answer to a spent allowance: 429, `X-Retry-After` in whole seconds, and a message without code.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({ "message": "Too many requests. Please try again later." })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(X_RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    response
+}
+
 /// A bare status, as Better Auth's `APIError.fromStatus`: an empty body, still typed `application/json`.
 fn bare(status: StatusCode) -> Response {
     (
@@ -240,13 +268,13 @@ impl IntoResponse for ApiError {
         let (status, body) = match self {
             Self::Local {
                 status,
-                code,
+                reason,
                 message,
             } => (
                 status,
                 ErrorBody {
                     message,
-                    code: Some(code.to_owned()),
+                    code: Some(reason.as_str().to_owned()),
                 },
             ),
             // A rate limit or back-off in auth-svc reads as the gateway's own 429.
@@ -257,7 +285,7 @@ impl IntoResponse for ApiError {
                     .map_or(1, |delay| {
                         delay.as_secs() + u64::from(delay.subsec_nanos() > 0)
                     });
-                return crate::limits::too_many_requests(retry);
+                return too_many_requests(retry);
             }
             Self::Upstream { route, status } => match upstream_response(route, &status) {
                 (StatusCode::UNAUTHORIZED, _) if route.is_admin() => {
@@ -328,7 +356,7 @@ mod tests {
         ];
         for (code, reason, expected) in cases {
             assert_eq!(
-                http_status(Route::SignInEmail, code, Some(reason)).as_u16(),
+                http_status(Route::SignInEmail, code, Reason::parse(reason)).as_u16(),
                 expected,
                 "{reason}"
             );
@@ -463,7 +491,7 @@ mod tests {
 
     #[test]
     fn an_existing_email_is_400_on_admin_create_user_and_422_on_sign_up() {
-        let reason = Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
+        let reason = Some(Reason::UserAlreadyExistsUseAnotherEmail);
         assert_eq!(
             http_status(Route::AdminCreateUser, Code::AlreadyExists, reason),
             StatusCode::BAD_REQUEST
@@ -536,7 +564,7 @@ mod tests {
         ];
         for (route, code, reason, expected) in cases {
             assert_eq!(
-                http_status(route, code, Some(reason)).as_u16(),
+                http_status(route, code, Reason::parse(reason)).as_u16(),
                 expected,
                 "{route:?} {reason}"
             );
@@ -545,7 +573,7 @@ mod tests {
 
     #[tokio::test]
     async fn origin_errors_are_403_with_better_auth_codes() {
-        let (http, body) = render(OriginError::InvalidCallbackUrl.into()).await;
+        let (http, body) = render(crate::origin::OriginError::InvalidCallbackUrl.into()).await;
         assert_eq!(http, StatusCode::FORBIDDEN);
         assert_eq!(
             body,

@@ -2,6 +2,7 @@
 //! and Better Auth's `callbackURL` check on the GET routes that redirect.
 
 use std::time::Duration;
+use warden_proto::Reason;
 
 use axum::Json;
 use axum::extract::Request;
@@ -9,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::extract::query_param;
+use crate::error::{ApiError, PAYLOAD_TOO_LARGE_MESSAGE};
 use crate::origin::RedirectUrls;
+use crate::query::query_param;
 use crate::state::AppState;
 
 /// Set on every response unless the handler chose its own value (the web UI sets a stricter policy).
@@ -21,8 +22,6 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
 ];
-
-pub const PAYLOAD_TOO_LARGE_MESSAGE: &str = "Request body is too large";
 
 /// Adds [`SECURITY_HEADERS`] (and HSTS when the gateway is served over https) where the response has none.
 pub fn add_security_headers(https: bool, headers: &mut HeaderMap) {
@@ -42,7 +41,7 @@ pub fn add_security_headers(https: bool, headers: &mut HeaderMap) {
 pub fn payload_too_large() -> Response {
     ApiError::local(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
+        Reason::PayloadTooLarge,
         PAYLOAD_TOO_LARGE_MESSAGE,
     )
     .into_response()

@@ -121,8 +121,8 @@ mod tests {
         assert!(caller.check_path_user(None).is_ok());
         assert!(caller.check_path_user(Some("u1")).is_ok());
         match caller.check_path_user(Some("u2")) {
-            Err(ApiError::Local { status, code, .. }) => {
-                assert_eq!((status.as_u16(), code), (403, "FORBIDDEN"));
+            Err(ApiError::Local { status, reason, .. }) => {
+                assert_eq!((status.as_u16(), reason.as_str()), (403, "FORBIDDEN"));
             }
             _ => panic!("another user's path must be forbidden"),
         }

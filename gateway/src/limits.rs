@@ -3,16 +3,12 @@
 //! Counts live in Redis when `REDIS_URL` is set, so every gateway replica sees the same counts, and in process
 //! otherwise (see `warden_ratelimit`). auth-svc does not count these requests again: it trusts the gateway.
 
-use axum::Json;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode};
-use serde_json::json;
+use axum::response::Response;
 use warden_ratelimit::{RateLimiter, Rules, Store};
 
 use crate::client_ip::ClientIp;
 use crate::config::{ConfigError, Limits};
-
-pub const X_RETRY_AFTER: &str = "x-retry-after";
+use crate::error::too_many_requests;
 
 /// Better Auth's prefix for its paths; rules are written for the path after it.
 const AUTH_BASE_PATH: &str = "/api/auth";
@@ -50,22 +46,13 @@ fn auth_path(path: &str) -> Option<&str> {
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Better Auth's answer to a spent allowance: 429, `X-Retry-After` in whole seconds, and a message without code.
-pub fn too_many_requests(retry_after_secs: u64) -> Response {
-    let mut response = (
-        StatusCode::TOO_MANY_REQUESTS,
-        Json(json!({ "message": "Too many requests. Please try again later." })),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(X_RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-    response
-}
-
 #[cfg(test)]
 mod tests {
+    use axum::response::IntoResponse;
+    use http::StatusCode;
+
     use super::*;
+    use crate::error::X_RETRY_AFTER;
 
     #[test]
     fn only_paths_under_the_auth_base_path_are_limited() {
@@ -100,7 +87,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
-            json!({"message": "Too many requests. Please try again later."})
+            serde_json::json!({"message": "Too many requests. Please try again later."})
         );
     }
 }

@@ -7,10 +7,13 @@
 //! Every URL a request asks to be sent to afterwards ([`RedirectUrls`]: `callbackURL`, `redirectTo`,
 //! `errorCallbackURL`, `newUserCallbackURL`) is checked here, for every route, from the body (or the query).
 
-use http::{HeaderMap, Method, header};
+use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value};
 
+use warden_proto::Reason;
+
 use crate::config::ConfigError;
+use crate::error::ApiError;
 
 /// The origins this deployment trusts.
 #[derive(Clone, Debug)]
@@ -38,16 +41,22 @@ pub enum OriginError {
 }
 
 impl OriginError {
-    pub fn code(self) -> &'static str {
+    pub fn reason(self) -> Reason {
         match self {
-            Self::MissingOrNullOrigin => "MISSING_OR_NULL_ORIGIN",
-            Self::InvalidOrigin => "INVALID_ORIGIN",
-            Self::InvalidCallbackUrl => "INVALID_CALLBACK_URL",
-            Self::InvalidRedirectUrl => "INVALID_REDIRECT_URL",
-            Self::InvalidErrorCallbackUrl => "INVALID_ERROR_CALLBACK_URL",
-            Self::InvalidNewUserCallbackUrl => "INVALID_NEW_USER_CALLBACK_URL",
-            Self::CrossSiteNavigationLoginBlocked => "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED",
+            Self::MissingOrNullOrigin => Reason::MissingOrNullOrigin,
+            Self::InvalidOrigin => Reason::InvalidOrigin,
+            Self::InvalidCallbackUrl => Reason::InvalidCallbackUrl,
+            Self::InvalidRedirectUrl => Reason::InvalidRedirectUrl,
+            Self::InvalidErrorCallbackUrl => Reason::InvalidErrorCallbackUrl,
+            Self::InvalidNewUserCallbackUrl => Reason::InvalidNewUserCallbackUrl,
+            Self::CrossSiteNavigationLoginBlocked => Reason::CrossSiteNavigationLoginBlocked,
         }
+    }
+}
+
+impl From<OriginError> for ApiError {
+    fn from(error: OriginError) -> Self {
+        Self::local(StatusCode::FORBIDDEN, error.reason(), error.to_string())
     }
 }
 
@@ -71,7 +80,7 @@ impl RedirectUrls {
         Self {
             callback: match body.get("callbackURL") {
                 Some(Value::String(url)) => Some(url.clone()),
-                _ => crate::extract::query_param(query, "callbackURL"),
+                _ => crate::query::query_param(query, "callbackURL"),
             }
             .filter(|url| !url.is_empty()),
             redirect: field("redirectTo"),
@@ -561,7 +570,10 @@ mod tests {
                     "{field}={bad}"
                 );
             }
-            assert_eq!((error.code(), error.to_string().as_str()), (code, message));
+            assert_eq!(
+                (error.reason().as_str(), error.to_string().as_str()),
+                (code, message)
+            );
             for good in [
                 "/dashboard",
                 "http://localhost:3000/x",

@@ -18,8 +18,6 @@ use tonic_health::pb::{
 };
 use warden_common::in_process::Transport;
 
-use crate::state::AppState;
-
 /// The longest one service's health check may take before it counts as not ready.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -50,8 +48,7 @@ impl Readiness {
 }
 
 /// 200 `{"status":"ready",…}` or 503 `{"status":"not ready"|"draining",…}`, each service's status named.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let readiness = state.readiness.clone();
+pub async fn readyz(State(readiness): State<Readiness>) -> (StatusCode, Json<Value>) {
     if readiness.draining.load(Ordering::SeqCst) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

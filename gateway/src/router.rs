@@ -19,9 +19,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::client_ip::ClientIp;
 use crate::metrics::Observation;
 use crate::origin::TrustedOrigins;
-use crate::routes::{account, admin, auth, not_found, tasks, ui};
+use crate::routes::account::{deletion, password, profile, verification};
+use crate::routes::{admin, dev, jwt, not_found, ok, sessions, tasks, ui};
 use crate::state::AppState;
-use crate::{client_ip, hardening, limits, metrics, request_id};
+use crate::{client_ip, error, hardening, limits, metrics, request_id};
 
 pub fn router(state: AppState) -> Router {
     let cors = cors(state.origins.clone());
@@ -30,47 +31,47 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ui::index))
         .route("/app.js", get(ui::script))
         .route("/app.css", get(ui::stylesheet))
-        .route("/api/auth/ok", get(auth::ok))
+        .route("/api/auth/ok", get(ok))
         // Readiness for balancers and orchestrators: the services answer and no drain has begun.
         .route("/readyz", get(crate::readiness::readyz))
         // Prometheus metrics, for the clients METRICS_ALLOW names.
         .route("/metrics", get(metrics::scrape))
-        .route("/api/auth/sign-up/email", post(auth::sign_up_email))
-        .route("/api/auth/sign-in/email", post(auth::sign_in_email))
-        .route("/api/auth/sign-out", post(auth::sign_out))
+        .route("/api/auth/sign-up/email", post(sessions::sign_up_email))
+        .route("/api/auth/sign-in/email", post(sessions::sign_in_email))
+        .route("/api/auth/sign-out", post(sessions::sign_out))
         .route(
             "/api/auth/get-session",
-            get(auth::get_session).post(auth::get_session_post),
+            get(sessions::get_session).post(sessions::get_session_post),
         )
-        .route("/api/auth/list-sessions", get(auth::list_sessions))
-        .route("/api/auth/revoke-session", post(auth::revoke_session))
-        .route("/api/auth/revoke-sessions", post(auth::revoke_sessions))
+        .route("/api/auth/list-sessions", get(sessions::list_sessions))
+        .route("/api/auth/revoke-session", post(sessions::revoke_session))
+        .route("/api/auth/revoke-sessions", post(sessions::revoke_sessions))
         .route(
             "/api/auth/revoke-other-sessions",
-            post(auth::revoke_other_sessions),
+            post(sessions::revoke_other_sessions),
         )
-        .route("/api/auth/token", get(auth::token))
-        .route("/api/auth/jwks", get(auth::jwks))
-        .route("/api/auth/update-user", post(account::update_user))
-        .route("/api/auth/change-password", post(account::change_password))
-        .route("/api/auth/change-email", post(account::change_email))
-        .route("/api/auth/delete-user", post(account::delete_user))
+        .route("/api/auth/token", get(jwt::token))
+        .route("/api/auth/jwks", get(jwt::jwks))
+        .route("/api/auth/update-user", post(profile::update_user))
+        .route("/api/auth/change-password", post(password::change_password))
+        .route("/api/auth/change-email", post(profile::change_email))
+        .route("/api/auth/delete-user", post(deletion::delete_user))
         .route(
             "/api/auth/send-verification-email",
-            post(account::send_verification_email),
+            post(verification::send_verification_email),
         )
-        .route("/api/auth/verify-email", get(account::verify_email))
+        .route("/api/auth/verify-email", get(verification::verify_email))
         .route(
             "/api/auth/request-password-reset",
-            post(account::request_password_reset),
+            post(password::request_password_reset),
         )
         .route(
             "/api/auth/reset-password/{token}",
-            get(account::reset_password_link),
+            get(password::reset_password_link),
         )
-        .route("/api/auth/reset-password", post(account::reset_password))
+        .route("/api/auth/reset-password", post(password::reset_password))
         // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
-        .route("/api/dev/outbox", get(account::dev_outbox))
+        .route("/api/dev/outbox", get(dev::dev_outbox))
         .route("/api/auth/admin/set-role", post(admin::set_role))
         .route("/api/auth/admin/ban-user", post(admin::ban_user))
         .route("/api/auth/admin/unban-user", post(admin::unban_user))
@@ -187,6 +188,6 @@ fn cors(origins: std::sync::Arc<TrustedOrigins>) -> CorsLayer {
             HeaderName::from_static("set-auth-jwt"),
             header::ETAG,
             header::LOCATION,
-            HeaderName::from_static(limits::X_RETRY_AFTER),
+            HeaderName::from_static(error::X_RETRY_AFTER),
         ])
 }

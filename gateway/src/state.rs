@@ -61,6 +61,13 @@ pub struct Shared {
     pub metrics: Metrics,
 }
 
+/// `/readyz` needs only the health clients.
+impl axum::extract::FromRef<AppState> for Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        state.readiness.clone()
+    }
+}
+
 impl AppState {
     /// Builds the state; the gRPC channels connect lazily, so the services may start later. Needs a Tokio runtime.
     pub fn new(config: &Config) -> anyhow::Result<Self> {

@@ -1,6 +1,7 @@
 //! The service's one error type and its single mapping to `tonic::Status`.
 
 use tonic::{Code, Status};
+use warden_proto::Reason;
 
 pub const ERROR_DOMAIN: &str = "warden.task.v1";
 
@@ -26,13 +27,13 @@ pub enum TaskError {
 
 impl TaskError {
     /// The code carried as `ErrorInfo.reason`.
-    pub fn reason(&self) -> Option<&'static str> {
+    pub fn reason(&self) -> Option<Reason> {
         Some(match self {
-            Self::Validation(_) => "VALIDATION_ERROR",
-            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
-            Self::NotFound => "TASK_NOT_FOUND",
-            Self::EtagMismatch => "ETAG_MISMATCH",
-            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Validation(_) => Reason::ValidationError,
+            Self::InvalidPageToken => Reason::InvalidPageToken,
+            Self::NotFound => Reason::TaskNotFound,
+            Self::EtagMismatch => Reason::EtagMismatch,
+            Self::Unauthorized => Reason::Unauthorized,
             Self::Unavailable(_) | Self::Internal(_) => return None,
         })
     }
@@ -73,6 +74,7 @@ impl From<TaskError> for Status {
             }
             other => other.to_string(),
         };
-        warden_common::grpc::status(code, message, error.reason(), ERROR_DOMAIN)
+        let reason = error.reason().map(Reason::as_str);
+        warden_common::grpc::status(code, message, reason, ERROR_DOMAIN)
     }
 }

@@ -2,7 +2,7 @@
 //! the message, call [`TaskCore`], convert back.
 
 use tonic::{Request, Response, Status};
-use warden_proto::task::v1 as pb;
+use warden_proto::{task::v1 as pb, time::timestamp};
 
 use crate::{
     auth::AuthenticatedUser,
@@ -104,13 +104,6 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         let body = request.get_ref();
         self.core.delete(&user, &body.id, &body.etag).await?;
         Ok(Response::new(()))
-    }
-}
-
-fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
 

@@ -243,7 +243,7 @@ async fn after_a_secret_rotation_a_key_encrypted_under_the_older_secret_still_si
         .await
         .unwrap();
     let now = Utc::now();
-    let old_key = auth_svc::keys::format::generate(&secret(), now);
+    let old_key = auth_svc::core::jwt::format::generate(&secret(), now);
     let kept = store
         .create_key_if_none(old_key.clone(), now)
         .await

@@ -1,11 +1,15 @@
 //! Domain types: parsed at the gRPC edge, so the rest of the service only sees valid values.
 
+mod admin_action;
 mod email;
 mod password;
 mod records;
 mod token;
+mod user_query;
 
+pub use admin_action::AdminAction;
 pub use email::Email;
 pub use password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Password, PasswordLength};
 pub use records::{SessionRecord, UserRecord, now};
 pub use token::{SessionToken, generate_id};
+pub use user_query::{Field, Filter, FilterOp, ListUsers, Search, Sort, TextOp, UserQuery, Value};

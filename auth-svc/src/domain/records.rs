@@ -23,6 +23,13 @@ pub struct UserRecord {
     pub ban_expires: Option<DateTime<Utc>>,
 }
 
+impl UserRecord {
+    /// Whether the user is banned at `at`: a ban whose time has passed no longer counts.
+    pub fn is_banned(&self, at: DateTime<Utc>) -> bool {
+        self.banned == Some(true) && self.ban_expires.is_none_or(|expires| expires > at)
+    }
+}
+
 /// A session; `token_hash` is what is stored, never the raw token.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -35,4 +42,38 @@ pub struct SessionRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub impersonated_by: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    fn user(banned: Option<bool>, expires: Option<DateTime<Utc>>) -> UserRecord {
+        let now = now();
+        UserRecord {
+            id: "u1".into(),
+            name: "A".into(),
+            email: "a@example.com".into(),
+            email_verified: false,
+            image: None,
+            created_at: now,
+            updated_at: now,
+            role: Some("user".into()),
+            banned,
+            ban_reason: None,
+            ban_expires: expires,
+        }
+    }
+
+    #[test]
+    fn a_ban_counts_until_its_time_has_passed() {
+        let now = now();
+        assert!(user(Some(true), None).is_banned(now));
+        assert!(user(Some(true), Some(now + TimeDelta::seconds(1))).is_banned(now));
+        assert!(!user(Some(true), Some(now - TimeDelta::seconds(1))).is_banned(now));
+        assert!(!user(Some(false), None).is_banned(now));
+        assert!(!user(None, None).is_banned(now));
+    }
 }

@@ -12,10 +12,7 @@ use super::{
     CREDENTIAL_PROVIDER, Store,
     entity::{account, session, user},
 };
-use crate::{
-    admin::{Field, FilterOp, TextOp, UserQuery, Value},
-    domain::{UserRecord, generate_id},
-};
+use crate::domain::{Field, FilterOp, TextOp, UserQuery, UserRecord, Value, generate_id};
 
 /// A user about to be created by an administrator.
 pub struct AdminNewUser {

@@ -94,7 +94,7 @@ pub mod account {
 pub mod jwks {
     use sea_orm::entity::prelude::*;
 
-    /// A signing key in Better Auth's jwt-plugin format (see `crate::keys`).
+    /// A signing key in Better Auth's jwt-plugin format (see `crate::core::jwt`).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "jwks", rename_all = "camelCase")]
     pub struct Model {

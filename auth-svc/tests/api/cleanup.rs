@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use auth_svc::{
-    cleanup::{Cleanup, Removed},
+    core::cleanup::{Cleanup, Removed},
     store::Store,
 };
 use chrono::{DateTime, TimeDelta, Utc};

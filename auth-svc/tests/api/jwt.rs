@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use auth_svc::{keys::Keys, store::Store};
+use auth_svc::{core::jwt::Keys, store::Store};
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -139,7 +139,7 @@ async fn every_session_read_carries_a_token_as_signed_for_that_read() {
         "a changed user field is never served stale"
     );
 
-    let new_kid = auth_svc::keys::rotate(&store(&app).await, &secret())
+    let new_kid = auth_svc::core::jwt::rotate(&store(&app).await, &secret())
         .await
         .unwrap();
     let rotated = app.get_session(&session).await.unwrap().jwt;
@@ -212,7 +212,7 @@ async fn after_a_rotation_new_tokens_carry_the_new_kid_and_old_ones_still_verify
     let before = app.issue_token(&session).await.unwrap();
     let old_kid = kid(&before);
 
-    let new_kid = auth_svc::keys::rotate(&store(&app).await, &secret())
+    let new_kid = auth_svc::core::jwt::rotate(&store(&app).await, &secret())
         .await
         .unwrap();
 
@@ -244,7 +244,7 @@ async fn a_running_service_keeps_its_key_until_the_refresh_interval_passes() {
     let session = app.user_token("max@example.com").await;
     let old_kid = kid(&app.issue_token(&session).await.unwrap());
 
-    auth_svc::keys::rotate(&store(&app).await, &secret())
+    auth_svc::core::jwt::rotate(&store(&app).await, &secret())
         .await
         .unwrap();
 
@@ -287,7 +287,7 @@ async fn a_key_better_auth_wrote_signs_the_tokens() {
 async fn expired_keys_stay_in_the_jwks_for_thirty_days_and_never_sign() {
     let app = spawn().await;
     let insert = |id: &str, expired_days_ago: i64| {
-        let mut row = auth_svc::keys::format::generate(&secret(), Utc::now());
+        let mut row = auth_svc::core::jwt::format::generate(&secret(), Utc::now());
         row.id = id.to_owned();
         format!(
             r#"INSERT INTO jwks (id, "publicKey", "privateKey", "createdAt", "expiresAt", alg, crv)
@@ -356,7 +356,9 @@ async fn keys_are_created_rotated_and_published_on_sqlite_too() {
     };
 
     let first = keys.issue(&user).await.unwrap();
-    let new_kid = auth_svc::keys::rotate(&store, &secret()).await.unwrap();
+    let new_kid = auth_svc::core::jwt::rotate(&store, &secret())
+        .await
+        .unwrap();
     let second = keys.issue(&user).await.unwrap();
 
     assert_eq!(kid(&second), new_kid);

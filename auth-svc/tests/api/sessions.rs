@@ -1,4 +1,4 @@
-use auth_svc::{cache::SessionCache, sessions::Sessions, store::Store};
+use auth_svc::{cache::SessionCache, core::sessions::Sessions, store::Store};
 use chrono::{TimeDelta, Utc};
 use tonic::Code;
 use warden_common::token::hash_token;

@@ -5,9 +5,10 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
+use warden_proto::Reason;
 
 use crate::error::ApiError;
-use crate::hardening::PAYLOAD_TOO_LARGE_MESSAGE;
+use crate::error::PAYLOAD_TOO_LARGE_MESSAGE;
 use crate::origin::{RedirectUrls, RequestOrigin};
 use crate::state::AppState;
 
@@ -51,9 +52,9 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
             .map_err(|rejection| {
                 let status = rejection.status();
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::local(status, "PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE_MESSAGE)
+                    ApiError::local(status, Reason::PayloadTooLarge, PAYLOAD_TOO_LARGE_MESSAGE)
                 } else {
-                    ApiError::local(status, "BAD_REQUEST", rejection.body_text())
+                    ApiError::local(status, Reason::BadRequest, rejection.body_text())
                 }
             })?;
         let object = parse_object(&headers, &bytes, T::FORM)?;
@@ -72,13 +73,6 @@ pub fn validate<T: Schema>(object: &Map<String, Value>) -> Result<T, ApiError> {
     let value = T::read(&mut fields);
     fields.finish()?;
     Ok(value)
-}
-
-/// The first value of `name` in a query string.
-pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
 }
 
 /// The body as a JSON object, or Better Auth's 415/400 error.
@@ -109,7 +103,7 @@ pub fn parse_object(
             };
             Err(ApiError::local(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                Reason::UnsupportedMediaType,
                 format!(
                     "Content-Type \"{}\" is not allowed. Allowed types: {allowed}",
                     content_type.unwrap_or_default()
@@ -126,11 +120,11 @@ fn parse_json(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(ApiError::bad_request(
-            "BODY_MUST_BE_AN_OBJECT",
+            Reason::BodyMustBeAnObject,
             "Body must be an object",
         )),
         Err(_) => Err(ApiError::bad_request(
-            "BAD_REQUEST",
+            Reason::BadRequest,
             "Invalid JSON in request body",
         )),
     }
@@ -285,13 +279,13 @@ impl<'a> Fields<'a> {
     pub fn finish(self) -> Result<(), ApiError> {
         if !self.issues.is_empty() {
             return Err(ApiError::bad_request(
-                "VALIDATION_ERROR",
+                Reason::ValidationError,
                 self.issues.join("; "),
             ));
         }
         if let Some(key) = self.not_allowed {
             return Err(ApiError::bad_request(
-                "FIELD_NOT_ALLOWED",
+                Reason::FieldNotAllowed,
                 format!("{key} is not allowed to be set"),
             ));
         }
@@ -319,9 +313,9 @@ mod tests {
         match result.unwrap_err() {
             ApiError::Local {
                 status,
-                code,
+                reason,
                 message,
-            } => (status, code, message),
+            } => (status, reason.as_str(), message),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -552,14 +546,5 @@ mod tests {
             message,
             r#"[body.done] Invalid input: expected boolean, received string; [body] Unrecognized keys: "a", "b\"""#
         );
-    }
-
-    #[test]
-    fn query_params_are_decoded() {
-        assert_eq!(
-            query_param(Some("a=1&callbackURL=%2Fx"), "callbackURL").as_deref(),
-            Some("/x")
-        );
-        assert_eq!(query_param(None, "callbackURL"), None);
     }
 }

@@ -5,6 +5,7 @@ mod body;
 mod client;
 mod session;
 
-pub use body::{AnyObject, Body, Fields, Schema, parse_object, query_param, validate};
+pub use crate::query::query_param;
+pub use body::{AnyObject, Body, Fields, Schema, parse_object, validate};
 pub use client::ClientInfo;
 pub use session::CurrentSession;

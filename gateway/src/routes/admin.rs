@@ -7,8 +7,10 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use serde::Serialize;
 use serde_json::{Value, json};
+use warden_proto::Reason;
 use warden_proto::auth::v1 as pb;
 
+use super::call;
 use crate::error::{ApiError, Route};
 use crate::extract::{Body, ClientInfo, CurrentSession, Fields, Schema};
 use crate::json::{Session, User};
@@ -178,13 +180,14 @@ pub async fn list_users(
         filter_value: param("filterValue"),
         filter_operator: param("filterOperator"),
     };
-    let response = state
-        .admin
-        .clone()
-        .list_users(client.request(request, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::AdminListUsers))?
-        .into_inner();
+    let response = call(
+        Route::AdminListUsers,
+        state
+            .admin
+            .clone()
+            .list_users(client.request(request, Some(&current))),
+    )
+    .await?;
     Ok(Json(UserList {
         users: response.users.into_iter().map(User::from).collect(),
         total: response.total,
@@ -202,13 +205,14 @@ pub async fn list_user_sessions(
     let request = pb::ListUserSessionsRequest {
         user_id: body.user_id,
     };
-    let response = state
-        .admin
-        .clone()
-        .list_user_sessions(client.request(request, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::AdminListUserSessions))?
-        .into_inner();
+    let response = call(
+        Route::AdminListUserSessions,
+        state
+            .admin
+            .clone()
+            .list_user_sessions(client.request(request, Some(&current))),
+    )
+    .await?;
     Ok(Json(SessionList {
         sessions: response.sessions.into_iter().map(Session::from).collect(),
     }))
@@ -236,12 +240,14 @@ pub async fn revoke_user_session(
     let request = pb::RevokeUserSessionRequest {
         session_token: body.session_token,
     };
-    state
-        .admin
-        .clone()
-        .revoke_user_session(client.request(request, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::AdminRevokeUserSession))?;
+    call(
+        Route::AdminRevokeUserSession,
+        state
+            .admin
+            .clone()
+            .revoke_user_session(client.request(request, Some(&current))),
+    )
+    .await?;
     Ok(success())
 }
 
@@ -254,12 +260,14 @@ pub async fn revoke_user_sessions(
     let request = pb::RevokeUserSessionsRequest {
         user_id: body.user_id,
     };
-    state
-        .admin
-        .clone()
-        .revoke_user_sessions(client.request(request, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::AdminRevokeUserSessions))?;
+    call(
+        Route::AdminRevokeUserSessions,
+        state
+            .admin
+            .clone()
+            .revoke_user_sessions(client.request(request, Some(&current))),
+    )
+    .await?;
     Ok(success())
 }
 
@@ -272,12 +280,14 @@ pub async fn remove_user(
     let request = pb::RemoveUserRequest {
         user_id: body.user_id,
     };
-    state
-        .admin
-        .clone()
-        .remove_user(client.request(request, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::AdminRemoveUser))?;
+    call(
+        Route::AdminRemoveUser,
+        state
+            .admin
+            .clone()
+            .remove_user(client.request(request, Some(&current))),
+    )
+    .await?;
     Ok(success())
 }
 
@@ -290,7 +300,7 @@ pub async fn get_user(
 ) -> Result<Json<User>, ApiError> {
     let Some(id) = crate::extract::query_param(query.as_deref(), "id") else {
         return Err(ApiError::bad_request(
-            "VALIDATION_ERROR",
+            Reason::ValidationError,
             "[query.id] Invalid input: expected string, received undefined",
         ));
     };
@@ -368,12 +378,14 @@ pub async fn set_user_password(
         user_id: body.user_id,
         new_password: body.new_password,
     };
-    state
-        .admin
-        .clone()
-        .set_user_password(client.request(request, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::AdminSetUserPassword))?;
+    call(
+        Route::AdminSetUserPassword,
+        state
+            .admin
+            .clone()
+            .set_user_password(client.request(request, Some(&current))),
+    )
+    .await?;
     Ok(Json(json!({ "status": true })))
 }
 

@@ -5,6 +5,7 @@
 //! schema 400) or query (400), then the session (401), then the path's user (403), then task-svc.
 
 use std::collections::HashMap;
+use warden_proto::Reason;
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -15,6 +16,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use warden_proto::task::v1 as pb;
 
+use super::call;
 use crate::error::{ApiError, Route};
 use crate::extract::{AnyObject, Body, ClientInfo, CurrentSession};
 use crate::identity::Caller;
@@ -41,7 +43,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
                 Err(PathRejection::MissingPathParams(_)) => HashMap::new(),
                 Err(_) => {
                     return Err(ApiError::bad_request(
-                        "VALIDATION_ERROR",
+                        Reason::ValidationError,
                         "[path] Invalid path parameter",
                     ));
                 }
@@ -87,7 +89,7 @@ fn location_header(id: &str) -> Option<[(HeaderName, HeaderValue); 1]> {
 fn etag_mismatch() -> ApiError {
     ApiError::local(
         StatusCode::PRECONDITION_FAILED,
-        "ETAG_MISMATCH",
+        Reason::EtagMismatch,
         "The task has changed since it was read",
     )
 }
@@ -152,13 +154,14 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let request = query::list_request(raw_query.as_deref())?;
     let caller = authorize(&state, &current, &client, &path).await?;
-    let response = state
-        .tasks
-        .clone()
-        .list_tasks(caller.request(&client, request))
-        .await
-        .map_err(ApiError::upstream(Route::ListTasks))?
-        .into_inner();
+    let response = call(
+        Route::ListTasks,
+        state
+            .tasks
+            .clone()
+            .list_tasks(caller.request(&client, request)),
+    )
+    .await?;
     Ok((caller.cookies, Json(TaskList::from(response))).into_response())
 }
 
@@ -170,13 +173,14 @@ pub async fn create(
     Body(body): Body<NewTask>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &current, &client, &path).await?;
-    let task = state
-        .tasks
-        .clone()
-        .create_task(caller.request(&client, body.into_request()))
-        .await
-        .map_err(ApiError::upstream(Route::CreateTask))?
-        .into_inner();
+    let task = call(
+        Route::CreateTask,
+        state
+            .tasks
+            .clone()
+            .create_task(caller.request(&client, body.into_request())),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         caller.cookies,
@@ -215,13 +219,14 @@ pub async fn update(
     let id = path.id()?;
     let precondition = Precondition::new(etag::if_match(&headers), patch.etag.clone());
     let etag = settle(&state, &caller, &client, &id, precondition).await?;
-    let task = state
-        .tasks
-        .clone()
-        .update_task(caller.request(&client, patch.into_request(id, etag)))
-        .await
-        .map_err(ApiError::upstream(Route::UpdateTask))?
-        .into_inner();
+    let task = call(
+        Route::UpdateTask,
+        state
+            .tasks
+            .clone()
+            .update_task(caller.request(&client, patch.into_request(id, etag))),
+    )
+    .await?;
     Ok((
         caller.cookies,
         etag_header(&task.etag),
@@ -242,11 +247,13 @@ pub async fn delete(
     let id = path.id()?;
     let precondition = Precondition::new(etag::if_match(&headers), None);
     let etag = settle(&state, &caller, &client, &id, precondition).await?;
-    state
-        .tasks
-        .clone()
-        .delete_task(caller.request(&client, pb::DeleteTaskRequest { id, etag }))
-        .await
-        .map_err(ApiError::upstream(Route::DeleteTask))?;
+    call(
+        Route::DeleteTask,
+        state
+            .tasks
+            .clone()
+            .delete_task(caller.request(&client, pb::DeleteTaskRequest { id, etag })),
+    )
+    .await?;
     Ok((StatusCode::NO_CONTENT, caller.cookies, ()).into_response())
 }

@@ -134,8 +134,10 @@ mod tests {
 
     fn message(error: ApiError) -> String {
         match error {
-            ApiError::Local { code, message, .. } => {
-                assert_eq!(code, "VALIDATION_ERROR");
+            ApiError::Local {
+                reason, message, ..
+            } => {
+                assert_eq!(reason.as_str(), "VALIDATION_ERROR");
                 message
             }
             other => panic!("unexpected {other:?}"),

@@ -1,6 +1,7 @@
 //! The list query: `pageSize`, `pageToken` and `completed` (proto names `page_size`, `page_token` also accepted).
 //! Other parameters are ignored; a malformed value is a 400 `VALIDATION_ERROR`. Page size limits are task-svc's.
 
+use warden_proto::Reason;
 use warden_proto::task::v1 as pb;
 
 use crate::error::ApiError;
@@ -35,7 +36,10 @@ pub fn list_request(query: Option<&str>) -> Result<pb::ListTasksRequest, ApiErro
         }
     };
     if !issues.is_empty() {
-        return Err(ApiError::bad_request("VALIDATION_ERROR", issues.join("; ")));
+        return Err(ApiError::bad_request(
+            Reason::ValidationError,
+            issues.join("; "),
+        ));
     }
     Ok(pb::ListTasksRequest {
         page_size,
@@ -50,8 +54,10 @@ mod tests {
 
     fn message(error: ApiError) -> String {
         match error {
-            ApiError::Local { code, message, .. } => {
-                assert_eq!(code, "VALIDATION_ERROR");
+            ApiError::Local {
+                reason, message, ..
+            } => {
+                assert_eq!(reason.as_str(), "VALIDATION_ERROR");
                 message
             }
             other => panic!("unexpected {other:?}"),

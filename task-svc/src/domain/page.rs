@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn a_negative_page_size_is_a_validation_error() {
         let error = PageSize::parse(-1).unwrap_err();
-        assert_eq!(error.reason(), Some("VALIDATION_ERROR"));
+        assert_eq!(error.reason(), Some(warden_proto::Reason::ValidationError));
     }
 
     #[test]

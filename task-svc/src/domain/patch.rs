@@ -100,7 +100,11 @@ mod tests {
     fn an_unknown_path_is_a_validation_error() {
         for bad in ["owner_id", "etag", "Title", ""] {
             let error = TaskPatch::from_mask(&paths(&[bad]), proposed()).unwrap_err();
-            assert_eq!(error.reason(), Some("VALIDATION_ERROR"), "{bad:?}");
+            assert_eq!(
+                error.reason(),
+                Some(warden_proto::Reason::ValidationError),
+                "{bad:?}"
+            );
         }
     }
 

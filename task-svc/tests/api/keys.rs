@@ -17,7 +17,9 @@ async fn tokens_signed_by_a_rotated_in_key_verify_on_a_running_task_service() {
     let fetches = app.metrics.jwks_fetches();
 
     let store = Store::connect(&app.database_url, 1).await.unwrap();
-    let new_kid = auth_svc::keys::rotate(&store, &secret()).await.unwrap();
+    let new_kid = auth_svc::core::jwt::rotate(&store, &secret())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
     let after = app.jwt(&user.session_token).await;
 
@@ -100,7 +102,9 @@ async fn a_new_key_is_accepted_even_right_after_a_forged_kid_used_the_fetch_wind
     let forged = TestKey::generate("forged").sign(&claims(&user.id));
     assert_unauthenticated(app.create(&forged, "Forged").await);
     let store = Store::connect(&app.database_url, 1).await.unwrap();
-    auth_svc::keys::rotate(&store, &secret()).await.unwrap();
+    auth_svc::core::jwt::rotate(&store, &secret())
+        .await
+        .unwrap();
     // ...so the new key is first seen while the window is still closed.
     let after = app.jwt(&user.session_token).await;
 

@@ -4,75 +4,29 @@
 //! Every call first resolves the caller's session with the same credential rules as the AuthService, then reads the
 //! caller's user row afresh (a cached session must not keep a withdrawn role alive) and requires an administrator:
 //! any of the comma-separated roles is `admin`, or the id is one of `ADMIN_USER_IDS`. A ban writes the user row and
-//! deletes the user's sessions in one transaction, then tombstones them in the cache; [`admit`] refuses a banned
-//! user's sign-in or lifts a ban whose time has passed, and [`is_banned`] lets session reads drop a banned user's
+//! deletes the user's sessions in one transaction, then tombstones them in the cache; sign-in refuses a banned
+//! user or lifts a ban whose time has passed, and session reads drop a banned user's
 //! session that slipped through.
 
 mod bans;
-mod query;
 mod sessions;
 mod users;
 
 use std::sync::Arc;
 
-pub use bans::{BanUser, admit, is_banned};
-pub use query::{Field, Filter, FilterOp, ListUsers, Search, Sort, TextOp, UserQuery, Value};
+pub use bans::BanUser;
 pub use users::{NewAccount, UserPage};
 
 use crate::{
-    domain::{SessionToken, UserRecord},
+    core::sessions::Sessions,
+    domain::{AdminAction, SessionToken, UserRecord},
     error::AuthError,
     passwords::Hasher,
-    sessions::Sessions,
     store::Store,
 };
 
 /// The role that makes a user an administrator (Better Auth's default `adminRoles`).
 pub const ADMIN_ROLE: &str = "admin";
-
-/// What an administrator may do; a caller who is not one is refused with the action's own Better Auth code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AdminAction {
-    ListUsers,
-    CreateUsers,
-    SetRole,
-    Ban,
-    ListSessions,
-    RevokeSessions,
-    DeleteUsers,
-    SetPassword,
-    GetUser,
-}
-
-impl AdminAction {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::ListUsers => "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
-            Self::CreateUsers => "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
-            Self::SetRole => "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
-            Self::Ban => "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
-            Self::ListSessions => "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
-            Self::RevokeSessions => "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
-            Self::DeleteUsers => "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS",
-            Self::SetPassword => "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
-            Self::GetUser => "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::ListUsers => "You are not allowed to list users",
-            Self::CreateUsers => "You are not allowed to create users",
-            Self::SetRole => "You are not allowed to change users role",
-            Self::Ban => "You are not allowed to ban users",
-            Self::ListSessions => "You are not allowed to list users sessions",
-            Self::RevokeSessions => "You are not allowed to revoke users sessions",
-            Self::DeleteUsers => "You are not allowed to delete users",
-            Self::SetPassword => "You are not allowed to set users password",
-            Self::GetUser => "You are not allowed to get user",
-        }
-    }
-}
 
 /// Whether `user` is an administrator: one of their roles is `admin`, or their id is listed.
 pub fn is_admin(user: &UserRecord, admin_user_ids: &[String]) -> bool {
@@ -174,7 +128,7 @@ mod tests {
     fn refusals_carry_better_auths_codes_and_messages() {
         let error = AuthError::NotAllowed(AdminAction::SetRole);
         assert_eq!(
-            error.reason(),
+            error.reason().map(warden_proto::Reason::as_str),
             Some("YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE")
         );
         assert_eq!(

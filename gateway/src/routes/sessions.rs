@@ -1,4 +1,5 @@
-//! Better Auth's core endpoints under `/api/auth`, each one `AuthService` call.
+//! Better Auth's core session routes under `/api/auth`: email and password sign-up and sign-in, sign-out, the
+//! session read, and the caller's own sessions. Each is one `AuthService` call.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -6,26 +7,15 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 use serde_json::json;
+use warden_proto::Reason;
 use warden_proto::auth::v1 as pb;
 
+use super::{Opened, SERVER_ONLY_FIELDS, call, open_session, status_true};
 use crate::cookies::{SetCookies, expose_header};
 use crate::error::{ApiError, Route};
 use crate::extract::{AnyObject, Body, ClientInfo, CurrentSession, Fields, Schema, query_param};
 use crate::json::{Session, SessionWithUser, User};
 use crate::state::AppState;
-
-/// Fields only the server sets (Better Auth's admin plugin marks them `input: false`).
-pub(crate) const SERVER_ONLY_FIELDS: &[&str] = &[
-    "role",
-    "banned",
-    "banReason",
-    "banExpires",
-    "impersonatedBy",
-];
-
-pub async fn ok() -> Json<serde_json::Value> {
-    Json(json!({ "ok": true }))
-}
 
 /// No `Debug`: it holds a credential.
 pub struct SignUpBody {
@@ -79,29 +69,21 @@ pub async fn sign_up_email(
         },
         None,
     );
-    let response = state
-        .auth
-        .clone()
-        .sign_up_email(request)
-        .await
-        .map_err(ApiError::upstream(Route::SignUpEmail))?
-        .into_inner();
-    let user = response
-        .user
-        .ok_or(ApiError::Internal("SignUpEmail returned no user"))?;
-    let cookies = match &response.token {
-        Some(token) => SetCookies::session(
-            &state.cookies,
-            &state.secret,
-            token,
-            remember,
-            current.dont_remember(),
-        ),
-        None => SetCookies::none(),
-    };
+    let Opened {
+        response,
+        user,
+        cookies,
+    } = open_session(
+        &state,
+        &current,
+        Route::SignUpEmail,
+        remember,
+        state.auth.clone().sign_up_email(request),
+    )
+    .await?;
     let body = SignUpResponse {
         token: response.token,
-        user: user.into(),
+        user,
     };
     Ok((cookies, Json(body)).into_response())
 }
@@ -154,23 +136,18 @@ pub async fn sign_in_email(
         },
         None,
     );
-    let response = state
-        .auth
-        .clone()
-        .sign_in_email(request)
-        .await
-        .map_err(ApiError::upstream(Route::SignInEmail))?
-        .into_inner();
-    let user = response
-        .user
-        .ok_or(ApiError::Internal("SignInEmail returned no user"))?;
-    let cookies = SetCookies::session(
-        &state.cookies,
-        &state.secret,
-        &response.token,
+    let Opened {
+        response,
+        user,
+        cookies,
+    } = open_session(
+        &state,
+        &current,
+        Route::SignInEmail,
         remember,
-        current.dont_remember(),
-    );
+        state.auth.clone().sign_in_email(request),
+    )
+    .await?;
     // The callback was checked against the trusted origins before the call; Better Auth echoes it back.
     let url = response.url.filter(|url| !url.is_empty()).or(callback_url);
     let location = url
@@ -181,7 +158,7 @@ pub async fn sign_in_email(
         redirect: url.is_some(),
         token: response.token,
         url,
-        user: user.into(),
+        user,
     };
     Ok((cookies, location, Json(body)).into_response())
 }
@@ -194,12 +171,14 @@ pub async fn sign_out(
 ) -> Result<Response, ApiError> {
     // Without a credential there is nothing to end; Better Auth answers the same either way.
     if current.token().is_some() {
-        state
-            .auth
-            .clone()
-            .sign_out(client.request(pb::SignOutRequest {}, Some(&current)))
-            .await
-            .map_err(ApiError::upstream(Route::SignOut))?;
+        call(
+            Route::SignOut,
+            state
+                .auth
+                .clone()
+                .sign_out(client.request(pb::SignOutRequest {}, Some(&current))),
+        )
+        .await?;
     }
     Ok((
         SetCookies::cleared(&state.cookies),
@@ -277,71 +256,11 @@ async fn resolve_session(
 /// Better Auth's jwt plugin: a JWT for the session also rides on every successful get-session.
 pub const SET_AUTH_JWT: &str = "set-auth-jwt";
 
-/// Better Auth's jwt plugin: a JWT for the caller's session.
-pub async fn token(
-    State(state): State<AppState>,
-    current: CurrentSession,
-    client: ClientInfo,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    if current.token().is_none() {
-        return Err(ApiError::unauthorized());
-    }
-    let response = state
-        .auth
-        .clone()
-        .issue_token(client.request(pb::IssueTokenRequest {}, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::IssueToken))?
-        .into_inner();
-    Ok(Json(json!({ "token": response.token })))
-}
-
-/// One public key in the order Better Auth's jwt plugin writes its fields.
-#[derive(Serialize)]
-pub struct Jwk {
-    alg: String,
-    crv: String,
-    x: String,
-    kty: String,
-    kid: String,
-}
-
-#[derive(Serialize)]
-pub struct Jwks {
-    keys: Vec<Jwk>,
-}
-
-/// The public keys that verify Warden's JWTs; needs no session.
-pub async fn jwks(
-    State(state): State<AppState>,
-    client: ClientInfo,
-) -> Result<Json<Jwks>, ApiError> {
-    let response = state
-        .auth
-        .clone()
-        .get_jwks(client.request(pb::GetJwksRequest {}, None))
-        .await
-        .map_err(ApiError::upstream(Route::GetJwks))?
-        .into_inner();
-    let keys = response
-        .keys
-        .into_iter()
-        .map(|key| Jwk {
-            alg: key.alg,
-            crv: key.crv,
-            x: key.x,
-            kty: key.kty,
-            kid: key.kid,
-        })
-        .collect();
-    Ok(Json(Jwks { keys }))
-}
-
 /// POST is Better Auth's deferred-refresh variant, which Warden does not enable.
 pub async fn get_session_post(Body(AnyObject): Body<AnyObject>) -> ApiError {
     ApiError::local(
         StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
+        Reason::MethodNotAllowedDeferSessionRequired,
         "POST method requires deferSessionRefresh to be enabled in session config",
     )
 }
@@ -351,13 +270,14 @@ pub async fn list_sessions(
     current: CurrentSession,
     client: ClientInfo,
 ) -> Result<Json<Vec<Session>>, ApiError> {
-    let response = state
-        .auth
-        .clone()
-        .list_sessions(client.request(pb::ListSessionsRequest {}, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::ListSessions))?
-        .into_inner();
+    let response = call(
+        Route::ListSessions,
+        state
+            .auth
+            .clone()
+            .list_sessions(client.request(pb::ListSessionsRequest {}, Some(&current))),
+    )
+    .await?;
     Ok(Json(
         response.sessions.into_iter().map(Session::from).collect(),
     ))
@@ -376,10 +296,6 @@ impl Schema for RevokeSessionBody {
     }
 }
 
-fn status_true() -> Json<serde_json::Value> {
-    Json(json!({ "status": true }))
-}
-
 pub async fn revoke_session(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -390,13 +306,11 @@ pub async fn revoke_session(
         pb::RevokeSessionRequest { token: body.token },
         Some(&current),
     );
-    let response = state
-        .auth
-        .clone()
-        .revoke_session(request)
-        .await
-        .map_err(ApiError::upstream(Route::RevokeSession))?
-        .into_inner();
+    let response = call(
+        Route::RevokeSession,
+        state.auth.clone().revoke_session(request),
+    )
+    .await?;
     let cookies = if response.revoked_current {
         SetCookies::cleared(&state.cookies)
     } else {
@@ -411,12 +325,14 @@ pub async fn revoke_sessions(
     client: ClientInfo,
     Body(AnyObject): Body<AnyObject>,
 ) -> Result<Response, ApiError> {
-    state
-        .auth
-        .clone()
-        .revoke_sessions(client.request(pb::RevokeSessionsRequest {}, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::RevokeSessions))?;
+    call(
+        Route::RevokeSessions,
+        state
+            .auth
+            .clone()
+            .revoke_sessions(client.request(pb::RevokeSessionsRequest {}, Some(&current))),
+    )
+    .await?;
     Ok((SetCookies::cleared(&state.cookies), status_true()).into_response())
 }
 
@@ -426,11 +342,12 @@ pub async fn revoke_other_sessions(
     client: ClientInfo,
     Body(AnyObject): Body<AnyObject>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .auth
-        .clone()
-        .revoke_other_sessions(client.request(pb::RevokeOtherSessionsRequest {}, Some(&current)))
-        .await
-        .map_err(ApiError::upstream(Route::RevokeOtherSessions))?;
+    call(
+        Route::RevokeOtherSessions,
+        state.auth.clone().revoke_other_sessions(
+            client.request(pb::RevokeOtherSessionsRequest {}, Some(&current)),
+        ),
+    )
+    .await?;
     Ok(status_true())
 }

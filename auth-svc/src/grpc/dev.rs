@@ -7,7 +7,9 @@ use ipnet::IpNet;
 use tonic::{Request, Response, Status};
 use warden_proto::auth::v1 as pb;
 
-use crate::{grpc::timestamp, mail::Outbox};
+use warden_proto::time::timestamp;
+
+use crate::mail::Outbox;
 
 pub use pb::dev_service_server::DevServiceServer;
 

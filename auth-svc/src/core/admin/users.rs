@@ -2,9 +2,9 @@
 
 use secrecy::SecretString;
 
-use super::{Admin, AdminAction, ListUsers};
+use super::{Admin, AdminAction};
 use crate::{
-    domain::{Email, Password, PasswordLength, SessionToken, UserRecord, now},
+    domain::{Email, Password, PasswordLength, SessionToken, UserQuery, UserRecord, now},
     error::{AuthError, is_unique_violation},
     store::AdminNewUser,
 };
@@ -62,9 +62,8 @@ impl Admin {
     pub async fn list_users(
         &self,
         token: Option<&SessionToken>,
-        input: ListUsers,
+        query: Option<UserQuery>,
     ) -> Result<UserPage, AuthError> {
-        let query = input.parse()?;
         self.authorize(token, AdminAction::ListUsers).await?;
         let Some(query) = query else {
             return Ok(UserPage {

@@ -1,24 +1,20 @@
 //! The generated `AuthService` trait, kept thin: read credentials and client info, convert, call [`AuthCore`].
 
-use std::net::IpAddr;
-
-use ipnet::IpNet;
-use tonic::{Request, Response, Status, metadata::MetadataMap};
-use warden_common::AuthSecret;
+use tonic::{Request, Response, Status};
 use warden_proto::auth::v1 as pb;
 
+use super::{
+    Caller,
+    convert::{listed_session_pb, session_pb, user_pb},
+};
 use crate::{
-    account::{Account, ChangePassword, DeleteUser, ProfileUpdate},
-    domain::{SessionRecord, SessionToken, UserRecord},
-    keys::PublicKey,
-    service::{AuthCore, Opened, SignIn, SignUp, SignedUp},
-    sessions::ClientInfo,
+    core::account::{Account, ChangePassword, DeleteUser, ProfileUpdate},
+    core::auth::{AuthCore, Opened, SignIn, SignUp, SignedUp},
+    core::jwt::PublicKey,
+    domain::SessionToken,
 };
 
 pub use pb::auth_service_server::AuthServiceServer;
-
-pub const FORWARDED_FOR: &str = "x-forwarded-for";
-pub const FORWARDED_USER_AGENT: &str = "x-forwarded-user-agent";
 
 /// Better Auth's answer to a password-reset request, whether or not the address is known.
 pub const RESET_REQUESTED: &str =
@@ -28,75 +24,17 @@ pub const RESET_REQUESTED: &str =
 pub struct GrpcAuth {
     core: AuthCore,
     account: Account,
-    secret: AuthSecret,
-    trusted_proxies: std::sync::Arc<[IpNet]>,
+    caller: Caller,
 }
 
 impl GrpcAuth {
-    pub fn new(
-        core: AuthCore,
-        account: Account,
-        secret: AuthSecret,
-        trusted_proxies: Vec<IpNet>,
-    ) -> Self {
+    pub fn new(core: AuthCore, account: Account, caller: Caller) -> Self {
         Self {
             core,
             account,
-            secret,
-            trusted_proxies: trusted_proxies.into(),
+            caller,
         }
     }
-
-    fn credentials<T>(&self, request: &Request<T>) -> Option<SessionToken> {
-        credentials(&self.secret, request.metadata())
-    }
-
-    /// The caller's address and agent; forwarded values are believed only from trusted proxies.
-    fn client_info<T>(&self, request: &Request<T>) -> ClientInfo {
-        let peer = request.remote_addr().map(|addr| addr.ip());
-        let metadata = request.metadata();
-        let trusted =
-            peer.is_some_and(|ip| self.trusted_proxies.iter().any(|net| net.contains(&ip)));
-        if trusted && let Some(forwarded) = forwarded_ip(metadata) {
-            return ClientInfo {
-                ip_address: Some(forwarded.to_string()),
-                user_agent: Some(text(metadata, FORWARDED_USER_AGENT).unwrap_or_default()),
-            };
-        }
-        ClientInfo {
-            ip_address: peer.map(|ip| ip.to_string()),
-            user_agent: Some(text(metadata, "user-agent").unwrap_or_default()),
-        }
-    }
-}
-
-/// `authorization: Bearer <token>`: a signed `token.signature` must verify; a bare token is taken as is.
-pub(crate) fn credentials(secret: &AuthSecret, metadata: &MetadataMap) -> Option<SessionToken> {
-    let value = metadata.get("authorization")?.to_str().ok()?;
-    let (scheme, presented) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let presented = presented.trim();
-    if presented.is_empty() {
-        return None;
-    }
-    if presented.contains('.') {
-        let decoded = percent_encoding::percent_decode_str(presented)
-            .decode_utf8()
-            .ok()?;
-        return secret.verify(&decoded).map(SessionToken::from_presented);
-    }
-    Some(SessionToken::from_presented(presented.to_owned()))
-}
-
-/// Exactly one valid address, as Better Auth requires of `x-forwarded-for`.
-fn forwarded_ip(metadata: &MetadataMap) -> Option<IpAddr> {
-    text(metadata, FORWARDED_FOR)?.trim().parse().ok()
-}
-
-fn text(metadata: &MetadataMap, key: &str) -> Option<String> {
-    metadata.get(key)?.to_str().ok().map(str::to_owned)
 }
 
 #[tonic::async_trait]
@@ -105,7 +43,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::SignUpEmailRequest>,
     ) -> Result<Response<pb::SignUpEmailResponse>, Status> {
-        let client = self.client_info(&request);
+        let client = self.caller.client(&request);
         let body = request.into_inner();
         let input = SignUp {
             name: body.name,
@@ -141,7 +79,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::SignInEmailRequest>,
     ) -> Result<Response<pb::SignInEmailResponse>, Status> {
-        let client = self.client_info(&request);
+        let client = self.caller.client(&request);
         let body = request.into_inner();
         let input = SignIn {
             email: body.email,
@@ -169,7 +107,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::SignOutRequest>,
     ) -> Result<Response<pb::SignOutResponse>, Status> {
         self.core
-            .sign_out(self.credentials(&request).as_ref())
+            .sign_out(self.caller.token(&request).as_ref())
             .await?;
         Ok(Response::new(pb::SignOutResponse { success: true }))
     }
@@ -178,7 +116,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::GetSessionRequest>,
     ) -> Result<Response<pb::GetSessionResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let disable_refresh = request.get_ref().disable_refresh;
         let resolved = self.core.current(token.as_ref(), disable_refresh).await?;
         let jwt = self.core.session_jwt(&resolved.user).await;
@@ -198,7 +136,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
         let sessions = self
             .core
-            .list_sessions(self.credentials(&request).as_ref())
+            .list_sessions(self.caller.token(&request).as_ref())
             .await?;
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: sessions.into_iter().map(listed_session_pb).collect(),
@@ -209,7 +147,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::RevokeSessionRequest>,
     ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let target = request.into_inner().token;
         let revoked_current = self.core.revoke_session(token.as_ref(), &target).await?;
         Ok(Response::new(pb::RevokeSessionResponse {
@@ -223,7 +161,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::RevokeSessionsRequest>,
     ) -> Result<Response<pb::RevokeSessionsResponse>, Status> {
         self.core
-            .revoke_sessions(self.credentials(&request).as_ref(), false)
+            .revoke_sessions(self.caller.token(&request).as_ref(), false)
             .await?;
         Ok(Response::new(pb::RevokeSessionsResponse { status: true }))
     }
@@ -233,7 +171,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::RevokeOtherSessionsRequest>,
     ) -> Result<Response<pb::RevokeOtherSessionsResponse>, Status> {
         self.core
-            .revoke_sessions(self.credentials(&request).as_ref(), true)
+            .revoke_sessions(self.caller.token(&request).as_ref(), true)
             .await?;
         Ok(Response::new(pb::RevokeOtherSessionsResponse {
             status: true,
@@ -246,7 +184,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
         let token = self
             .core
-            .issue_token(self.credentials(&request).as_ref())
+            .issue_token(self.caller.token(&request).as_ref())
             .await?;
         Ok(Response::new(pb::IssueTokenResponse { token }))
     }
@@ -265,7 +203,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::UpdateUserResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         let image = if body.remove_image {
             Some(None)
@@ -287,8 +225,8 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::ChangePasswordRequest>,
     ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
-        let token = self.credentials(&request);
-        let client = self.client_info(&request);
+        let token = self.caller.token(&request);
+        let client = self.caller.client(&request);
         let body = request.into_inner();
         let input = ChangePassword {
             new_password: body.new_password,
@@ -317,7 +255,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::ChangeEmailRequest>,
     ) -> Result<Response<pb::ChangeEmailResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         self.account
             .change_email(
@@ -333,7 +271,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         let input = DeleteUser {
             password: body.password,
@@ -350,7 +288,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::SendVerificationEmailRequest>,
     ) -> Result<Response<pb::SendVerificationEmailResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         self.account
             .send_verification_email(token.as_ref(), &body.email, body.callback_url.as_deref())
@@ -364,7 +302,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::VerifyEmailRequest>,
     ) -> Result<Response<pb::VerifyEmailResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         let verified = self
             .account
@@ -415,29 +353,6 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     }
 }
 
-pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
-pub(crate) fn user_pb(user: UserRecord) -> pb::User {
-    pb::User {
-        id: user.id,
-        name: user.name,
-        email: user.email,
-        email_verified: user.email_verified,
-        image: user.image,
-        created_at: Some(timestamp(user.created_at)),
-        updated_at: Some(timestamp(user.updated_at)),
-        role: user.role,
-        banned: user.banned,
-        ban_reason: user.ban_reason,
-        ban_expires: user.ban_expires.map(timestamp),
-    }
-}
-
 fn jwk_pb(key: PublicKey) -> pb::Jwk {
     pb::Jwk {
         kid: key.kid,
@@ -445,26 +360,5 @@ fn jwk_pb(key: PublicKey) -> pb::Jwk {
         crv: key.crv,
         x: key.x,
         alg: key.alg,
-    }
-}
-
-/// `token` is the raw token for the caller's own session, the stored hash otherwise.
-/// A session in a listing: its token is the stored hash, which names it (for revocation) but never authenticates.
-pub(crate) fn listed_session_pb(session: SessionRecord) -> pb::Session {
-    let hash = session.token_hash.clone();
-    session_pb(session, &hash)
-}
-
-pub(crate) fn session_pb(session: SessionRecord, token: &str) -> pb::Session {
-    pb::Session {
-        id: session.id,
-        token: token.to_owned(),
-        user_id: session.user_id,
-        expires_at: Some(timestamp(session.expires_at)),
-        ip_address: session.ip_address,
-        user_agent: session.user_agent,
-        created_at: Some(timestamp(session.created_at)),
-        updated_at: Some(timestamp(session.updated_at)),
-        impersonated_by: session.impersonated_by,
     }
 }

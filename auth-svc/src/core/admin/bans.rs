@@ -1,12 +1,12 @@
 //! Bans: set and lifted by administrators, enforced at sign-in and on every session read.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
 use super::{Admin, AdminAction};
 use crate::{
     domain::{SessionToken, UserRecord, now},
     error::AuthError,
-    store::{Ban, Store},
+    store::Ban,
 };
 
 /// Better Auth's reason when none is given.
@@ -17,24 +17,6 @@ pub struct BanUser {
     pub reason: Option<String>,
     /// Seconds until the ban lifts itself; unset (or zero) bans until unbanned.
     pub expires_in: Option<i64>,
-}
-
-/// Whether `user` is banned at `at`: a ban whose time has passed no longer counts.
-pub fn is_banned(user: &UserRecord, at: DateTime<Utc>) -> bool {
-    user.banned == Some(true) && user.ban_expires.is_none_or(|expires| expires > at)
-}
-
-/// Lets a user whose password was just verified open a session: a banned user is refused, and a ban whose time
-/// has passed is lifted first.
-pub async fn admit(store: &Store, user: UserRecord) -> Result<UserRecord, AuthError> {
-    if user.banned != Some(true) {
-        return Ok(user);
-    }
-    let now = now();
-    if is_banned(&user, now) {
-        return Err(AuthError::BannedUser);
-    }
-    Ok(store.lift_ban(&user.id, now).await?.unwrap_or(user))
 }
 
 impl Admin {
@@ -80,43 +62,5 @@ impl Admin {
             .lift_ban(user_id, now())
             .await?
             .ok_or(AuthError::UserNotFound)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user(banned: Option<bool>, expires: Option<DateTime<Utc>>) -> UserRecord {
-        let now = now();
-        UserRecord {
-            id: "u1".into(),
-            name: "A".into(),
-            email: "a@example.com".into(),
-            email_verified: false,
-            image: None,
-            created_at: now,
-            updated_at: now,
-            role: Some("user".into()),
-            banned,
-            ban_reason: None,
-            ban_expires: expires,
-        }
-    }
-
-    #[test]
-    fn a_ban_counts_until_its_time_has_passed() {
-        let now = now();
-        assert!(is_banned(&user(Some(true), None), now));
-        assert!(is_banned(
-            &user(Some(true), Some(now + TimeDelta::seconds(1))),
-            now
-        ));
-        assert!(!is_banned(
-            &user(Some(true), Some(now - TimeDelta::seconds(1))),
-            now
-        ));
-        assert!(!is_banned(&user(Some(false), None), now));
-        assert!(!is_banned(&user(None, None), now));
     }
 }

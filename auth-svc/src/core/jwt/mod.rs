@@ -29,6 +29,7 @@ use warden_common::AuthSecret;
 
 use crate::{
     domain::{UserRecord, now},
+    error::AuthError,
     store::{KeyRow, Store},
 };
 pub use format::FormatError;
@@ -55,6 +56,15 @@ pub enum KeyError {
     },
     #[error("signing a JWT")]
     Sign(#[from] jsonwebtoken::errors::Error),
+}
+
+impl From<KeyError> for AuthError {
+    fn from(error: KeyError) -> Self {
+        match error {
+            KeyError::Store(error) => error.into(),
+            other => Self::Internal(other.into()),
+        }
+    }
 }
 
 /// One public key of the JWKS, as Better Auth's `/jwks` lists it.

@@ -3,16 +3,16 @@
 use warden_common::token::{hash_token, is_token_hash};
 
 use crate::{
-    account::{Emails, UNIFORM_ANSWER_FLOOR},
+    core::account::{Emails, UNIFORM_ANSWER_FLOOR},
+    core::jwt::{Keys, PublicKey},
+    core::sessions::throttle::SignInThrottle,
+    core::sessions::{ClientInfo, Resolved, Sessions},
     domain::{
         Email, Password, PasswordLength, SessionRecord, SessionToken, UserRecord, generate_id, now,
     },
     error::{AuthError, is_unique_violation},
-    keys::{Keys, PublicKey},
     passwords::{Hasher, Verdict},
-    sessions::{ClientInfo, Resolved, Sessions},
     store::{NewUser, Store},
-    throttle::SignInThrottle,
 };
 
 pub struct SignUp {
@@ -87,7 +87,7 @@ impl AuthCore {
             .ok_or_else(|| AuthError::Validation("[body.email] Invalid email address".into()))?;
         let password = Password::new_password(input.password).map_err(length_error)?;
         if self.emails.verification_required() {
-            return crate::account::at_least(
+            return crate::core::account::at_least(
                 UNIFORM_ANSWER_FLOOR,
                 self.sign_up_unverified(
                     input.name,
@@ -228,7 +228,7 @@ impl AuthCore {
                 .send_verification(&user, input.callback_url.as_deref())?;
             return Err(AuthError::EmailNotVerified);
         }
-        let user = crate::admin::admit(&self.store, user).await?;
+        let user = admit(&self.store, user).await?;
         let (token, session) = self.sessions.start(&user.id, input.remember, client, now());
         self.store.insert_session(&session).await?;
         Ok(Opened {
@@ -362,6 +362,19 @@ impl AuthCore {
     pub async fn jwks(&self) -> Result<Vec<PublicKey>, AuthError> {
         Ok(self.keys.jwks().await?)
     }
+}
+
+/// Lets a user whose password was just verified open a session: a banned user is refused, and a ban whose time
+/// has passed is lifted first.
+async fn admit(store: &Store, user: UserRecord) -> Result<UserRecord, AuthError> {
+    if user.banned != Some(true) {
+        return Ok(user);
+    }
+    let now = now();
+    if user.is_banned(now) {
+        return Err(AuthError::BannedUser);
+    }
+    Ok(store.lift_ban(&user.id, now).await?.unwrap_or(user))
 }
 
 fn length_error(error: PasswordLength) -> AuthError {

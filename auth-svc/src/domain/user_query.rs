@@ -6,8 +6,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::AuthError;
-
 /// `list-users` as the caller sent it.
 #[derive(Clone, Debug, Default)]
 pub struct ListUsers {
@@ -163,8 +161,8 @@ const FILTER_OPERATORS: &[&str] = &[
 ];
 
 impl ListUsers {
-    /// The query, `Ok(None)` when it can match no user, or a validation error naming every bad parameter.
-    pub fn parse(self) -> Result<Option<UserQuery>, AuthError> {
+    /// The query, `Ok(None)` when it can match no user, or zod's message naming every bad parameter.
+    pub fn parse(self) -> Result<Option<UserQuery>, String> {
         let mut issues = Vec::new();
         let mut option = |name: &str, value: &Option<String>, allowed: &[&str]| {
             if let Some(value) = value
@@ -182,7 +180,7 @@ impl ListUsers {
         option("sortDirection", &self.sort_direction, DIRECTIONS);
         option("filterOperator", &self.filter_operator, FILTER_OPERATORS);
         if !issues.is_empty() {
-            return Err(AuthError::Validation(issues.join("; ")));
+            return Err(issues.join("; "));
         }
 
         let positive = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0);

@@ -14,53 +14,19 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use ipnet::IpNet;
 use prost::Message;
+use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
-use warden_ratelimit::{Backoff, Decision, RateLimiter, Rules, Store};
+use warden_ratelimit::{Decision, RateLimiter};
 
-use crate::config::Config;
-use crate::error::ERROR_DOMAIN;
-use crate::throttle::SignInThrottle;
-
-/// The `ErrorInfo` reason of a refused call.
-pub const RATE_LIMITED: &str = "RATE_LIMITED";
-const MESSAGE: &str = "Too many requests. Please try again later.";
+use crate::error::rate_limited;
 
 /// The REST paths are relative to this, as Better Auth's rules are written.
 const AUTH_BASE_PATH: &str = "/api/auth";
-
-/// RESOURCE_EXHAUSTED with a `RetryInfo` saying how long to wait and an `ErrorInfo` reason `RATE_LIMITED`.
-pub fn rate_limited(retry_after: Duration) -> Status {
-    let mut details = ErrorDetails::with_retry_info(Some(retry_after));
-    details.set_error_info(RATE_LIMITED, ERROR_DOMAIN, HashMap::new());
-    Status::with_error_details(Code::ResourceExhausted, MESSAGE, details)
-}
-
-/// The per-peer rate limit and the per-account sign-in back-off `config` asks for, sharing one store.
-pub fn from_config(config: &Config) -> anyhow::Result<(Limits, SignInThrottle)> {
-    if !config.rate_limit_enabled {
-        return Ok((
-            Limits::new(None, &config.trusted_proxies),
-            SignInThrottle::disabled(),
-        ));
-    }
-    let store = match &config.redis_url {
-        Some(url) => Store::redis(url, &config.redis_key_prefix)?,
-        None => Store::memory(),
-    };
-    let limiter = RateLimiter::new(store.clone(), Rules::better_auth());
-    Ok((
-        Limits::new(Some(limiter), &config.trusted_proxies),
-        SignInThrottle::new(store, Backoff::with_base(config.throttle_base)),
-    ))
-}
 
 /// What the layer needs: the limiter (none when off), the trusted proxies and each RPC's REST path.
 #[derive(Clone)]
@@ -269,17 +235,5 @@ mod tests {
             path("/warden.auth.v1.AdminService/ListUsers"),
             Some("/admin/list-users")
         );
-    }
-
-    #[test]
-    fn the_refusal_carries_retry_info_and_a_reason() {
-        let status = rate_limited(Duration::from_millis(8_500));
-        assert_eq!(status.code(), Code::ResourceExhausted);
-        assert_eq!(status.message(), MESSAGE);
-        let retry = status.get_details_retry_info().expect("RetryInfo");
-        assert_eq!(retry.retry_delay, Some(Duration::from_millis(8_500)));
-        let info = status.get_details_error_info().expect("ErrorInfo");
-        assert_eq!(info.reason, RATE_LIMITED);
-        assert_eq!(info.domain, ERROR_DOMAIN);
     }
 }

@@ -14,12 +14,12 @@ pub mod token;
 use std::time::Duration;
 
 use crate::{
+    core::sessions::throttle::SignInThrottle,
+    core::sessions::{Resolved, Sessions},
     domain::{PasswordLength, SessionToken},
     error::AuthError,
     passwords::{Hasher, Verdict},
-    sessions::{Resolved, Sessions},
     store::Store,
-    throttle::SignInThrottle,
 };
 
 pub use deletion::DeleteUser;

@@ -1,13 +1,16 @@
 //! The generated `AdminService` trait, kept thin: read the caller's credential, convert, call [`Admin`].
 
 use tonic::{Request, Response, Status};
-use warden_common::AuthSecret;
 use warden_proto::auth::v1 as pb;
 
+use super::{
+    Caller,
+    convert::{listed_session_pb, user_pb},
+};
 use crate::{
-    admin::{Admin, BanUser, ListUsers, NewAccount, UserPage},
-    domain::SessionToken,
-    grpc::{credentials, listed_session_pb, user_pb},
+    core::admin::{Admin, BanUser, NewAccount, UserPage},
+    domain::ListUsers,
+    error::AuthError,
 };
 
 pub use pb::admin_service_server::AdminServiceServer;
@@ -15,16 +18,12 @@ pub use pb::admin_service_server::AdminServiceServer;
 #[derive(Clone)]
 pub struct GrpcAdmin {
     admin: Admin,
-    secret: AuthSecret,
+    caller: Caller,
 }
 
 impl GrpcAdmin {
-    pub fn new(admin: Admin, secret: AuthSecret) -> Self {
-        Self { admin, secret }
-    }
-
-    fn credentials<T>(&self, request: &Request<T>) -> Option<SessionToken> {
-        credentials(&self.secret, request.metadata())
+    pub fn new(admin: Admin, caller: Caller) -> Self {
+        Self { admin, caller }
     }
 }
 
@@ -49,7 +48,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::SetRoleRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         let user = self
             .admin
@@ -62,7 +61,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::BanUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         let input = BanUser {
             user_id: body.user_id,
@@ -77,7 +76,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::UnbanUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let user = self
             .admin
             .unban_user(token.as_ref(), &request.get_ref().user_id)
@@ -89,7 +88,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         let input = ListUsers {
             search_value: body.search_value,
@@ -103,12 +102,13 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
             filter_value: body.filter_value,
             filter_operator: body.filter_operator,
         };
+        let query = input.parse().map_err(AuthError::Validation)?;
         let UserPage {
             users,
             total,
             limit,
             offset,
-        } = self.admin.list_users(token.as_ref(), input).await?;
+        } = self.admin.list_users(token.as_ref(), query).await?;
         Ok(Response::new(pb::ListUsersResponse {
             users: users.into_iter().map(user_pb).collect(),
             total: i64::try_from(total).unwrap_or(i64::MAX),
@@ -121,7 +121,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::ListUserSessionsRequest>,
     ) -> Result<Response<pb::ListUserSessionsResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let sessions = self
             .admin
             .list_user_sessions(token.as_ref(), &request.get_ref().user_id)
@@ -135,7 +135,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::RevokeUserSessionRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         self.admin
             .revoke_user_session(token.as_ref(), &request.get_ref().session_token)
             .await?;
@@ -146,7 +146,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::RevokeUserSessionsRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         self.admin
             .revoke_user_sessions(token.as_ref(), &request.get_ref().user_id)
             .await?;
@@ -157,7 +157,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::RemoveUserRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         self.admin
             .remove_user(token.as_ref(), &request.get_ref().user_id)
             .await?;
@@ -168,7 +168,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let user = self
             .admin
             .get_user(token.as_ref(), &request.get_ref().id)
@@ -180,7 +180,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         let input = NewAccount {
             email: body.email,
@@ -196,7 +196,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         &self,
         request: Request<pb::SetUserPasswordRequest>,
     ) -> Result<Response<pb::SetUserPasswordResponse>, Status> {
-        let token = self.credentials(&request);
+        let token = self.caller.token(&request);
         let body = request.into_inner();
         self.admin
             .set_user_password(token.as_ref(), &body.user_id, body.new_password.into())

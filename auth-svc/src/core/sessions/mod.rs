@@ -4,6 +4,8 @@
 //! the database first, then the cache. Expiry slides as Better Auth's does: [`SessionLifetimes`] (7 days, extended at
 //! most once a day, by default), and a `rememberMe=false` session lives one day and is never extended.
 
+pub mod throttle;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +188,7 @@ impl Sessions {
             return Ok(None);
         }
         // A ban revokes every session; one that slipped past (opened while the ban was being written) goes now.
-        if crate::admin::is_banned(&user, now) {
+        if user.is_banned(now) {
             self.expire(&hash).await;
             return Ok(None);
         }

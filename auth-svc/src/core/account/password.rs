@@ -10,9 +10,9 @@ use warden_common::token::hash_token;
 
 use super::{Account, UNIFORM_ANSWER_FLOOR, at_least, email_field, length_error, token};
 use crate::{
+    core::sessions::ClientInfo,
     domain::{Password, SessionRecord, SessionToken, UserRecord, now},
     error::AuthError,
-    sessions::ClientInfo,
     store::Verification,
 };
 

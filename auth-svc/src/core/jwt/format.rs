@@ -200,7 +200,7 @@ mod tests {
     /// A row better-auth@1.7.25 wrote, with the private JWK it holds.
     fn fixture() -> (AuthSecret, KeyRow, serde_json::Value) {
         let fixture: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/better-auth-jwks-row.json"
+            "../../../tests/fixtures/better-auth-jwks-row.json"
         ))
         .unwrap();
         let text = |name: &str| fixture[name].as_str().unwrap().to_owned();

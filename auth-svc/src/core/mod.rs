@@ -1,0 +1,16 @@
+//! The service's behaviour as plain async functions, one folder per Better Auth area: [`sessions`] (the session
+//! cache in front of the store, lifetimes, the sign-in back-off), [`auth`] (the core routes: email and password
+//! sign-up and sign-in, sign-out, the caller's own sessions), [`account`] (the account lifecycle and its mails),
+//! [`admin`] (the admin plugin), [`jwt`] (the jwt plugin's keys, tokens and JWKS). [`cleanup`] is the background
+//! job that deletes expired rows. Nothing here knows of tonic: functions take domain types and return them, or an
+//! [`crate::error::AuthError`].
+//!
+//! Areas depend one way: everything builds on `sessions`; `auth` also on `account` (its verification mails) and
+//! `jwt`; no area on `auth` or `admin`. All of them sit on the store, the cache, the hasher and the mailer below.
+
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod cleanup;
+pub mod jwt;
+pub mod sessions;

@@ -1,0 +1,48 @@
+//! The admin plugin's actions, each refused with its own code to a caller who is not an administrator.
+
+use warden_proto::Reason;
+
+/// What an administrator may do; a caller who is not one is refused with the action's own Better Auth code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminAction {
+    ListUsers,
+    CreateUsers,
+    SetRole,
+    Ban,
+    ListSessions,
+    RevokeSessions,
+    DeleteUsers,
+    SetPassword,
+    GetUser,
+}
+
+impl AdminAction {
+    /// The Better Auth code a caller who is not an administrator is refused with.
+    pub fn reason(self) -> Reason {
+        match self {
+            Self::ListUsers => Reason::YouAreNotAllowedToListUsers,
+            Self::CreateUsers => Reason::YouAreNotAllowedToCreateUsers,
+            Self::SetRole => Reason::YouAreNotAllowedToChangeUsersRole,
+            Self::Ban => Reason::YouAreNotAllowedToBanUsers,
+            Self::ListSessions => Reason::YouAreNotAllowedToListUsersSessions,
+            Self::RevokeSessions => Reason::YouAreNotAllowedToRevokeUsersSessions,
+            Self::DeleteUsers => Reason::YouAreNotAllowedToDeleteUsers,
+            Self::SetPassword => Reason::YouAreNotAllowedToSetUsersPassword,
+            Self::GetUser => Reason::YouAreNotAllowedToGetUser,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::ListUsers => "You are not allowed to list users",
+            Self::CreateUsers => "You are not allowed to create users",
+            Self::SetRole => "You are not allowed to change users role",
+            Self::Ban => "You are not allowed to ban users",
+            Self::ListSessions => "You are not allowed to list users sessions",
+            Self::RevokeSessions => "You are not allowed to revoke users sessions",
+            Self::DeleteUsers => "You are not allowed to delete users",
+            Self::SetPassword => "You are not allowed to set users password",
+            Self::GetUser => "You are not allowed to get user",
+        }
+    }
+}
