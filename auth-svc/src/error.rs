@@ -63,6 +63,12 @@ pub enum AuthError {
     /// A rate limit or the failed sign-in back-off; carries how long to wait.
     #[error("Too many requests. Please try again later.")]
     TooManyRequests { retry_after: std::time::Duration },
+    /// A server-only field (Better Auth's `input: false`) in a body of additional fields.
+    #[error("{0} is not allowed to be set")]
+    FieldNotAllowed(String),
+    /// delete-user/callback without a session: the user the link is for cannot be known.
+    #[error("Failed to get user info")]
+    FailedToGetUserInfo,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -95,6 +101,8 @@ impl AuthError {
             Self::EmailMismatch => "EMAIL_MISMATCH",
             Self::EmailAlreadyVerified => "EMAIL_ALREADY_VERIFIED",
             Self::TooManyRequests { .. } => crate::limits::RATE_LIMITED,
+            Self::FieldNotAllowed(_) => "FIELD_NOT_ALLOWED",
+            Self::FailedToGetUserInfo => "FAILED_TO_GET_USER_INFO",
             Self::NoFieldsToUpdate
             | Self::EmailIsTheSame
             | Self::Unavailable(_)
@@ -126,6 +134,8 @@ impl AuthError {
             Self::InvalidEmailOrPassword | Self::Unauthorized => Code::Unauthenticated,
             Self::SessionNotFresh => Code::PermissionDenied,
             Self::TooManyRequests { .. } => Code::ResourceExhausted,
+            Self::FieldNotAllowed(_) => Code::InvalidArgument,
+            Self::FailedToGetUserInfo => Code::NotFound,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }

@@ -17,6 +17,8 @@ use crate::{
 
 pub use pb::auth_service_server::AuthServiceServer;
 
+mod extras;
+
 pub const FORWARDED_FOR: &str = "x-forwarded-for";
 pub const FORWARDED_USER_AGENT: &str = "x-forwarded-user-agent";
 
@@ -333,6 +335,11 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        if self.account.deletion_confirmed_by_mail()
+            && request.get_ref().token.as_deref().is_none_or(str::is_empty)
+        {
+            return self.mail_deletion_link_rpc(request).await;
+        }
         let token = self.credentials(&request);
         let body = request.into_inner();
         let input = DeleteUser {
@@ -412,6 +419,27 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
             .reset_password(&body.token, body.new_password)
             .await?;
         Ok(Response::new(pb::ResetPasswordResponse { status: true }))
+    }
+
+    async fn update_session(
+        &self,
+        request: Request<pb::UpdateSessionRequest>,
+    ) -> Result<Response<pb::UpdateSessionResponse>, Status> {
+        self.update_session_rpc(request).await
+    }
+
+    async fn verify_password(
+        &self,
+        request: Request<pb::VerifyPasswordRequest>,
+    ) -> Result<Response<pb::VerifyPasswordResponse>, Status> {
+        self.verify_password_rpc(request).await
+    }
+
+    async fn delete_user_callback(
+        &self,
+        request: Request<pb::DeleteUserCallbackRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        self.delete_user_callback_rpc(request).await
     }
 }
 

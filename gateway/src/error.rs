@@ -52,6 +52,9 @@ pub enum Route {
     CheckResetToken,
     ResetPassword,
     ListOutbox,
+    UpdateSession,
+    VerifyPassword,
+    DeleteUserCallback,
 }
 
 impl Route {
@@ -137,7 +140,9 @@ pub fn http_status(route: Route, code: Code, reason: Option<&str>) -> StatusCode
         (Route::VerifyEmail, Some("INVALID_TOKEN" | "TOKEN_EXPIRED" | "USER_NOT_FOUND")) => {
             StatusCode::UNAUTHORIZED
         }
-        (Route::DeleteUser, Some("INVALID_TOKEN")) => StatusCode::NOT_FOUND,
+        (Route::DeleteUser | Route::DeleteUserCallback, Some("INVALID_TOKEN")) => {
+            StatusCode::NOT_FOUND
+        }
         (Route::ResetPassword, Some("USER_NOT_FOUND")) => StatusCode::BAD_REQUEST,
         (
             _,
@@ -507,6 +512,24 @@ mod tests {
                 Route::DeleteUser,
                 Code::FailedPrecondition,
                 "SESSION_EXPIRED",
+                400,
+            ),
+            (
+                Route::DeleteUserCallback,
+                Code::InvalidArgument,
+                "INVALID_TOKEN",
+                404,
+            ),
+            (
+                Route::DeleteUserCallback,
+                Code::NotFound,
+                "FAILED_TO_GET_USER_INFO",
+                404,
+            ),
+            (
+                Route::VerifyPassword,
+                Code::InvalidArgument,
+                "INVALID_PASSWORD",
                 400,
             ),
             (

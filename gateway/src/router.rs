@@ -19,7 +19,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::client_ip::ClientIp;
 use crate::metrics::Observation;
 use crate::origin::TrustedOrigins;
-use crate::routes::{account, admin, auth, not_found, tasks, ui};
+use crate::routes::{
+    account, admin, auth, delete_user_callback, error_page, not_found, tasks, ui, update_session,
+    verify_password,
+};
 use crate::state::AppState;
 use crate::{client_ip, hardening, limits, metrics, request_id};
 
@@ -69,6 +72,20 @@ pub fn router(state: AppState) -> Router {
             get(account::reset_password_link),
         )
         .route("/api/auth/reset-password", post(account::reset_password))
+        .route(
+            "/api/auth/update-session",
+            post(update_session::update_session),
+        )
+        .route(
+            "/api/auth/verify-password",
+            post(verify_password::verify_password),
+        )
+        .route(
+            "/api/auth/delete-user/callback",
+            get(delete_user_callback::delete_user_callback),
+        )
+        // Better Auth's error page: HTML, no RPC behind it.
+        .route("/api/auth/error", get(error_page::error_page))
         // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
         .route("/api/dev/outbox", get(account::dev_outbox))
         .route("/api/auth/admin/set-role", post(admin::set_role))

@@ -147,7 +147,7 @@ async fn a_text_body_is_refused_with_415() {
     assert_eq!(
         answer.json(),
         json!({
-            "message": "Content-Type \"text/plain\" is not allowed. Allowed types: application/json, application/x-www-form-urlencoded",
+            "message": "Content-Type \"text/plain\" is not allowed. Allowed types: application/x-www-form-urlencoded, application/json",
             "code": "UNSUPPORTED_MEDIA_TYPE"
         })
     );
@@ -187,7 +187,7 @@ async fn a_json_array_body_is_a_400() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         answer.json(),
-        json!({"message": "Body must be an object", "code": "BODY_MUST_BE_AN_OBJECT"})
+        json!({"message": "[body] Invalid input: expected object, received array", "code": "VALIDATION_ERROR"})
     );
 }
 

@@ -4,7 +4,9 @@
 mod body;
 mod client;
 mod session;
+mod shape;
 
 pub use body::{AnyObject, Body, Fields, Schema, parse_object, query_param, validate};
 pub use client::ClientInfo;
 pub use session::CurrentSession;
+pub use shape::{AnyBody, Shape};

@@ -87,6 +87,8 @@ pub struct UpdateUserBody {
 }
 
 impl Schema for UpdateUserBody {
+    const SHAPE: crate::extract::Shape = crate::extract::Shape::Record;
+
     fn read(fields: &mut Fields<'_>) -> Self {
         let image = fields
             .nullable_string("image")
@@ -288,8 +290,14 @@ pub async fn delete_user(
         .await
         .map_err(ApiError::upstream(Route::DeleteUser))?
         .into_inner();
+    // A confirmation mail (DELETE_USER_VERIFICATION) leaves the session as it is.
+    let cookies = if response.message == "User deleted" {
+        SetCookies::cleared(&state.cookies)
+    } else {
+        SetCookies::none()
+    };
     Ok((
-        SetCookies::cleared(&state.cookies),
+        cookies,
         Json(json!({ "success": response.success, "message": response.message })),
     )
         .into_response())

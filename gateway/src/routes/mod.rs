@@ -3,8 +3,14 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod delete_user_callback;
+pub mod error_page;
 pub mod tasks;
 pub mod ui;
+pub mod update_session;
+pub mod verify_password;
+
+mod stale_session;
 
 use http::StatusCode;
 
