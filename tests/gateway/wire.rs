@@ -96,6 +96,21 @@ on_both! {
         }
     }
 
+    async fn the_origin_is_checked_before_the_shape_of_the_body(app: TestApp) {
+        let cookie = app.signed_up_cookie("ada@example.com").await;
+        let response = app
+            .http
+            .post(app.url("/api/auth/update-session"))
+            .header("origin", "http://evil.example")
+            .header("cookie", &cookie)
+            .header("content-type", "application/json")
+            .body("[]")
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, 403, "INVALID_ORIGIN", "Invalid origin").await;
+    }
+
     async fn routes_without_a_body_schema_take_any_json(app: TestApp) {
         let cookie = app.signed_up_cookie("ada@example.com").await;
         for body in ["[]", "null", "1", "\"x\""] {

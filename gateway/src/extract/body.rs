@@ -62,8 +62,10 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
                 }
             })?;
         let body = parse_body(&headers, &bytes, T::FORM)?;
-        let object = match &body {
-            Some(Value::Object(object)) => object.clone(),
+        // A body of the wrong shape is a validation error, so it is reported after the origin checks.
+        let shape = T::SHAPE.check(body.as_ref());
+        let object = match body {
+            Some(Value::Object(object)) => object,
             _ => Map::new(),
         };
 
@@ -71,7 +73,7 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
         let origin = RequestOrigin::from_request(&method, &headers);
         state.origins.check_request(&origin, T::LOGIN, &redirects)?;
 
-        T::SHAPE.check(body.as_ref())?;
+        shape?;
         validate(&object).map(Self)
     }
 }
