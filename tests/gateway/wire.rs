@@ -94,6 +94,16 @@ on_both! {
             let response = post_raw(&app, "/api/auth/sign-out", content_type, "", None).await;
             assert_eq!(response.status(), 200);
         }
+        // Without a content type the body is not read at all, and an empty one refuses no media type.
+        let response = post_raw(&app, "/api/auth/sign-in/email", None, "{\"email\":\"a@b.c\"}", None).await;
+        assert_invalid(response, "[body] Invalid input: expected object, received undefined").await;
+        let response = post_raw(&app, "/api/auth/sign-in/email", Some("text/plain"), "", None).await;
+        assert_invalid(response, "[body] Invalid input: expected object, received undefined").await;
+        let response = post_raw(&app, "/api/auth/sign-out", None, "garbage", None).await;
+        assert_eq!(response.status(), 200);
+        // Blank JSON is not JSON.
+        let response = post_raw(&app, "/api/auth/sign-in/email", Some("application/json"), " ", None).await;
+        assert_error(response, 400, "BAD_REQUEST", "Invalid JSON in request body").await;
     }
 
     async fn the_origin_is_checked_before_the_shape_of_the_body(app: TestApp) {
