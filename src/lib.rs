@@ -43,6 +43,8 @@ pub struct Settings {
     pub rate_limit_enabled: bool,
     /// No session until the email address is verified (`REQUIRE_EMAIL_VERIFICATION`).
     pub require_email_verification: bool,
+    /// delete-user mails a link that confirms the deletion (`DELETE_USER_VERIFICATION`).
+    pub delete_user_verification: bool,
     /// Outgoing mail over SMTP (`SMTP_URL`); unset keeps mail in the development outbox at `/api/dev/outbox`.
     pub smtp_url: Option<SecretString>,
     /// The sender of every mail (`MAIL_FROM`); auth-svc's default when unset.
@@ -68,6 +70,7 @@ impl Settings {
             admin_user_ids: Vec::new(),
             rate_limit_enabled: true,
             require_email_verification: false,
+            delete_user_verification: false,
             smtp_url: None,
             mail_from: None,
             drain_delay: warden_common::shutdown::DEFAULT_DRAIN_DELAY,
@@ -133,6 +136,7 @@ impl Warden {
         auth_config.admin_user_ids = settings.admin_user_ids;
         auth_config.rate_limit_enabled = settings.rate_limit_enabled;
         auth_config.require_email_verification = settings.require_email_verification;
+        auth_config.delete_user_verification = settings.delete_user_verification;
         auth_config.smtp_url = settings.smtp_url;
         auth_config.drain_delay = settings.drain_delay;
         if let Some(from) = settings.mail_from {

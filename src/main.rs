@@ -63,6 +63,10 @@ struct Cli {
     #[arg(long, env = "REQUIRE_EMAIL_VERIFICATION", default_value_t = false, action = clap::ArgAction::Set,
           value_parser = clap::builder::BoolishValueParser::new())]
     require_email_verification: bool,
+    /// delete-user mails a link that confirms the deletion instead of deleting at once (true or false).
+    #[arg(long, env = "DELETE_USER_VERIFICATION", default_value_t = false, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    delete_user_verification: bool,
     /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=starttls] or smtps://…; unset keeps
     /// mail in a development outbox (logged, readable at /api/dev/outbox from this machine).
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
@@ -114,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         admin_user_ids: cli.admin_user_ids,
         rate_limit_enabled: cli.rate_limit_enabled,
         require_email_verification: cli.require_email_verification,
+        delete_user_verification: cli.delete_user_verification,
         smtp_url: cli.smtp_url,
         mail_from: cli.mail_from,
         drain_delay: std::time::Duration::from_secs(cli.drain_delay),

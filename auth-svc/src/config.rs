@@ -32,6 +32,8 @@ pub struct Config {
     pub key_refresh: Duration,
     /// Better Auth's `requireEmailVerification`: no session until the address is verified.
     pub require_email_verification: bool,
+    /// Better Auth's `user.deleteUser.sendDeleteAccountVerification`: delete-user mails a confirmation link.
+    pub delete_user_verification: bool,
     /// `smtp://host:port`, `smtp://…?tls=starttls` or `smtps://…`; unset keeps mail in the development outbox.
     pub smtp_url: Option<SecretString>,
     /// The sender of every mail.
@@ -73,6 +75,7 @@ impl Config {
             migrate: false,
             key_refresh: crate::core::jwt::DEFAULT_REFRESH,
             require_email_verification: false,
+            delete_user_verification: false,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
             rate_limit_enabled: true,
@@ -159,6 +162,16 @@ pub struct Cli {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub require_email_verification: bool,
+    /// delete-user mails a link that confirms the deletion instead of deleting at once (true/false).
+    #[arg(
+        long,
+        env = "DELETE_USER_VERIFICATION",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub delete_user_verification: bool,
     /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=starttls] or smtps://…; unset keeps
     /// mail in a development outbox (logged, readable at GET /api/dev/outbox).
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
@@ -281,6 +294,7 @@ impl Cli {
             migrate: self.migrate,
             key_refresh: Duration::from_secs(self.key_refresh),
             require_email_verification: self.require_email_verification,
+            delete_user_verification: self.delete_user_verification,
             smtp_url,
             mail_from: self.mail_from,
             rate_limit_enabled: self.rate_limit_enabled,

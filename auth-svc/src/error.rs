@@ -70,6 +70,12 @@ pub enum AuthError {
     /// A rate limit or the failed sign-in back-off; carries how long to wait.
     #[error("{TOO_MANY_REQUESTS}")]
     TooManyRequests { retry_after: std::time::Duration },
+    /// A server-only field (Better Auth's `input: false`) in a body of additional fields.
+    #[error("{0} is not allowed to be set")]
+    FieldNotAllowed(String),
+    /// delete-user/callback without a session: the user the link is for cannot be known.
+    #[error("Failed to get user info")]
+    FailedToGetUserInfo,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -102,6 +108,8 @@ impl AuthError {
             Self::EmailMismatch => Reason::EmailMismatch,
             Self::EmailAlreadyVerified => Reason::EmailAlreadyVerified,
             Self::TooManyRequests { .. } => Reason::RateLimited,
+            Self::FieldNotAllowed(_) => Reason::FieldNotAllowed,
+            Self::FailedToGetUserInfo => Reason::FailedToGetUserInfo,
             Self::NoFieldsToUpdate
             | Self::EmailIsTheSame
             | Self::Unavailable(_)
@@ -133,6 +141,8 @@ impl AuthError {
             Self::InvalidEmailOrPassword | Self::Unauthorized => Code::Unauthenticated,
             Self::SessionNotFresh => Code::PermissionDenied,
             Self::TooManyRequests { .. } => Code::ResourceExhausted,
+            Self::FieldNotAllowed(_) => Code::InvalidArgument,
+            Self::FailedToGetUserInfo => Code::NotFound,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }

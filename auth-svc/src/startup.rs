@@ -134,7 +134,9 @@ impl AuthServer {
         let cleanup = Cleanup::new(store.clone(), config.cleanup_interval);
         let core = AuthCore::new(store, sessions, hasher, keys, emails);
         let (limits, throttle) = abuse_limits(&config).context("REDIS_URL")?;
-        let account = account.with_throttle(throttle.clone());
+        let account = account
+            .with_throttle(throttle.clone())
+            .with_delete_user_verification(config.delete_user_verification);
         let core = core.with_throttle(throttle);
         let auth = GrpcAuth::new(core, account, caller);
         let listener = TcpListener::bind(config.listen)

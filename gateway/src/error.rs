@@ -52,6 +52,9 @@ pub enum Route {
     CheckResetToken,
     ResetPassword,
     ListOutbox,
+    UpdateSession,
+    VerifyPassword,
+    DeleteUserCallback,
 }
 
 impl Route {
@@ -141,7 +144,9 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
         (Route::VerifyEmail, Some(R::InvalidToken | R::TokenExpired | R::UserNotFound)) => {
             StatusCode::UNAUTHORIZED
         }
-        (Route::DeleteUser, Some(R::InvalidToken)) => StatusCode::NOT_FOUND,
+        (Route::DeleteUser | Route::DeleteUserCallback, Some(R::InvalidToken)) => {
+            StatusCode::NOT_FOUND
+        }
         (Route::ResetPassword, Some(R::UserNotFound)) => StatusCode::BAD_REQUEST,
         (
             _,
@@ -535,6 +540,24 @@ mod tests {
                 Route::DeleteUser,
                 Code::FailedPrecondition,
                 "SESSION_EXPIRED",
+                400,
+            ),
+            (
+                Route::DeleteUserCallback,
+                Code::InvalidArgument,
+                "INVALID_TOKEN",
+                404,
+            ),
+            (
+                Route::DeleteUserCallback,
+                Code::NotFound,
+                "FAILED_TO_GET_USER_INFO",
+                404,
+            ),
+            (
+                Route::VerifyPassword,
+                Code::InvalidArgument,
+                "INVALID_PASSWORD",
                 400,
             ),
             (

@@ -19,8 +19,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::client_ip::ClientIp;
 use crate::metrics::Observation;
 use crate::origin::TrustedOrigins;
-use crate::routes::account::{deletion, password, profile, verification};
-use crate::routes::{admin, dev, jwt, not_found, ok, sessions, tasks, ui};
+use crate::routes::account::{
+    delete_user_callback, deletion, password, profile, verification, verify_password,
+};
+use crate::routes::{
+    admin, dev, error_page, jwt, not_found, ok, sessions, tasks, ui, update_session,
+};
 use crate::state::AppState;
 use crate::{client_ip, error, hardening, limits, metrics, request_id};
 
@@ -70,6 +74,20 @@ pub fn router(state: AppState) -> Router {
             get(password::reset_password_link),
         )
         .route("/api/auth/reset-password", post(password::reset_password))
+        .route(
+            "/api/auth/update-session",
+            post(update_session::update_session),
+        )
+        .route(
+            "/api/auth/verify-password",
+            post(verify_password::verify_password),
+        )
+        .route(
+            "/api/auth/delete-user/callback",
+            get(delete_user_callback::delete_user_callback),
+        )
+        // Better Auth's error page: HTML, no RPC behind it.
+        .route("/api/auth/error", get(error_page::error_page))
         // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
         .route("/api/dev/outbox", get(dev::dev_outbox))
         .route("/api/auth/admin/set-role", post(admin::set_role))

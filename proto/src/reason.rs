@@ -42,8 +42,6 @@ reasons! {
     /// A field is missing or has the wrong shape; the message is zod's `[body.field] …`.
     ValidationError = "VALIDATION_ERROR",
     BadRequest = "BAD_REQUEST",
-    /// A JSON body that is not an object.
-    BodyMustBeAnObject = "BODY_MUST_BE_AN_OBJECT",
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE",
     PayloadTooLarge = "PAYLOAD_TOO_LARGE",
     FieldNotAllowed = "FIELD_NOT_ALLOWED",
@@ -83,6 +81,8 @@ reasons! {
     EmailMismatch = "EMAIL_MISMATCH",
     EmailAlreadyVerified = "EMAIL_ALREADY_VERIFIED",
     UserNotFound = "USER_NOT_FOUND",
+    /// delete-user/callback without a session.
+    FailedToGetUserInfo = "FAILED_TO_GET_USER_INFO",
 
     // Better Auth's admin plugin.
     YouAreNotAllowedToListUsers = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",

@@ -151,6 +151,11 @@ impl TestApp {
 
     /// The all-in-one, as `cargo run` starts it, in a temporary data directory.
     pub async fn all_in_one() -> Self {
+        Self::all_in_one_with(|_| {}).await
+    }
+
+    /// Like [`Self::all_in_one`], with its settings adjusted.
+    pub async fn all_in_one_with(adjust: impl FnOnce(&mut warden::Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = warden::Settings::new(dir.path());
         settings.gateway_addr = "127.0.0.1:0".parse().unwrap();
@@ -159,6 +164,7 @@ impl TestApp {
         settings.secret = Some("x".repeat(32).into());
         settings.trusted_origins = vec!["http://trusted.example".into()];
         settings.rate_limit_enabled = false;
+        adjust(&mut settings);
         let warden = warden::Warden::build(settings).await.unwrap();
         let base_url = warden.base_url().to_owned();
         let (stop, signal) = stopper();

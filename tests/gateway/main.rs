@@ -16,3 +16,4 @@ mod origins;
 mod sessions;
 mod settings;
 mod tasks;
+mod wire;

@@ -16,6 +16,8 @@ use crate::{
 
 pub use pb::auth_service_server::AuthServiceServer;
 
+mod extras;
+
 /// Better Auth's answer to a password-reset request, whether or not the address is known.
 pub const RESET_REQUESTED: &str =
     "If this email exists in our system, check your email for the reset link";
@@ -271,6 +273,11 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        if self.account.deletion_confirmed_by_mail()
+            && request.get_ref().token.as_deref().is_none_or(str::is_empty)
+        {
+            return self.mail_deletion_link_rpc(request).await;
+        }
         let token = self.caller.token(&request);
         let body = request.into_inner();
         let input = DeleteUser {
@@ -350,6 +357,27 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
             .reset_password(&body.token, body.new_password)
             .await?;
         Ok(Response::new(pb::ResetPasswordResponse { status: true }))
+    }
+
+    async fn update_session(
+        &self,
+        request: Request<pb::UpdateSessionRequest>,
+    ) -> Result<Response<pb::UpdateSessionResponse>, Status> {
+        self.update_session_rpc(request).await
+    }
+
+    async fn verify_password(
+        &self,
+        request: Request<pb::VerifyPasswordRequest>,
+    ) -> Result<Response<pb::VerifyPasswordResponse>, Status> {
+        self.verify_password_rpc(request).await
+    }
+
+    async fn delete_user_callback(
+        &self,
+        request: Request<pb::DeleteUserCallbackRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        self.delete_user_callback_rpc(request).await
     }
 }
 

@@ -11,6 +11,7 @@ mod account_verification;
 mod admin;
 mod cache_failures;
 mod cleanup;
+mod core_extras;
 mod credentials;
 mod healthcheck;
 mod jwt;

@@ -7,6 +7,7 @@ use http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 use warden_proto::Reason;
 
+use super::shape::Shape;
 use crate::error::ApiError;
 use crate::error::PAYLOAD_TOO_LARGE_MESSAGE;
 use crate::origin::{RedirectUrls, RequestOrigin};
@@ -21,6 +22,8 @@ pub trait Schema: Sized {
     const FORM: bool = false;
     /// Whether the login CSRF rule applies (sign-up and sign-in).
     const LOGIN: bool = false;
+    /// What the body must be as a whole (an object unless the route says otherwise).
+    const SHAPE: Shape = Shape::Object;
 
     /// Reads the fields; problems are recorded in `fields`, and the value returned is then discarded.
     fn read(fields: &mut Fields<'_>) -> Self;
@@ -31,6 +34,8 @@ pub trait Schema: Sized {
 pub struct AnyObject;
 
 impl Schema for AnyObject {
+    const SHAPE: Shape = Shape::OptionalObject;
+
     fn read(_: &mut Fields<'_>) -> Self {
         Self
     }
@@ -57,12 +62,19 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
                     ApiError::local(status, Reason::BadRequest, rejection.body_text())
                 }
             })?;
-        let object = parse_object(&headers, &bytes, T::FORM)?;
+        let body = parse_body(&headers, &bytes, T::FORM)?;
+        // A body of the wrong shape is a validation error, so it is reported after the origin checks.
+        let shape = T::SHAPE.check(body.as_ref());
+        let object = match body {
+            Some(Value::Object(object)) => object,
+            _ => Map::new(),
+        };
 
         let redirects = RedirectUrls::from_request(&object, query.as_deref());
         let origin = RequestOrigin::from_request(&method, &headers);
         state.origins.check_request(&origin, T::LOGIN, &redirects)?;
 
+        shape?;
         validate(&object).map(Self)
     }
 }
@@ -75,12 +87,26 @@ pub fn validate<T: Schema>(object: &Map<String, Value>) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The body as a JSON object, or Better Auth's 415/400 error.
+/// The body as a JSON object, or Better Auth's 415/400 error; a missing body is an empty object.
 pub fn parse_object(
     headers: &HeaderMap,
     bytes: &[u8],
     form_allowed: bool,
 ) -> Result<Map<String, Value>, ApiError> {
+    let body = parse_body(headers, bytes, form_allowed)?;
+    Shape::OptionalObject.check(body.as_ref())?;
+    match body {
+        Some(Value::Object(object)) => Ok(object),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// The body as JSON (`None`: no body, zod's `undefined`), or Better Auth's 415/400 error.
+fn parse_body(
+    headers: &HeaderMap,
+    bytes: &[u8],
+    form_allowed: bool,
+) -> Result<Option<Value>, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
@@ -89,15 +115,22 @@ pub fn parse_object(
         .and_then(|value| value.split(';').next())
         .map(|value| value.trim().to_ascii_lowercase());
 
+    // Better Auth's Node adapter reads no body that is empty or comes without a content type: zod then sees
+    // `undefined`, and no media type is refused.
+    if bytes.is_empty() || essence.as_deref().is_none_or(str::is_empty) {
+        return Ok(None);
+    }
     match essence.as_deref() {
-        None if bytes.is_empty() => Ok(Map::new()),
         Some(JSON) => parse_json(bytes),
-        Some(FORM) if form_allowed => Ok(url::form_urlencoded::parse(bytes)
-            .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
-            .collect()),
+        Some(FORM) if form_allowed => Ok(Some(Value::Object(
+            url::form_urlencoded::parse(bytes)
+                .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+                .collect(),
+        ))),
         _ => {
+            // Better Auth names the form type first.
             let allowed = if form_allowed {
-                format!("{JSON}, {FORM}")
+                format!("{FORM}, {JSON}")
             } else {
                 JSON.to_owned()
             };
@@ -113,16 +146,9 @@ pub fn parse_object(
     }
 }
 
-fn parse_json(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
+fn parse_json(bytes: &[u8]) -> Result<Option<Value>, ApiError> {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::bad_request(
-            Reason::BodyMustBeAnObject,
-            "Body must be an object",
-        )),
+        Ok(value) => Ok(Some(value)),
         Err(_) => Err(ApiError::bad_request(
             Reason::BadRequest,
             "Invalid JSON in request body",
@@ -243,6 +269,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The whole body, for schemas that take any field (Better Auth's additional fields).
+    pub fn object(&self) -> &Map<String, Value> {
+        self.object
+    }
+
     /// Whether the body has `key`, whatever its value.
     pub fn contains(&self, key: &str) -> bool {
         self.object.contains_key(key)
@@ -290,6 +321,18 @@ impl<'a> Fields<'a> {
             ));
         }
         Ok(())
+    }
+}
+
+/// A route that declares no body: whatever JSON is sent is accepted and nothing is read from it.
+#[derive(Debug, Default)]
+pub struct AnyBody;
+
+impl Schema for AnyBody {
+    const SHAPE: Shape = Shape::Any;
+
+    fn read(_: &mut Fields<'_>) -> Self {
+        Self
     }
 }
 
@@ -359,13 +402,35 @@ mod tests {
         ));
         assert_eq!(
             message,
-            r#"Content-Type "text/plain;charset=UTF-8" is not allowed. Allowed types: application/json, application/x-www-form-urlencoded"#
+            r#"Content-Type "text/plain;charset=UTF-8" is not allowed. Allowed types: application/x-www-form-urlencoded, application/json"#
         );
 
         let (status, ..) = error_of(parse_object(&headers(Some(FORM)), b"a=b", false));
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let (status, ..) = error_of(parse_object(&headers(None), b"{}", false));
-        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[test]
+    fn a_body_without_content_type_or_bytes_is_not_read() {
+        assert!(
+            parse_body(&headers(None), b"{\"a\":1}", false)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            parse_body(&headers(Some("")), b"x", true)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            parse_body(&headers(Some("text/plain")), b"", false)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            parse_body(&headers(Some(FORM)), b"", true)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -377,14 +442,23 @@ mod tests {
     }
 
     #[test]
-    fn a_json_body_that_is_not_an_object_is_a_400() {
-        for body in [&b"[1]"[..], b"\"x\"", b"42", b"null", b"true"] {
+    fn a_json_body_that_is_not_an_object_is_a_400_as_zod_words_it() {
+        for (body, kind) in [
+            (&b"[1]"[..], "array"),
+            (b"\"x\"", "string"),
+            (b"42", "number"),
+            (b"null", "null"),
+            (b"true", "boolean"),
+        ] {
             let (status, code, message) = error_of(parse_object(&headers(Some(JSON)), body, false));
             assert_eq!(
                 (status, code),
-                (StatusCode::BAD_REQUEST, "BODY_MUST_BE_AN_OBJECT")
+                (StatusCode::BAD_REQUEST, "VALIDATION_ERROR")
             );
-            assert_eq!(message, "Body must be an object");
+            assert_eq!(
+                message,
+                format!("[body] Invalid input: expected object, received {kind}")
+            );
         }
     }
 

@@ -4,8 +4,10 @@
 mod body;
 mod client;
 mod session;
+mod shape;
 
 pub use crate::query::query_param;
-pub use body::{AnyObject, Body, Fields, Schema, parse_object, validate};
+pub use body::{AnyBody, AnyObject, Body, Fields, Schema, parse_object, validate};
 pub use client::ClientInfo;
 pub use session::CurrentSession;
+pub use shape::Shape;

@@ -8,10 +8,14 @@
 pub mod account;
 pub mod admin;
 pub mod dev;
+pub mod error_page;
 pub mod jwt;
 pub mod sessions;
 pub mod tasks;
 pub mod ui;
+pub mod update_session;
+
+pub(crate) mod stale_session;
 
 use std::future::Future;
 

@@ -13,7 +13,9 @@ use warden_proto::auth::v1 as pb;
 use super::{Opened, SERVER_ONLY_FIELDS, call, open_session, status_true};
 use crate::cookies::{SetCookies, expose_header};
 use crate::error::{ApiError, Route};
-use crate::extract::{AnyObject, Body, ClientInfo, CurrentSession, Fields, Schema, query_param};
+use crate::extract::{
+    AnyBody, AnyObject, Body, ClientInfo, CurrentSession, Fields, Schema, Shape, query_param,
+};
 use crate::json::{Session, SessionWithUser, User};
 use crate::state::AppState;
 
@@ -30,6 +32,7 @@ pub struct SignUpBody {
 impl Schema for SignUpBody {
     const FORM: bool = true;
     const LOGIN: bool = true;
+    const SHAPE: Shape = Shape::ObjectAndRecord;
 
     fn read(fields: &mut Fields<'_>) -> Self {
         let body = Self {
@@ -257,7 +260,7 @@ async fn resolve_session(
 pub const SET_AUTH_JWT: &str = "set-auth-jwt";
 
 /// POST is Better Auth's deferred-refresh variant, which Warden does not enable.
-pub async fn get_session_post(Body(AnyObject): Body<AnyObject>) -> ApiError {
+pub async fn get_session_post(Body(AnyBody): Body<AnyBody>) -> ApiError {
     ApiError::local(
         StatusCode::METHOD_NOT_ALLOWED,
         Reason::MethodNotAllowedDeferSessionRequired,
@@ -323,7 +326,7 @@ pub async fn revoke_sessions(
     State(state): State<AppState>,
     current: CurrentSession,
     client: ClientInfo,
-    Body(AnyObject): Body<AnyObject>,
+    Body(AnyBody): Body<AnyBody>,
 ) -> Result<Response, ApiError> {
     call(
         Route::RevokeSessions,
@@ -340,7 +343,7 @@ pub async fn revoke_other_sessions(
     State(state): State<AppState>,
     current: CurrentSession,
     client: ClientInfo,
-    Body(AnyObject): Body<AnyObject>,
+    Body(AnyBody): Body<AnyBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     call(
         Route::RevokeOtherSessions,

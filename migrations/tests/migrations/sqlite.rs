@@ -18,7 +18,8 @@ async fn describe(db: &DatabaseConnection) -> Vec<String> {
         lines.extend(strings(db, &sql).await);
     }
     let indexes = "SELECT name AS v FROM sqlite_master
-                   WHERE type = 'index' AND name NOT LIKE 'sqlite_%' AND tbl_name <> 'task' ORDER BY name";
+                   WHERE type = 'index' AND name NOT LIKE 'sqlite_%' AND tbl_name <> 'task'
+                     AND name NOT IN ('session_expiresAt_idx', 'verification_expiresAt_idx') ORDER BY name";
     lines.extend(strings(db, indexes).await);
     lines
 }

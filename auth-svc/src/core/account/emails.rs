@@ -150,6 +150,33 @@ impl Emails {
         });
     }
 
+    /// Mails `user` the link that confirms deleting their account (`DELETE_USER_VERIFICATION`), returning to
+    /// `callback_url` (default `/`), as Better Auth builds it.
+    pub fn send_account_deletion(
+        &self,
+        user: &UserRecord,
+        deletion_token: &str,
+        callback_url: Option<&str>,
+    ) {
+        let callback =
+            encode_uri_component(callback_url.filter(|url| !url.is_empty()).unwrap_or("/"));
+        let link = format!(
+            "{}/delete-user/callback?token={deletion_token}&callbackURL={callback}",
+            self.api_url
+        );
+        self.mailer.send(Mail {
+            to: user.email.clone(),
+            subject: "Confirm the deletion of your account".into(),
+            text: format!(
+                "Hello {},\n\nSomeone asked to delete your account. To confirm, open this link while signed in:\n\n\
+                 {link}\n\nThe link works once, for one day. If you did not ask for it, ignore this mail and change \
+                 your password: your account stays as it is.\n",
+                user.name
+            ),
+            link: Some(link),
+        });
+    }
+
     /// The cost of signing a token, for paths that must take as long as one that signs.
     pub fn sign_dummy(&self, email: &str) {
         let _ = token::sign(&self.secret, &EmailClaims::new(email, None, now()));

@@ -4,10 +4,13 @@
 //! which signs the stateless verification tokens of [`token`] and never blocks on delivery.
 
 mod deletion;
+mod deletion_by_mail;
 mod emails;
 mod password;
 mod profile;
+mod update_session;
 mod verification;
+mod verify_password;
 
 pub mod token;
 
@@ -26,6 +29,7 @@ pub use deletion::DeleteUser;
 pub use emails::Emails;
 pub use password::{ChangePassword, PasswordChanged};
 pub use profile::ProfileUpdate;
+pub use update_session::SessionFields;
 pub use verification::Verified;
 
 /// Answers that must not reveal whether an address has an account take at least this long, whatever work they did.
@@ -38,6 +42,8 @@ pub struct Account {
     hasher: Hasher,
     emails: Emails,
     throttle: SignInThrottle,
+    /// `DELETE_USER_VERIFICATION`: deletion is confirmed from a mailed link.
+    delete_user_verification: bool,
 }
 
 impl Account {
@@ -48,6 +54,7 @@ impl Account {
             hasher,
             emails,
             throttle: SignInThrottle::disabled(),
+            delete_user_verification: false,
         }
     }
 
@@ -55,6 +62,12 @@ impl Account {
     /// per-account back-off as sign-ins, so a stolen session cannot be used to guess the password.
     pub fn with_throttle(mut self, throttle: SignInThrottle) -> Self {
         self.throttle = throttle;
+        self
+    }
+
+    /// `DELETE_USER_VERIFICATION`: `delete-user` mails a link to `delete-user/callback` instead of deleting at once.
+    pub fn with_delete_user_verification(mut self, on: bool) -> Self {
+        self.delete_user_verification = on;
         self
     }
 

@@ -44,8 +44,14 @@ pub async fn delete_user(
         Some(&current),
     );
     let response = call(Route::DeleteUser, state.auth.clone().delete_user(request)).await?;
+    // A confirmation mail (DELETE_USER_VERIFICATION) leaves the session as it is.
+    let cookies = if response.message == "User deleted" {
+        SetCookies::cleared(&state.cookies)
+    } else {
+        SetCookies::none()
+    };
     Ok((
-        SetCookies::cleared(&state.cookies),
+        cookies,
         Json(json!({ "success": response.success, "message": response.message })),
     )
         .into_response())

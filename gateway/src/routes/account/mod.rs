@@ -2,10 +2,12 @@
 //! ([`profile`]), passwords and their reset ([`password`]), email verification ([`verification`]) and deletion
 //! ([`deletion`]); and what they share.
 
+pub mod delete_user_callback;
 pub mod deletion;
 pub mod password;
 pub mod profile;
 pub mod verification;
+pub mod verify_password;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};

@@ -21,6 +21,8 @@ pub struct UpdateUserBody {
 }
 
 impl Schema for UpdateUserBody {
+    const SHAPE: crate::extract::Shape = crate::extract::Shape::Record;
+
     fn read(fields: &mut Fields<'_>) -> Self {
         let image = fields
             .nullable_string("image")

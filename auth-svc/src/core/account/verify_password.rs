@@ -1,0 +1,37 @@
+//! `verify-password`: whether the signed-in user's password is the one given, for an app to confirm a sensitive
+//! step. Better Auth answers `INVALID_PASSWORD` both for a wrong password and for a user without one; Warden does the
+//! same work in both cases (a dummy verify when there is no credential), so the timing tells neither apart, and every
+//! check counts toward the per-account back-off that sign-ins use, so a stolen session cannot guess at leisure.
+
+use super::Account;
+use crate::{
+    domain::{Email, Password, SessionToken},
+    error::AuthError,
+};
+
+impl Account {
+    /// `UNAUTHORIZED` without a live session, `PASSWORD_TOO_LONG` over 128 characters, `INVALID_PASSWORD` unless the
+    /// password is the user's.
+    pub async fn verify_password(
+        &self,
+        token: Option<&SessionToken>,
+        password: String,
+    ) -> Result<(), AuthError> {
+        let current = self.session(token).await?;
+        let password = Password::candidate(password).map_err(|_| AuthError::PasswordTooLong)?;
+        match self.check_password(&current.user, &password).await {
+            Ok(_) => Ok(()),
+            Err(AuthError::CredentialAccountNotFound) => {
+                if let Some(email) = Email::parse(&current.user.email) {
+                    self.throttle.attempt(&email).await?;
+                }
+                self.hasher
+                    .dummy_verify(&password)
+                    .await
+                    .map_err(AuthError::Internal)?;
+                Err(AuthError::InvalidPassword)
+            }
+            Err(other) => Err(other),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Better Auth's session middleware forgets a cookie whose session is gone: a route that needs a session answers its
+//! error together with the three deletion cookies when a credential came but named no live session.
+
+use axum::response::{IntoResponse, Response};
+
+use crate::cookies::SetCookies;
+use crate::error::ApiError;
+use crate::extract::CurrentSession;
+use crate::state::AppState;
+
+/// `error`, with the deletion cookies when the caller presented a credential and auth-svc found no session for it
+/// (`reasons`: the reasons that mean so on this route).
+pub fn refuse(
+    state: &AppState,
+    current: &CurrentSession,
+    error: ApiError,
+    reasons: &[&str],
+) -> Response {
+    let session_gone = current.token().is_some()
+        && matches!(&error, ApiError::Upstream { status, .. } if reason(status).is_some_and(|reason| reasons.contains(&reason.as_str())));
+    if session_gone {
+        (SetCookies::cleared(&state.cookies), error).into_response()
+    } else {
+        error.into_response()
+    }
+}
+
+fn reason(status: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt;
+    status.get_details_error_info().map(|info| info.reason)
+}
