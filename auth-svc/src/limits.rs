@@ -52,7 +52,7 @@ pub fn from_config(config: &Config) -> anyhow::Result<(Limits, SignInThrottle)> 
         ));
     }
     let store = match &config.redis_url {
-        Some(url) => Store::redis(url, &config.redis_key_prefix)?,
+        Some(url) => Store::redis(url.expose(), &config.redis_key_prefix)?,
         None => Store::memory(),
     };
     let limiter = RateLimiter::new(store.clone(), Rules::better_auth());

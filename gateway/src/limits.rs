@@ -10,7 +10,9 @@ use serde_json::json;
 use warden_ratelimit::{RateLimiter, Rules, Store};
 
 use crate::client_ip::ClientIp;
-use crate::config::{ConfigError, Limits};
+use warden_common::settings::SettingsError;
+
+use crate::config::Limits;
 
 pub const X_RETRY_AFTER: &str = "x-retry-after";
 
@@ -18,13 +20,13 @@ pub const X_RETRY_AFTER: &str = "x-retry-after";
 const AUTH_BASE_PATH: &str = "/api/auth";
 
 /// The limiter `limits` asks for, or none when rate limiting is off.
-pub fn limiter(limits: &Limits) -> Result<Option<RateLimiter>, ConfigError> {
+pub fn limiter(limits: &Limits) -> Result<Option<RateLimiter>, SettingsError> {
     if !limits.rate_limit_enabled {
         return Ok(None);
     }
     let store = match &limits.redis_url {
-        Some(url) => Store::redis(url, &limits.redis_key_prefix)
-            .map_err(|error| ConfigError::new("REDIS_URL", error.to_string()))?,
+        Some(url) => Store::redis(url.expose(), &limits.redis_key_prefix)
+            .map_err(|error| SettingsError::new("REDIS_URL", error.to_string()))?,
         None => Store::memory(),
     };
     Ok(Some(RateLimiter::new(store, Rules::better_auth())))

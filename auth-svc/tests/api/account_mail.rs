@@ -35,7 +35,7 @@ async fn the_outbox_lists_the_latest_mails_newest_first() {
 #[tokio::test]
 async fn the_outbox_is_refused_to_callers_outside_the_trusted_proxies() {
     let app = TestApp::spawn_with(|config| {
-        config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()].into();
     })
     .await;
 
