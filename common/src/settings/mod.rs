@@ -67,9 +67,10 @@ pub const EXIT_CODE: u8 = 2;
 pub trait Env: Fn(&str) -> Option<String> {}
 impl<F: Fn(&str) -> Option<String>> Env for F {}
 
-/// The process environment, empty values counting as unset.
+/// The process environment. An empty value is returned as such: `PLUGINS=""` means no plugin, while the groups
+/// treat an empty URL or secret as unset.
 pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
+    std::env::var(name).ok()
 }
 
 /// Prints `error: <VARIABLE>: <reason>` on stderr and gives [`EXIT_CODE`].
