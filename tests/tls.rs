@@ -160,3 +160,65 @@ async fn a_gateway_that_does_not_trust_the_services_certificate_answers_503_rath
 
     assert_eq!(response.status(), 503);
 }
+
+#[tokio::test]
+async fn the_all_in_one_serves_tls_on_its_grpc_ports_and_its_services_reach_each_other_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = TestCert::localhost();
+    let mut settings = warden::Settings::new(dir.path());
+    settings.gateway_addr = "127.0.0.1:0".parse().unwrap();
+    settings.auth_addr = "127.0.0.1:0".parse().unwrap();
+    settings.task_addr = "127.0.0.1:0".parse().unwrap();
+    settings.secret = Some("x".repeat(32).into());
+    settings.rate_limit_enabled = false;
+    settings.tls = Some(cert.server_config());
+    settings.tls_ca = Some(cert.ca());
+    let warden = warden::Warden::build(settings).await.unwrap();
+    let base_url = warden.base_url().to_owned();
+    let auth_addr = warden.auth_addr();
+    let (_stop, stopped) = stopper();
+    tokio::spawn(warden.run_until_stopped(stopped));
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+
+    let signed_up = browser
+        .post(format!("{base_url}/api/auth/sign-up/email"))
+        .header("origin", &base_url)
+        .json(&json!({ "name": "Ada", "email": "ada@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    // A task needs task-svc to check the session with auth-svc, over TLS.
+    let created = browser
+        .post(format!("{base_url}/api/v1/tasks"))
+        .header("origin", &base_url)
+        .json(&json!({ "title": "Over TLS, in one process" }))
+        .send()
+        .await
+        .unwrap();
+    let tls_channel =
+        tonic::transport::Endpoint::from_shared(format!("https://localhost:{}", auth_addr.port()))
+            .unwrap()
+            .tls_config(cert.client_config("localhost"))
+            .unwrap()
+            .connect()
+            .await;
+    let plain_health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{auth_addr}"))
+            .unwrap()
+            .connect_lazy(),
+    )
+    .check(tonic_health::pb::HealthCheckRequest::default())
+    .await;
+
+    assert_eq!(signed_up.status(), 200);
+    assert_eq!(created.status(), 201);
+    let health = tonic_health::pb::health_client::HealthClient::new(tls_channel.unwrap())
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(health.into_inner().status, 1, "SERVING over TLS");
+    assert!(plain_health.is_err(), "plaintext is refused");
+}

@@ -17,6 +17,7 @@ use warden_common::settings::{
     split_list,
 };
 
+use crate::mail::SmtpSettings;
 use crate::sessions::SessionLifetimes;
 
 /// Everything auth-svc needs to run; built from [`Cli`] or directly (tests, the all-in-one).
@@ -43,10 +44,8 @@ pub struct Config {
     pub key_refresh: Duration,
     /// Better Auth's `requireEmailVerification`: no session until the address is verified.
     pub require_email_verification: bool,
-    /// `smtp://host:port`, `smtp://…?tls=starttls` or `smtps://…`; unset keeps mail in the development outbox.
-    pub smtp_url: Option<SecretString>,
-    /// The sender of every mail.
-    pub mail_from: String,
+    /// `SMTP_URL` with `MAIL_FROM`, parsed; unset keeps mail in the development outbox.
+    pub smtp: Option<SmtpSettings>,
     /// Abuse limits: Better Auth's rate limits for direct callers (not trusted proxies) and the back-off after
     /// failed sign-ins on one account.
     pub rate_limit_enabled: bool,
@@ -86,8 +85,7 @@ impl Config {
             migrate: false,
             key_refresh: Duration::ZERO,
             require_email_verification: false,
-            smtp_url: None,
-            mail_from: String::new(),
+            smtp: None,
             rate_limit_enabled: true,
             throttle_base: Duration::from_secs(1),
             admin_user_ids: Vec::new(),
@@ -203,8 +201,7 @@ pub struct Account {
     pub sessions: SessionLifetimes,
     pub key_refresh: Duration,
     pub require_email_verification: bool,
-    pub smtp_url: Option<SecretString>,
-    pub mail_from: String,
+    pub smtp: Option<SmtpSettings>,
     pub admin_user_ids: Vec<String>,
     pub cleanup_interval: Duration,
 }
@@ -216,8 +213,7 @@ impl Default for Account {
             sessions: SessionLifetimes::default(),
             key_refresh: crate::keys::DEFAULT_REFRESH,
             require_email_verification: false,
-            smtp_url: None,
-            mail_from: DEFAULT_MAIL_FROM.into(),
+            smtp: None,
             admin_user_ids: Vec::new(),
             cleanup_interval: crate::cleanup::DEFAULT_INTERVAL,
         }
@@ -241,26 +237,26 @@ impl AccountArgs {
             "SESSION_CACHE_TTL",
             self.session_cache_ttl,
         )?;
-        let smtp_url = self.smtp_url.filter(|url| !url.expose_secret().is_empty());
-        if let Some(url) = &smtp_url {
-            crate::mail::SmtpSettings::parse(url.expose_secret(), &self.mail_from).map_err(
-                |error| {
+        let smtp = self
+            .smtp_url
+            .filter(|url| !url.expose_secret().is_empty())
+            .map(|url| {
+                SmtpSettings::parse(url.expose_secret(), &self.mail_from).map_err(|error| {
                     let variable = match error {
                         crate::mail::SmtpError::InvalidUrl(_) => "SMTP_URL",
                         crate::mail::SmtpError::InvalidFrom => "MAIL_FROM",
                     };
                     let text = error.to_string();
                     SettingsError::new(variable, text.trim_start_matches(variable).trim_start())
-                },
-            )?;
-        }
+                })
+            })
+            .transpose()?;
         Ok(Account {
             session_cache_ttl,
             sessions,
             key_refresh: Duration::from_secs(self.key_refresh),
             require_email_verification: self.require_email_verification,
-            smtp_url,
-            mail_from: self.mail_from,
+            smtp,
             admin_user_ids: split_list(&self.admin_user_ids),
             cleanup_interval: Duration::from_secs(self.cleanup_interval),
         })
@@ -274,8 +270,7 @@ impl Account {
         config.sessions = self.sessions;
         config.key_refresh = self.key_refresh;
         config.require_email_verification = self.require_email_verification;
-        config.smtp_url = self.smtp_url;
-        config.mail_from = self.mail_from;
+        config.smtp = self.smtp;
         config.admin_user_ids = self.admin_user_ids;
         config.cleanup_interval = self.cleanup_interval;
     }
@@ -401,8 +396,7 @@ mod tests {
     fn mail_settings_default_to_the_outbox_and_no_verification() {
         let config = parse(&[]).unwrap();
         assert!(!config.require_email_verification);
-        assert!(config.smtp_url.is_none());
-        assert_eq!(config.mail_from, DEFAULT_MAIL_FROM);
+        assert!(config.smtp.is_none());
     }
 
     #[test]
@@ -437,7 +431,7 @@ mod tests {
         .unwrap_err();
         assert!(error.to_string().contains("MAIL_FROM"), "{error}");
         let config = parse(&["--smtp-url", "smtps://u:p@mail.example.com"]).unwrap();
-        assert!(config.smtp_url.is_some());
+        assert!(config.smtp.is_some());
         assert!(!format!("{config:?}").contains("u:p@"));
     }
 

@@ -91,7 +91,7 @@ impl AuthServer {
             config.admin_user_ids.clone(),
         );
         let admin = GrpcAdmin::new(admin, config.secret.clone());
-        let mailer = Mailer::from_settings(config.smtp_url.as_ref(), &config.mail_from)?;
+        let mailer = Mailer::from_settings(config.smtp.clone());
         let dev = mailer
             .outbox()
             .map(|outbox| GrpcDev::new(outbox.clone(), config.trusted_proxies.to_vec()));
