@@ -3,6 +3,9 @@
 //!
 //! The services still talk gRPC to each other over loopback, so what runs here is what runs split apart. They share
 //! one metrics registry, served at the gateway's `/metrics`; the services open no admin ports of their own.
+//!
+//! [`config::Cli`] reads the same settings as the split binaries, through the same groups, into [`Settings`];
+//! [`Warden::build`] hands them to each server's `Config`.
 
 pub mod config;
 

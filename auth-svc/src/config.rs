@@ -70,33 +70,32 @@ pub struct Config {
 impl Config {
     /// Defaults for everything but the database and the secret.
     pub fn new(database_url: DatabaseUrl, secret: AuthSecret) -> Self {
-        let mut config = Self {
+        let account = Account::default();
+        Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             database_url,
             db_max_connections: 10,
             redis_url: None,
             redis_key_prefix: warden_common::settings::args::DEFAULT_REDIS_KEY_PREFIX.into(),
-            session_cache_ttl: Duration::ZERO,
+            session_cache_ttl: account.session_cache_ttl,
             secret,
-            sessions: SessionLifetimes::default(),
+            sessions: account.sessions,
             base_url: PublicUrl::default(),
             trusted_origins: TrustedOrigins::default(),
             trusted_proxies: Networks::loopback(),
             migrate: false,
-            key_refresh: Duration::ZERO,
-            require_email_verification: false,
-            smtp: None,
+            key_refresh: account.key_refresh,
+            require_email_verification: account.require_email_verification,
+            smtp: account.smtp,
             rate_limit_enabled: true,
             throttle_base: Duration::from_secs(1),
-            admin_user_ids: Vec::new(),
+            admin_user_ids: account.admin_user_ids,
             tls: None,
-            cleanup_interval: Duration::ZERO,
+            cleanup_interval: account.cleanup_interval,
             metrics_listen: None,
             drain_delay: Duration::ZERO,
             plugins: Plugins::all(),
-        };
-        Account::default().apply_to(&mut config);
-        config
+        }
     }
 }
 

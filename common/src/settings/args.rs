@@ -15,7 +15,7 @@ use crate::AuthSecret;
 /// `DATABASE_URL` and `DATABASE_MAX_CONNECTIONS`.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct DatabaseArgs {
-    /// postgres://… or sqlite://…
+    /// postgres://… or sqlite://… [the all-in-one's default: SQLite in WARDEN_DATA_DIR]
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Database pool size.
