@@ -328,3 +328,44 @@ pub async fn serve(
         .await
         .context("serving gRPC")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::{Layer, ServiceExt};
+
+    use super::*;
+
+    /// The `Access-Control-Allow-Origin` a gRPC-web preflight from `origin` gets.
+    async fn allowed(origins: &TrustedOrigins, origin: &str) -> Option<String> {
+        let service = grpc_web_cors(origins.clone()).layer(tower::service_fn(|_| async {
+            Ok::<_, Infallible>(http::Response::new(axum::body::Body::empty()))
+        }));
+        let preflight = http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/warden.auth.v1.AuthService/GetSession")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = service.oneshot(preflight).await.unwrap();
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|value| value.to_str().unwrap().to_owned())
+    }
+
+    #[tokio::test]
+    async fn grpc_web_cors_allows_the_trusted_origins_wildcards_included() {
+        let base = "http://localhost:3000/app".parse().unwrap();
+        let extra = "https://*.example.com".parse().unwrap();
+        let origins = TrustedOrigins::for_site(&base, &extra);
+        for origin in ["http://localhost:3000", "https://app.example.com"] {
+            assert_eq!(allowed(&origins, origin).await.as_deref(), Some(origin));
+        }
+        for origin in ["http://localhost:3001", "https://example.com.evil.test"] {
+            assert_eq!(allowed(&origins, origin).await, None, "{origin}");
+        }
+    }
+}
