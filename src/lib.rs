@@ -1,79 +1,96 @@
 //! The all-in-one Warden: auth-svc, task-svc and the gateway in one process, on SQLite in a data directory with the
 //! in-process session cache. The same code paths as the separate binaries; only the wiring differs.
 //!
-//! The gateway still calls the services over gRPC, through in-process pipes instead of a TCP connection (their ports
-//! stay open for other clients), so what runs here is what runs split apart. They share one metrics registry, served
-//! at the gateway's `/metrics`; the services open no admin ports of their own.
+//! The services still talk gRPC to each other over loopback, so what runs here is what runs split apart. They share
+//! one metrics registry, served at the gateway's `/metrics`; the services open no admin ports of their own.
+//!
+//! [`config::Cli`] reads the same settings as the split binaries, through the same groups, into [`Settings`];
+//! [`Warden::build`] hands them to each server's `Config`.
+
+pub mod config;
 
 use std::{
     future::Future,
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::Context;
-use auth_svc::core::sessions::SessionLifetimes;
 use secrecy::SecretString;
+use tonic::transport::{Certificate, ServerTlsConfig};
+use warden_common::settings::{
+    DatabaseUrl, Networks, Plugins, PublicUrl, SettingsError, TrustedOrigins, UpstreamUrl,
+};
 use warden_common::{AuthSecret, grpc, in_process::InProcessListener};
 
-/// Where and how the all-in-one runs.
+/// Where and how the all-in-one runs: every value parsed (see [`config::Cli`]).
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub data_dir: PathBuf,
     pub gateway_addr: SocketAddr,
     pub auth_addr: SocketAddr,
     pub task_addr: SocketAddr,
+    /// `DATABASE_URL`: a database of its own instead of SQLite in the data directory.
+    pub database_url: Option<DatabaseUrl>,
+    /// `DATABASE_MAX_CONNECTIONS`: each service's pool size.
+    pub db_max_connections: u32,
     /// Overrides the generated secret kept in the data directory.
     pub secret: Option<SecretString>,
     /// Secret rotation (`AUTH_SECRETS`), newest first: the first signs and encrypts, every one (and the secret
     /// above, or the one kept in the data directory) verifies and decrypts.
     pub secrets: Option<SecretString>,
-    /// First part of every cookie name (`COOKIE_PREFIX`, Better Auth's `advanced.cookiePrefix`).
-    pub cookie_prefix: String,
-    /// `Domain` of every cookie (`COOKIE_DOMAIN`, Better Auth's `crossSubDomainCookies`).
-    pub cookie_domain: Option<String>,
-    /// Session lifetimes (`SESSION_EXPIRES_IN`, `SESSION_UPDATE_AGE`, `SESSION_FRESH_AGE`).
-    pub sessions: SessionLifetimes,
+    /// Cookie names and domain (`COOKIE_PREFIX`, `COOKIE_DOMAIN`) and the session cookie's lifetime.
+    pub cookies: gateway::config::CookieOptions,
+    /// Accounts and sessions: lifetimes, session cache, key refresh, mail, administrators, cleanup.
+    pub account: auth_svc::config::Account,
     /// Defaults to `http://<gateway_addr>`.
-    pub base_url: Option<String>,
-    pub trusted_origins: Vec<String>,
-    /// Users who are administrators whatever their role (`ADMIN_USER_IDS`).
-    pub admin_user_ids: Vec<String>,
+    pub base_url: Option<PublicUrl>,
+    pub trusted_origins: TrustedOrigins,
     /// Better Auth's rate limits and the failed sign-in back-off, counted in process.
     pub rate_limit_enabled: bool,
-    /// No session until the email address is verified (`REQUIRE_EMAIL_VERIFICATION`).
-    pub require_email_verification: bool,
-    /// delete-user mails a link that confirms the deletion (`DELETE_USER_VERIFICATION`).
-    pub delete_user_verification: bool,
-    /// Outgoing mail over SMTP (`SMTP_URL`); unset keeps mail in the development outbox at `/api/dev/outbox`.
-    pub smtp_url: Option<SecretString>,
-    /// The sender of every mail (`MAIL_FROM`); auth-svc's default when unset.
-    pub mail_from: Option<String>,
+    /// Proxies in front of the gateway whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Networks,
+    /// Clients that may read the gateway's `GET /metrics` (`METRICS_ALLOW`).
+    pub metrics_allow: Networks,
+    /// The gateway's largest request body and longest request (`BODY_LIMIT`, `REQUEST_TIMEOUT`).
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    /// TLS on the gRPC ports (`TLS_CERT`, `TLS_KEY`).
+    pub tls: Option<ServerTlsConfig>,
+    /// What task-svc verifies auth-svc's certificate against when TLS is on (`TLS_CA`, else `TLS_CERT`).
+    pub tls_ca: Option<Certificate>,
     /// How long a drain keeps serving after readiness turns (`DRAIN_DELAY`).
-    pub drain_delay: std::time::Duration,
+    pub drain_delay: Duration,
+    /// The Better Auth plugins served (`PLUGINS`).
+    pub plugins: Plugins,
 }
 
 impl Settings {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let limits = gateway::config::Limits::default();
         Self {
             data_dir: data_dir.into(),
             gateway_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             auth_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             task_addr: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            database_url: None,
+            db_max_connections: 10,
             secret: None,
             secrets: None,
-            cookie_prefix: gateway::cookies::DEFAULT_PREFIX.to_owned(),
-            cookie_domain: None,
-            sessions: SessionLifetimes::default(),
+            cookies: gateway::config::CookieOptions::default(),
+            account: auth_svc::config::Account::default(),
             base_url: None,
-            trusted_origins: Vec::new(),
-            admin_user_ids: Vec::new(),
+            trusted_origins: TrustedOrigins::default(),
             rate_limit_enabled: true,
-            require_email_verification: false,
-            delete_user_verification: false,
-            smtp_url: None,
-            mail_from: None,
+            trusted_proxies: limits.trusted_proxies,
+            metrics_allow: limits.metrics_allow,
+            body_limit: limits.body_limit,
+            request_timeout: limits.request_timeout,
+            tls: None,
+            tls_ca: None,
             drain_delay: warden_common::shutdown::DEFAULT_DRAIN_DELAY,
+            plugins: Plugins::all(),
         }
     }
 }
@@ -82,7 +99,7 @@ pub struct Warden {
     auth: auth_svc::AuthServer,
     task: task_svc::TaskServer,
     gateway: gateway::GatewayServer,
-    base_url: String,
+    base_url: PublicUrl,
     /// Where auth-svc and task-svc answer the gateway's calls in process.
     auth_port: InProcessListener,
     task_port: InProcessListener,
@@ -104,44 +121,43 @@ impl Warden {
                     (None, Some(_)) => kept_secret(&settings.data_dir)?,
                     (secret, _) => secret,
                 };
-                AuthSecret::from_settings(secrets.as_ref(), secret)
-                    .map_err(|error| anyhow::anyhow!("{} {error}", error.variable()))?
+                AuthSecret::from_settings(secrets.as_ref(), secret).map_err(SettingsError::from)?
             }
         };
-        let database_url = format!(
-            "sqlite://{}?mode=rwc",
-            settings.data_dir.join("warden.db").display()
-        );
+        let database_url = match settings.database_url {
+            Some(url) => url,
+            None => DatabaseUrl::parse(&format!(
+                "sqlite://{}?mode=rwc",
+                settings.data_dir.join("warden.db").display()
+            ))?,
+        };
 
         // The gateway's address decides BASE_URL, which the services need for JWT issuer and audience.
         let gateway_listener = tokio::net::TcpListener::bind(settings.gateway_addr)
             .await
             .with_context(|| format!("binding GATEWAY_ADDR {}", settings.gateway_addr))?;
         let gateway_addr = gateway_listener.local_addr()?;
-        let base_url = settings
-            .base_url
-            .unwrap_or_else(|| format!("http://{gateway_addr}"));
+        let base_url = match settings.base_url {
+            Some(url) => url,
+            None => PublicUrl::parse(&format!("http://{gateway_addr}"))?,
+        };
         let mut trusted_origins = settings.trusted_origins;
         if gateway_addr.ip().is_loopback() {
-            trusted_origins.push(format!("http://localhost:{}", gateway_addr.port()));
-            trusted_origins.push(format!("http://127.0.0.1:{}", gateway_addr.port()));
+            trusted_origins.push(&format!("http://localhost:{}", gateway_addr.port()))?;
+            trusted_origins.push(&format!("http://127.0.0.1:{}", gateway_addr.port()))?;
         }
 
         let mut auth_config = auth_svc::Config::new(database_url.clone(), secret.clone());
         auth_config.listen = settings.auth_addr;
+        auth_config.db_max_connections = settings.db_max_connections;
         auth_config.base_url = base_url.clone();
         auth_config.trusted_origins = trusted_origins.clone();
         auth_config.migrate = true;
-        auth_config.sessions = settings.sessions;
-        auth_config.admin_user_ids = settings.admin_user_ids;
+        settings.account.apply_to(&mut auth_config);
         auth_config.rate_limit_enabled = settings.rate_limit_enabled;
-        auth_config.require_email_verification = settings.require_email_verification;
-        auth_config.delete_user_verification = settings.delete_user_verification;
-        auth_config.smtp_url = settings.smtp_url;
+        auth_config.tls = settings.tls.clone();
         auth_config.drain_delay = settings.drain_delay;
-        if let Some(from) = settings.mail_from {
-            auth_config.mail_from = from;
-        }
+        auth_config.plugins = settings.plugins;
         // One registry for the process: the gateway's /metrics shows all three servers.
         let metrics = warden_common::metrics::Metrics::new();
         // The gateway calls the services in process (gRPC without a connection); their TCP ports stay open for
@@ -154,7 +170,17 @@ impl Warden {
 
         let mut task_config = task_svc::Config::new(database_url);
         task_config.listen = settings.task_addr;
-        task_config.auth_url = format!("http://{}", auth.local_addr());
+        task_config.db_max_connections = settings.db_max_connections;
+        // task-svc fetches auth-svc's keys over its TCP port: with TLS on, by the name the certificate holds.
+        task_config.auth_url = match settings.tls {
+            Some(_) => UpstreamUrl::parse(
+                "AUTH_URL",
+                &format!("https://localhost:{}", auth.local_addr().port()),
+            )?,
+            None => UpstreamUrl::http(auth.local_addr()),
+        };
+        task_config.tls = settings.tls;
+        task_config.tls_ca = settings.tls_ca;
         task_config.base_url = base_url.clone();
         task_config.trusted_origins = trusted_origins.clone();
         task_config.drain_delay = settings.drain_delay;
@@ -165,27 +191,23 @@ impl Warden {
         let gateway = gateway::GatewayServer::build_in_process(
             gateway::Config {
                 listen: gateway_addr,
-                auth_url: format!("http://{}", auth.local_addr()),
-                task_url: format!("http://{}", task.local_addr()),
+                auth_url: UpstreamUrl::http(auth.local_addr()),
+                task_url: UpstreamUrl::http(task.local_addr()),
                 secret,
                 base_url: base_url.clone(),
                 trusted_origins,
                 limits: gateway::config::Limits {
                     rate_limit_enabled: settings.rate_limit_enabled,
+                    trusted_proxies: settings.trusted_proxies,
+                    metrics_allow: settings.metrics_allow,
+                    body_limit: settings.body_limit,
+                    request_timeout: settings.request_timeout,
                     drain_delay: settings.drain_delay,
                     ..Default::default()
                 },
                 tls_ca: None,
-                cookies: gateway::config::CookieOptions {
-                    prefix: settings.cookie_prefix,
-                    domain: settings.cookie_domain,
-                    session_max_age: settings
-                        .sessions
-                        .expires_in
-                        .num_seconds()
-                        .max(1)
-                        .unsigned_abs(),
-                },
+                cookies: settings.cookies,
+                plugins: settings.plugins,
             },
             gateway_listener,
             &auth_client,
@@ -215,7 +237,7 @@ impl Warden {
     }
 
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.base_url.as_str()
     }
 
     /// Runs every server until `shutdown` resolves, then drains them all: each reports it is stopping at once

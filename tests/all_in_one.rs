@@ -114,3 +114,125 @@ fn a_worker_thread_count_of_zero_is_refused_naming_the_setting_and_one_is_served
     child.wait().unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }
+
+/// The split binaries' settings that the all-in-one does not take, and why.
+const NOT_FOR_THE_ALL_IN_ONE: &[(&str, &str)] = &[
+    (
+        "AUTH_URL",
+        "auth-svc runs in the process: the gateway calls it in process, task-svc at its own port",
+    ),
+    (
+        "TASK_URL",
+        "task-svc runs in the process: the gateway calls it in process",
+    ),
+    (
+        "METRICS_ADDR",
+        "one registry for the process, served at the gateway's GET /metrics (METRICS_ALLOW)",
+    ),
+    (
+        "REDIS_URL",
+        "one process: the session cache and the rate-limit counts live in it",
+    ),
+    ("REDIS_KEY_PREFIX", "no Redis, see REDIS_URL"),
+];
+
+fn variables(command: &clap::Command) -> Vec<String> {
+    command
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_all_in_one_takes_every_setting_of_the_split_binaries_that_applies_to_it() {
+    use clap::CommandFactory;
+    let mut all_in_one = warden::config::Cli::command();
+    let taken = variables(&all_in_one);
+    let help = all_in_one.render_long_help().to_string();
+    let split = [
+        ("auth-svc", auth_svc::config::Cli::command()),
+        ("task-svc", task_svc::config::Cli::command()),
+        ("gateway", gateway::config::Cli::command()),
+    ];
+    let mut seen = Vec::new();
+    for (binary, command) in &split {
+        for variable in variables(command) {
+            let reason = NOT_FOR_THE_ALL_IN_ONE
+                .iter()
+                .find(|(name, _)| *name == variable);
+            match reason {
+                Some((_, why)) => assert!(
+                    !taken.contains(&variable),
+                    "{variable} is listed as not applying ({why}) but the all-in-one takes it"
+                ),
+                None => {
+                    assert!(
+                        taken.contains(&variable),
+                        "{binary}'s {variable} is missing from the all-in-one"
+                    );
+                    assert!(help.contains(&variable), "{variable} is not in --help");
+                }
+            }
+            seen.push(variable);
+        }
+    }
+    for (variable, _) in NOT_FOR_THE_ALL_IN_ONE {
+        assert!(
+            seen.iter().any(|seen| seen == variable),
+            "{variable} is no split binary's setting"
+        );
+    }
+    for variable in [
+        "CLEANUP_INTERVAL",
+        "TLS_CERT",
+        "TLS_KEY",
+        "METRICS_ALLOW",
+        "TRUSTED_PROXIES",
+        "PLUGINS",
+    ] {
+        assert!(taken.iter().any(|taken| taken == variable), "{variable}");
+    }
+}
+
+#[test]
+fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2_and_creates_nothing() {
+    for (variable, value, line) in [
+        ("PLUGINS", "sso", "error: PLUGINS: `sso` is not a plugin"),
+        (
+            "BASE_URL",
+            "localhost:3000",
+            "error: BASE_URL: `localhost:3000` must be",
+        ),
+        (
+            "TRUSTED_PROXIES",
+            "lb",
+            "error: TRUSTED_PROXIES: `lb` is not an IP address",
+        ),
+        (
+            "CLEANUP_INTERVAL",
+            "hourly",
+            "error: CLEANUP_INTERVAL: invalid value 'hourly'",
+        ),
+        (
+            "AUTH_SECRETS",
+            "1:short",
+            "error: AUTH_SECRETS: must start with a secret",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(line), "{variable}: {stderr}");
+        if variable != "AUTH_SECRETS" {
+            assert!(!dir.path().join(".warden").exists(), "{variable}");
+        }
+    }
+}

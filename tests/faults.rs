@@ -21,6 +21,7 @@ use tokio::{
 };
 use tonic_health::pb::health_check_response::ServingStatus;
 use warden_common::AuthSecret;
+use warden_common::settings::UpstreamUrl;
 use warden_testkit::TestDb;
 
 const PASSWORD: &str = "correct horse battery";
@@ -72,28 +73,28 @@ impl Stack {
         let listen = listener.local_addr().unwrap();
         let base_url = format!("http://{listen}");
 
-        let mut auth = auth_svc::Config::new(auth_database_url(&db.url), secret());
+        let mut auth = auth_svc::Config::new(auth_database_url(&db.url).parse().unwrap(), secret());
         auth.listen = "127.0.0.1:0".parse().unwrap();
         auth.db_max_connections = 3;
-        auth.redis_url = Some(redis_url);
+        auth.redis_url = Some(redis_url.parse().unwrap());
         auth.redis_key_prefix = redis_prefix.to_owned();
-        auth.base_url = base_url.clone();
+        auth.base_url = base_url.parse().unwrap();
         auth.rate_limit_enabled = false;
         auth.metrics_listen = None;
         let auth = auth_svc::AuthServer::build(auth).await.unwrap();
         let auth_addr = auth.local_addr();
-        let auth_url = format!("http://{auth_addr}");
+        let auth_url = UpstreamUrl::http(auth_addr);
         let (auth_stop, auth_signal) = stopper();
         tokio::spawn(auth.run_until_stopped(auth_signal));
 
-        let mut tasks = task_svc::Config::new(db.url.clone());
+        let mut tasks = task_svc::Config::new(db.url.parse().unwrap());
         tasks.listen = "127.0.0.1:0".parse().unwrap();
         tasks.db_max_connections = 2;
         tasks.auth_url = auth_url.clone();
-        tasks.base_url = base_url.clone();
+        tasks.base_url = base_url.parse().unwrap();
         let tasks = task_svc::TaskServer::build(tasks).await.unwrap();
         let task_addr = tasks.local_addr();
-        let task_url = format!("http://{task_addr}");
+        let task_url = UpstreamUrl::http(task_addr);
         let (tasks_stop, tasks_signal) = stopper();
         tokio::spawn(tasks.run_until_stopped(tasks_signal));
 
@@ -102,14 +103,15 @@ impl Stack {
             auth_url,
             task_url,
             secret: secret(),
-            base_url: base_url.clone(),
-            trusted_origins: vec![],
+            base_url: base_url.parse().unwrap(),
+            trusted_origins: Default::default(),
             limits: gateway::config::Limits {
                 rate_limit_enabled: false,
                 ..Default::default()
             },
             cookies: Default::default(),
             tls_ca: None,
+            plugins: Default::default(),
         };
         let server = gateway::GatewayServer::build_on(config, listener).unwrap();
         let (gateway_stop, gateway_signal) = stopper();

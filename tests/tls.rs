@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use warden_common::AuthSecret;
+use warden_common::settings::UpstreamUrl;
 use warden_testkit::{TestDb, tls::TestCert};
 
 fn stopper() -> (
@@ -25,26 +26,34 @@ async fn a_browser_signs_up_and_keeps_tasks_through_a_gateway_that_speaks_tls_to
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
 
-    let mut auth = auth_svc::Config::new(db.url.clone(), secret());
+    let mut auth = auth_svc::Config::new(db.url.parse().unwrap(), secret());
     auth.listen = "127.0.0.1:0".parse().unwrap();
     auth.db_max_connections = 2;
-    auth.base_url = base_url.clone();
+    auth.base_url = base_url.parse().unwrap();
     auth.rate_limit_enabled = false;
     auth.tls = Some(tls());
     let auth = auth_svc::AuthServer::build(auth).await.unwrap();
-    let auth_url = format!("https://localhost:{}", auth.local_addr().port());
+    let auth_url = UpstreamUrl::parse(
+        "AUTH_URL",
+        &format!("https://localhost:{}", auth.local_addr().port()),
+    )
+    .unwrap();
     let (_auth_stop, auth_stopped) = stopper();
     tokio::spawn(auth.run_until_stopped(auth_stopped));
 
-    let mut tasks = task_svc::Config::new(db.url.clone());
+    let mut tasks = task_svc::Config::new(db.url.parse().unwrap());
     tasks.listen = "127.0.0.1:0".parse().unwrap();
     tasks.db_max_connections = 2;
-    tasks.base_url = base_url.clone();
+    tasks.base_url = base_url.parse().unwrap();
     tasks.auth_url = auth_url.clone();
     tasks.tls = Some(tls());
     tasks.tls_ca = Some(cert.ca());
     let tasks = task_svc::TaskServer::build(tasks).await.unwrap();
-    let task_url = format!("https://localhost:{}", tasks.local_addr().port());
+    let task_url = UpstreamUrl::parse(
+        "TASK_URL",
+        &format!("https://localhost:{}", tasks.local_addr().port()),
+    )
+    .unwrap();
     let (_tasks_stop, tasks_stopped) = stopper();
     tokio::spawn(tasks.run_until_stopped(tasks_stopped));
 
@@ -53,14 +62,15 @@ async fn a_browser_signs_up_and_keeps_tasks_through_a_gateway_that_speaks_tls_to
         auth_url,
         task_url,
         secret: secret(),
-        base_url: base_url.clone(),
-        trusted_origins: Vec::new(),
+        base_url: base_url.parse().unwrap(),
+        trusted_origins: Default::default(),
         limits: gateway::config::Limits {
             rate_limit_enabled: false,
             ..Default::default()
         },
         cookies: Default::default(),
         tls_ca: Some(cert.ca()),
+        plugins: Default::default(),
     };
     let gateway = gateway::GatewayServer::build_on(config, listener).unwrap();
     let (_gateway_stop, gateway_stopped) = stopper();
@@ -102,7 +112,7 @@ async fn a_gateway_that_does_not_trust_the_services_certificate_answers_503_rath
     let db = TestDb::new().await;
     let cert = TestCert::localhost();
     let mut auth = auth_svc::Config::new(
-        db.url.clone(),
+        db.url.parse().unwrap(),
         AuthSecret::parse("x".repeat(32).into()).unwrap(),
     );
     auth.listen = "127.0.0.1:0".parse().unwrap();
@@ -110,7 +120,11 @@ async fn a_gateway_that_does_not_trust_the_services_certificate_answers_503_rath
     auth.rate_limit_enabled = false;
     auth.tls = Some(cert.server_config());
     let auth = auth_svc::AuthServer::build(auth).await.unwrap();
-    let auth_url = format!("https://localhost:{}", auth.local_addr().port());
+    let auth_url = UpstreamUrl::parse(
+        "AUTH_URL",
+        &format!("https://localhost:{}", auth.local_addr().port()),
+    )
+    .unwrap();
     let (_auth_stop, auth_stopped) = stopper();
     tokio::spawn(auth.run_until_stopped(auth_stopped));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -118,10 +132,10 @@ async fn a_gateway_that_does_not_trust_the_services_certificate_answers_503_rath
     let config = gateway::Config {
         listen: listener.local_addr().unwrap(),
         auth_url,
-        task_url: "http://127.0.0.1:1".into(),
+        task_url: UpstreamUrl::http(([127, 0, 0, 1], 1).into()),
         secret: AuthSecret::parse("x".repeat(32).into()).unwrap(),
-        base_url: base_url.clone(),
-        trusted_origins: Vec::new(),
+        base_url: base_url.parse().unwrap(),
+        trusted_origins: Default::default(),
         limits: gateway::config::Limits {
             rate_limit_enabled: false,
             ..Default::default()
@@ -129,6 +143,7 @@ async fn a_gateway_that_does_not_trust_the_services_certificate_answers_503_rath
         cookies: Default::default(),
         // Another authority: auth-svc's certificate is not trusted.
         tls_ca: Some(TestCert::localhost().ca()),
+        plugins: Default::default(),
     };
     let gateway = gateway::GatewayServer::build_on(config, listener).unwrap();
     let (_gateway_stop, gateway_stopped) = stopper();
@@ -144,4 +159,66 @@ async fn a_gateway_that_does_not_trust_the_services_certificate_answers_503_rath
         .unwrap();
 
     assert_eq!(response.status(), 503);
+}
+
+#[tokio::test]
+async fn the_all_in_one_serves_tls_on_its_grpc_ports_and_its_services_reach_each_other_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = TestCert::localhost();
+    let mut settings = warden::Settings::new(dir.path());
+    settings.gateway_addr = "127.0.0.1:0".parse().unwrap();
+    settings.auth_addr = "127.0.0.1:0".parse().unwrap();
+    settings.task_addr = "127.0.0.1:0".parse().unwrap();
+    settings.secret = Some("x".repeat(32).into());
+    settings.rate_limit_enabled = false;
+    settings.tls = Some(cert.server_config());
+    settings.tls_ca = Some(cert.ca());
+    let warden = warden::Warden::build(settings).await.unwrap();
+    let base_url = warden.base_url().to_owned();
+    let auth_addr = warden.auth_addr();
+    let (_stop, stopped) = stopper();
+    tokio::spawn(warden.run_until_stopped(stopped));
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+
+    let signed_up = browser
+        .post(format!("{base_url}/api/auth/sign-up/email"))
+        .header("origin", &base_url)
+        .json(&json!({ "name": "Ada", "email": "ada@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    // A task needs task-svc to check the session with auth-svc, over TLS.
+    let created = browser
+        .post(format!("{base_url}/api/v1/tasks"))
+        .header("origin", &base_url)
+        .json(&json!({ "title": "Over TLS, in one process" }))
+        .send()
+        .await
+        .unwrap();
+    let tls_channel =
+        tonic::transport::Endpoint::from_shared(format!("https://localhost:{}", auth_addr.port()))
+            .unwrap()
+            .tls_config(cert.client_config("localhost"))
+            .unwrap()
+            .connect()
+            .await;
+    let plain_health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{auth_addr}"))
+            .unwrap()
+            .connect_lazy(),
+    )
+    .check(tonic_health::pb::HealthCheckRequest::default())
+    .await;
+
+    assert_eq!(signed_up.status(), 200);
+    assert_eq!(created.status(), 201);
+    let health = tonic_health::pb::health_client::HealthClient::new(tls_channel.unwrap())
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(health.into_inner().status, 1, "SERVING over TLS");
+    assert!(plain_health.is_err(), "plaintext is refused");
 }

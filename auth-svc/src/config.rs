@@ -1,32 +1,44 @@
-//! Typed configuration: flags and environment variables (clap), resolved into a [`Config`].
+//! Typed configuration: flags and environment variables (clap), resolved once into a [`Config`] of parsed values.
+//!
+//! The settings auth-svc shares with other binaries are `warden_common::settings` groups; [`AccountArgs`] holds the
+//! ones about accounts and sessions, which the all-in-one flattens too.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use anyhow::{Context, bail};
-use ipnet::IpNet;
+use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use tonic::transport::ServerTlsConfig;
 use warden_common::AuthSecret;
+use warden_common::settings::args::{
+    DatabaseArgs, DrainArgs, PluginsArgs, PublicArgs, RedisArgs, SecretArgs, ServerTlsArgs,
+};
+use warden_common::settings::{
+    DatabaseUrl, Env, Networks, Plugins, PublicUrl, RedisUrl, SettingsError, TrustedOrigins,
+    split_list,
+};
 
 use crate::core::sessions::SessionLifetimes;
+use crate::mail::SmtpSettings;
 
 /// Everything auth-svc needs to run; built from [`Cli`] or directly (tests, the all-in-one).
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub db_max_connections: u32,
-    pub redis_url: Option<String>,
+    pub redis_url: Option<RedisUrl>,
     pub redis_key_prefix: String,
     pub session_cache_ttl: Duration,
     /// `AUTH_SECRET`, or the `AUTH_SECRETS` rotation list: the first signs and encrypts, all verify and decrypt.
     pub secret: AuthSecret,
     /// Better Auth's `session.expiresIn`, `updateAge` and `freshAge`.
     pub sessions: SessionLifetimes,
-    pub base_url: String,
-    pub trusted_origins: Vec<String>,
+    /// The gateway's public URL: JWT issuer and audience, base of mailed links, first trusted origin.
+    pub base_url: PublicUrl,
+    /// `TRUSTED_ORIGINS`: allowed to call over gRPC-web besides `base_url`'s origin.
+    pub trusted_origins: TrustedOrigins,
     /// Peers whose `x-forwarded-*` metadata is believed (normally the gateway).
-    pub trusted_proxies: Vec<IpNet>,
+    pub trusted_proxies: Networks,
     pub migrate: bool,
     /// How often the signing key is looked up again, so a rotation elsewhere is picked up.
     pub key_refresh: Duration,
@@ -34,10 +46,8 @@ pub struct Config {
     pub require_email_verification: bool,
     /// Better Auth's `user.deleteUser.sendDeleteAccountVerification`: delete-user mails a confirmation link.
     pub delete_user_verification: bool,
-    /// `smtp://host:port`, `smtp://…?tls=starttls` or `smtps://…`; unset keeps mail in the development outbox.
-    pub smtp_url: Option<SecretString>,
-    /// The sender of every mail.
-    pub mail_from: String,
+    /// `SMTP_URL` with `MAIL_FROM`, parsed; unset keeps mail in the development outbox.
+    pub smtp: Option<SmtpSettings>,
     /// Abuse limits: Better Auth's rate limits for direct callers (not trusted proxies) and the back-off after
     /// failed sign-ins on one account.
     pub rate_limit_enabled: bool,
@@ -55,49 +65,45 @@ pub struct Config {
     /// How long a drain keeps serving after health turns NOT_SERVING (`DRAIN_DELAY`); none by default here, 1 s
     /// from the command line.
     pub drain_delay: Duration,
+    /// The Better Auth plugins served (`PLUGINS`).
+    pub plugins: Plugins,
 }
 
 impl Config {
     /// Defaults for everything but the database and the secret.
-    pub fn new(database_url: impl Into<String>, secret: AuthSecret) -> Self {
+    pub fn new(database_url: DatabaseUrl, secret: AuthSecret) -> Self {
+        let account = Account::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
-            database_url: database_url.into(),
+            database_url,
             db_max_connections: 10,
             redis_url: None,
-            redis_key_prefix: "warden:".into(),
-            session_cache_ttl: Duration::from_secs(300),
+            redis_key_prefix: warden_common::settings::args::DEFAULT_REDIS_KEY_PREFIX.into(),
+            session_cache_ttl: account.session_cache_ttl,
             secret,
-            sessions: SessionLifetimes::default(),
-            base_url: "http://127.0.0.1:8080".into(),
-            trusted_origins: Vec::new(),
-            trusted_proxies: loopback(),
+            sessions: account.sessions,
+            base_url: PublicUrl::default(),
+            trusted_origins: TrustedOrigins::default(),
+            trusted_proxies: Networks::loopback(),
             migrate: false,
-            key_refresh: crate::core::jwt::DEFAULT_REFRESH,
-            require_email_verification: false,
-            delete_user_verification: false,
-            smtp_url: None,
-            mail_from: DEFAULT_MAIL_FROM.into(),
+            key_refresh: account.key_refresh,
+            require_email_verification: account.require_email_verification,
+            delete_user_verification: account.delete_user_verification,
+            smtp: account.smtp,
             rate_limit_enabled: true,
             throttle_base: Duration::from_secs(1),
-            admin_user_ids: Vec::new(),
+            admin_user_ids: account.admin_user_ids,
             tls: None,
-            cleanup_interval: crate::core::cleanup::DEFAULT_INTERVAL,
+            cleanup_interval: account.cleanup_interval,
             metrics_listen: None,
             drain_delay: Duration::ZERO,
+            plugins: Plugins::all(),
         }
     }
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "Warden <no-reply@localhost>";
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9101";
-
-pub fn loopback() -> Vec<IpNet> {
-    vec![
-        "127.0.0.0/8".parse().expect("valid network"),
-        "::1/128".parse().expect("valid network"),
-    ]
-}
 
 /// auth-svc: Warden's AuthService (users, passwords, sessions) over gRPC, gRPC-web and reflection.
 #[derive(Debug, clap::Parser)]
@@ -106,27 +112,52 @@ pub struct Cli {
     /// Address to listen on.
     #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
-    /// postgres://… or sqlite://…
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Database pool size.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub db_max_connections: u32,
-    /// Redis for the session cache; without it an in-process cache is used (single process only).
-    #[arg(long, env = "REDIS_URL")]
-    pub redis_url: Option<String>,
-    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "warden:")]
-    pub redis_key_prefix: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    #[command(flatten)]
+    pub public: PublicArgs,
+    #[command(flatten)]
+    pub account: AccountArgs,
+    /// Rate limits for direct callers and the back-off after failed sign-ins (true or false). Counted in Redis
+    /// when REDIS_URL is set.
+    #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub rate_limit_enabled: bool,
+    /// Comma-separated addresses or networks whose forwarded client address is believed (the gateway).
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "127.0.0.0/8,::1/128")]
+    pub trusted_proxies: String,
+    /// Apply database migrations before serving.
+    #[arg(long)]
+    pub migrate: bool,
+    #[command(flatten)]
+    pub tls: ServerTlsArgs,
+    /// PEM certificate authorities that `healthcheck` verifies TLS_CERT against [default: TLS_CERT itself, for a
+    /// self-signed certificate].
+    #[arg(long, env = "TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Admin port serving Prometheus metrics at GET /metrics, or `off`.
+    #[arg(long, env = "METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
+    pub metrics_addr: String,
+    #[command(flatten)]
+    pub drain: DrainArgs,
+    #[command(flatten)]
+    pub plugins: PluginsArgs,
+    #[command(flatten)]
+    pub runtime: warden_common::runtime::RuntimeArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Accounts and sessions: the settings auth-svc and the all-in-one share.
+#[derive(Clone, Debug, clap::Args)]
+pub struct AccountArgs {
     /// Longest time a session stays cached, in seconds.
     #[arg(long, env = "SESSION_CACHE_TTL", default_value_t = 300)]
     pub session_cache_ttl: u64,
-    /// At least 32 characters (BETTER_AUTH_SECRET is accepted too).
-    #[arg(long, env = "AUTH_SECRET", hide_env_values = true)]
-    pub secret: Option<SecretString>,
-    /// Secret rotation, newest first: `<version>:<secret>,…` as Better Auth's BETTER_AUTH_SECRETS (also read), or
-    /// bare secrets. The first signs and encrypts; every one, and AUTH_SECRET, verifies and decrypts.
-    #[arg(long, env = "AUTH_SECRETS", hide_env_values = true)]
-    pub secrets: Option<SecretString>,
     /// How long a session lives, in seconds, extended on use (Better Auth's session.expiresIn).
     #[arg(long, env = "SESSION_EXPIRES_IN", default_value_t = 604_800)]
     pub session_expires_in: u64,
@@ -137,20 +168,8 @@ pub struct Cli {
     /// session.freshAge).
     #[arg(long, env = "SESSION_FRESH_AGE", default_value_t = 86_400)]
     pub session_fresh_age: u64,
-    /// Public URL of the gateway (BETTER_AUTH_URL is accepted too).
-    #[arg(long, env = "BASE_URL")]
-    pub base_url: Option<String>,
-    /// Comma-separated extra trusted origins (BETTER_AUTH_TRUSTED_ORIGINS is accepted too).
-    #[arg(long, env = "TRUSTED_ORIGINS")]
-    pub trusted_origins: Option<String>,
-    /// Comma-separated addresses or networks whose forwarded client address is believed.
-    #[arg(long, env = "TRUSTED_PROXIES", default_value = "127.0.0.0/8,::1/128")]
-    pub trusted_proxies: String,
-    /// Apply database migrations before serving.
-    #[arg(long)]
-    pub migrate: bool,
-    /// Seconds between looks for a newer JWT signing key (after `rotate-keys`).
-    #[arg(long, env = "KEY_REFRESH", default_value_t = 30)]
+    /// Seconds between looks for a newer JWT signing key (after `auth-svc rotate-keys`).
+    #[arg(long, env = "KEY_REFRESH", default_value_t = crate::core::jwt::DEFAULT_REFRESH.as_secs())]
     pub key_refresh: u64,
     /// Sign-up and sign-in give no session until the email address is verified (true/false).
     #[arg(
@@ -173,44 +192,104 @@ pub struct Cli {
     )]
     pub delete_user_verification: bool,
     /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=starttls] or smtps://…; unset keeps
-    /// mail in a development outbox (logged, readable at GET /api/dev/outbox).
+    /// mail in a development outbox (logged, readable at GET /api/dev/outbox from this machine).
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<SecretString>,
     /// Sender of every mail.
     #[arg(long, env = "MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
-    /// Rate limits for direct callers and the back-off after failed sign-ins (true or false). Counted in Redis
-    /// when REDIS_URL is set.
-    #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set,
-          value_parser = clap::builder::BoolishValueParser::new())]
-    pub rate_limit_enabled: bool,
     /// Comma-separated user ids that are administrators whatever their role.
     #[arg(long, env = "ADMIN_USER_IDS", default_value = "")]
     pub admin_user_ids: String,
-    /// PEM certificate chain: with TLS_KEY, the port serves TLS only.
-    #[arg(long, env = "TLS_CERT")]
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key of TLS_CERT.
-    #[arg(long, env = "TLS_KEY")]
-    pub tls_key: Option<PathBuf>,
-    /// PEM certificate authorities that `healthcheck` verifies TLS_CERT against [default: TLS_CERT itself, for a
-    /// self-signed certificate].
-    #[arg(long, env = "TLS_CA")]
-    pub tls_ca: Option<PathBuf>,
     /// Seconds between deletions of expired sessions and verifications; 0 turns them off.
     #[arg(long, env = "CLEANUP_INTERVAL", default_value_t = crate::core::cleanup::DEFAULT_INTERVAL.as_secs())]
     pub cleanup_interval: u64,
-    /// Admin port serving Prometheus metrics at GET /metrics, or `off`.
-    #[arg(long, env = "METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
-    pub metrics_addr: String,
-    /// Seconds to keep serving after a shutdown signal while health already reports NOT_SERVING, so that
-    /// balancers and probes stop sending calls before the listener closes.
-    #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
-    pub drain_delay: u64,
-    #[command(flatten)]
-    pub runtime: warden_common::runtime::RuntimeArgs,
-    #[command(subcommand)]
-    pub command: Option<Command>,
+}
+
+/// [`AccountArgs`], parsed.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub session_cache_ttl: Duration,
+    pub sessions: SessionLifetimes,
+    pub key_refresh: Duration,
+    pub require_email_verification: bool,
+    pub delete_user_verification: bool,
+    pub smtp: Option<SmtpSettings>,
+    pub admin_user_ids: Vec<String>,
+    pub cleanup_interval: Duration,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Self {
+            session_cache_ttl: Duration::from_secs(300),
+            sessions: SessionLifetimes::default(),
+            key_refresh: crate::core::jwt::DEFAULT_REFRESH,
+            require_email_verification: false,
+            delete_user_verification: false,
+            smtp: None,
+            admin_user_ids: Vec::new(),
+            cleanup_interval: crate::core::cleanup::DEFAULT_INTERVAL,
+        }
+    }
+}
+
+impl AccountArgs {
+    pub fn resolve(self) -> Result<Account, SettingsError> {
+        let sessions = SessionLifetimes::from_secs(
+            self.session_expires_in,
+            self.session_update_age,
+            self.session_fresh_age,
+        )
+        .ok_or_else(|| {
+            SettingsError::new(
+                "SESSION_EXPIRES_IN",
+                "must be at least 1 second (and the session ages a number of seconds)",
+            )
+        })?;
+        let session_cache_ttl = warden_common::settings::at_least_one_second(
+            "SESSION_CACHE_TTL",
+            self.session_cache_ttl,
+        )?;
+        let smtp = self
+            .smtp_url
+            .filter(|url| !url.expose_secret().is_empty())
+            .map(|url| {
+                SmtpSettings::parse(url.expose_secret(), &self.mail_from).map_err(|error| {
+                    let variable = match error {
+                        crate::mail::SmtpError::InvalidUrl(_) => "SMTP_URL",
+                        crate::mail::SmtpError::InvalidFrom => "MAIL_FROM",
+                    };
+                    let text = error.to_string();
+                    SettingsError::new(variable, text.trim_start_matches(variable).trim_start())
+                })
+            })
+            .transpose()?;
+        Ok(Account {
+            session_cache_ttl,
+            sessions,
+            key_refresh: Duration::from_secs(self.key_refresh),
+            require_email_verification: self.require_email_verification,
+            delete_user_verification: self.delete_user_verification,
+            smtp,
+            admin_user_ids: split_list(&self.admin_user_ids),
+            cleanup_interval: Duration::from_secs(self.cleanup_interval),
+        })
+    }
+}
+
+impl Account {
+    /// Sets these settings in `config`.
+    pub fn apply_to(self, config: &mut Config) {
+        config.session_cache_ttl = self.session_cache_ttl;
+        config.sessions = self.sessions;
+        config.key_refresh = self.key_refresh;
+        config.require_email_verification = self.require_email_verification;
+        config.delete_user_verification = self.delete_user_verification;
+        config.smtp = self.smtp;
+        config.admin_user_ids = self.admin_user_ids;
+        config.cleanup_interval = self.cleanup_interval;
+    }
 }
 
 /// Without a command, auth-svc serves.
@@ -232,7 +311,7 @@ impl Cli {
     /// The `healthcheck` subcommand: asks the server these settings would start whether it is serving.
     pub async fn healthcheck(&self, tls_name: &str) -> anyhow::Result<()> {
         let tls = warden_common::healthcheck::self_tls(
-            self.tls_cert.as_deref(),
+            self.tls.tls_cert.as_deref(),
             self.tls_ca.as_deref(),
             tls_name,
         )?;
@@ -241,113 +320,38 @@ impl Cli {
             .context("auth-svc is not healthy")
     }
 
-    pub fn into_config(self) -> anyhow::Result<Config> {
-        let database_url = self
-            .database_url
-            .filter(|url| !url.is_empty())
-            .context("DATABASE_URL is required (postgres://… or sqlite://…)")?;
-        if !(database_url.starts_with("postgres") || database_url.starts_with("sqlite:")) {
-            bail!("DATABASE_URL must start with postgres:// or sqlite:");
-        }
-        let secret = self.secret.or_else(|| env_secret("BETTER_AUTH_SECRET"));
-        let secrets = self.secrets.or_else(|| env_secret("BETTER_AUTH_SECRETS"));
-        let secret = AuthSecret::from_settings(secrets.as_ref(), secret)
-            .map_err(|error| anyhow::anyhow!("{} {error}", error.variable()))?;
-        let sessions = SessionLifetimes::from_secs(
-            self.session_expires_in,
-            self.session_update_age,
-            self.session_fresh_age,
-        )
-        .context("SESSION_EXPIRES_IN must be at least 1 second (and the session ages a number of seconds)")?;
-        if self.session_cache_ttl == 0 {
-            bail!("SESSION_CACHE_TTL must be at least 1 second");
-        }
-        let base_url = self
-            .base_url
-            .or_else(|| std::env::var("BETTER_AUTH_URL").ok())
-            .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-        let trusted_origins = self
-            .trusted_origins
-            .or_else(|| std::env::var("BETTER_AUTH_TRUSTED_ORIGINS").ok())
-            .map(|list| split_list(&list))
-            .unwrap_or_default();
-        let smtp_url = self.smtp_url.filter(|url| !url.expose_secret().is_empty());
-        if let Some(url) = &smtp_url {
-            crate::mail::SmtpSettings::parse(url.expose_secret(), &self.mail_from)?;
-        }
-        let trusted_proxies = parse_networks(&self.trusted_proxies)
-            .context("TRUSTED_PROXIES must be a comma list of IP addresses or networks")?;
-        let tls =
-            warden_common::tls::server_config(self.tls_cert.as_deref(), self.tls_key.as_deref())?;
-        Ok(Config {
-            listen: self.listen,
-            database_url,
-            db_max_connections: self.db_max_connections.max(1),
-            redis_url: self.redis_url.filter(|url| !url.is_empty()),
-            redis_key_prefix: self.redis_key_prefix,
-            session_cache_ttl: Duration::from_secs(self.session_cache_ttl),
-            secret,
-            sessions,
-            base_url,
-            trusted_origins,
-            trusted_proxies,
-            migrate: self.migrate,
-            key_refresh: Duration::from_secs(self.key_refresh),
-            require_email_verification: self.require_email_verification,
-            delete_user_verification: self.delete_user_verification,
-            smtp_url,
-            mail_from: self.mail_from,
-            rate_limit_enabled: self.rate_limit_enabled,
-            throttle_base: Duration::from_secs(1),
-            admin_user_ids: split_list(&self.admin_user_ids),
-            tls,
-            cleanup_interval: Duration::from_secs(self.cleanup_interval),
-            metrics_listen: warden_common::metrics::parse_listen(&self.metrics_addr)?,
-            drain_delay: Duration::from_secs(self.drain_delay),
-        })
+    /// Every setting parsed, Better Auth's variable names read from the process environment.
+    pub fn into_config(self) -> Result<Config, SettingsError> {
+        self.resolve(&warden_common::settings::process_env)
     }
-}
 
-fn env_secret(name: &str) -> Option<SecretString> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(SecretString::from)
-}
-
-pub fn split_list(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-/// Parses `10.0.0.0/8,127.0.0.1` (a bare address is a single-host network).
-pub fn parse_networks(list: &str) -> anyhow::Result<Vec<IpNet>> {
-    split_list(list)
-        .iter()
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
-                .with_context(|| format!("`{item}` is not an address or network"))
-        })
-        .collect()
+    /// Every setting parsed, Better Auth's variable names read through `env`.
+    pub fn resolve(self, env: &impl Env) -> Result<Config, SettingsError> {
+        let mut config = Config::new(self.database.url()?, self.secret.resolve(env)?);
+        config.listen = self.listen;
+        config.db_max_connections = self.database.max_connections();
+        config.redis_url = self.redis.url()?;
+        config.redis_key_prefix = self.redis.redis_key_prefix;
+        config.base_url = self.public.base_url(env)?;
+        config.trusted_origins = self.public.trusted_origins(env)?;
+        self.account.resolve()?.apply_to(&mut config);
+        config.trusted_proxies = Networks::parse("TRUSTED_PROXIES", &self.trusted_proxies)?;
+        config.rate_limit_enabled = self.rate_limit_enabled;
+        config.migrate = self.migrate;
+        config.tls = self.tls.resolve()?;
+        config.metrics_listen =
+            warden_common::settings::optional_listen("METRICS_ADDR", &self.metrics_addr)?;
+        config.drain_delay = self.drain.delay();
+        config.plugins = self.plugins.resolve(env)?;
+        Ok(config)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn networks_accept_addresses_and_ranges() {
-        let nets = parse_networks("10.0.0.0/8, 127.0.0.1,::1").unwrap();
-        assert_eq!(nets.len(), 3);
-        assert!(nets[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
-        assert!(parse_networks("not-an-ip").is_err());
-    }
-
-    fn parse(extra: &[&str]) -> anyhow::Result<Config> {
+    fn parse(extra: &[&str]) -> Result<Config, SettingsError> {
         use clap::Parser;
         let secret = "x".repeat(32);
         let mut args = vec![
@@ -358,7 +362,7 @@ mod tests {
             &secret,
         ];
         args.extend_from_slice(extra);
-        Cli::try_parse_from(args)?.into_config()
+        Cli::try_parse_from(args).unwrap().resolve(&|_: &str| None)
     }
 
     #[test]
@@ -388,7 +392,7 @@ mod tests {
         // AUTH_SECRET (here "x"*32) still verifies, last.
         assert_eq!(config.secret.len(), 3);
         let error = parse(&["--secrets", "1:short"]).unwrap_err();
-        assert!(error.to_string().starts_with("AUTH_SECRETS "), "{error}");
+        assert!(error.to_string().starts_with("AUTH_SECRETS: "), "{error}");
         assert!(!error.to_string().contains("short"), "{error}");
     }
 
@@ -408,8 +412,7 @@ mod tests {
     fn mail_settings_default_to_the_outbox_and_no_verification() {
         let config = parse(&[]).unwrap();
         assert!(!config.require_email_verification);
-        assert!(config.smtp_url.is_none());
-        assert_eq!(config.mail_from, DEFAULT_MAIL_FROM);
+        assert!(config.smtp.is_none());
     }
 
     #[test]
@@ -444,7 +447,72 @@ mod tests {
         .unwrap_err();
         assert!(error.to_string().contains("MAIL_FROM"), "{error}");
         let config = parse(&["--smtp-url", "smtps://u:p@mail.example.com"]).unwrap();
-        assert!(config.smtp_url.is_some());
+        assert!(config.smtp.is_some());
         assert!(!format!("{config:?}").contains("u:p@"));
+    }
+
+    #[test]
+    fn plugins_default_to_all_and_an_unknown_one_is_refused() {
+        use warden_common::settings::Plugin;
+        assert_eq!(parse(&[]).unwrap().plugins, Plugins::all());
+        let config = parse(&["--plugins", "admin,jwt"]).unwrap();
+        assert!(config.plugins.is_enabled(Plugin::Jwt));
+        assert!(!config.plugins.is_enabled(Plugin::TwoFactor));
+        assert_eq!(
+            parse(&["--plugins", "sso"]).unwrap_err().variable,
+            "PLUGINS"
+        );
+    }
+
+    #[test]
+    fn urls_and_networks_are_parsed_once_and_credentials_stay_out_of_debug_output() {
+        use clap::Parser;
+        let secret = "x".repeat(32);
+        let config = Cli::try_parse_from([
+            "auth-svc",
+            "--secret",
+            &secret,
+            "--database-url",
+            "postgres://warden:hunter2@db:5432/warden",
+            "--redis-url",
+            "redis://:hunter3@redis:6379",
+            "--base-url",
+            "https://app.example.com/",
+            "--trusted-proxies",
+            "10.0.0.0/8",
+        ])
+        .unwrap()
+        .resolve(&|_: &str| None)
+        .unwrap();
+        assert_eq!(config.base_url.as_str(), "https://app.example.com");
+        assert!(
+            config
+                .trusted_proxies
+                .contains(&"10.1.1.1".parse().unwrap())
+        );
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("hunter3"),
+            "{shown}"
+        );
+        for (flag, value, variable) in [
+            ("--redis-url", "localhost:6379", "REDIS_URL"),
+            ("--base-url", "example.com", "BASE_URL"),
+            ("--trusted-origins", "nope", "TRUSTED_ORIGINS"),
+            ("--trusted-proxies", "gateway", "TRUSTED_PROXIES"),
+            ("--session-cache-ttl", "0", "SESSION_CACHE_TTL"),
+        ] {
+            assert_eq!(
+                parse(&[flag, value]).unwrap_err().variable,
+                variable,
+                "{flag}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_flags_parse() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use warden_common::grpc;
 use warden_common::metrics::{AdminPort, Metrics};
+use warden_common::settings::TrustedOrigins;
 
 use warden_ratelimit::{Backoff, RateLimiter, Rules};
 
@@ -46,7 +47,7 @@ fn abuse_limits(config: &Config) -> anyhow::Result<(Limits, SignInThrottle)> {
         ));
     }
     let store = match &config.redis_url {
-        Some(url) => warden_ratelimit::Store::redis(url, &config.redis_key_prefix)?,
+        Some(url) => warden_ratelimit::Store::redis(url.expose(), &config.redis_key_prefix)?,
         None => warden_ratelimit::Store::memory(),
     };
     let limiter = RateLimiter::new(store.clone(), Rules::better_auth());
@@ -78,11 +79,11 @@ pub struct AuthServer {
 impl AuthServer {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         if config.migrate {
-            migrations::migrate(&config.database_url)
+            migrations::migrate(config.database_url.expose())
                 .await
                 .context("migrating the database")?;
         }
-        let store = Store::connect(&config.database_url, config.db_max_connections)
+        let store = Store::connect(config.database_url.expose(), config.db_max_connections)
             .await
             .context("connecting to DATABASE_URL")?;
         let legacy = store
@@ -90,10 +91,12 @@ impl AuthServer {
             .await
             .context("reading the account table (are migrations applied?)")?;
         let cache = match &config.redis_url {
-            Some(url) => {
-                SessionCache::redis(url, &config.redis_key_prefix, config.session_cache_ttl)
-                    .context("REDIS_URL is not a valid Redis URL")?
-            }
+            Some(url) => SessionCache::redis(
+                url.expose(),
+                &config.redis_key_prefix,
+                config.session_cache_ttl,
+            )
+            .context("REDIS_URL is not a valid Redis URL")?,
             None => SessionCache::memory(config.session_cache_ttl),
         };
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -115,10 +118,10 @@ impl AuthServer {
         );
         let caller = Caller::new(config.secret.clone(), &config.trusted_proxies);
         let admin = GrpcAdmin::new(admin, caller.clone());
-        let mailer = Mailer::from_settings(config.smtp_url.as_ref(), &config.mail_from)?;
+        let mailer = Mailer::from_settings(config.smtp.clone());
         let dev = mailer
             .outbox()
-            .map(|outbox| GrpcDev::new(outbox.clone(), config.trusted_proxies.clone()));
+            .map(|outbox| GrpcDev::new(outbox.clone(), config.trusted_proxies.to_vec()));
         let emails = Emails::new(
             mailer,
             config.secret.clone(),
@@ -154,7 +157,10 @@ impl AuthServer {
             admin,
             dev,
             limits,
-            cors: grpc::grpc_web_cors(&config.base_url, &config.trusted_origins),
+            cors: grpc::grpc_web_cors(TrustedOrigins::for_site(
+                &config.base_url,
+                &config.trusted_origins,
+            )),
             tls: config.tls,
             cleanup,
             metrics: Metrics::new(),

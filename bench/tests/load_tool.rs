@@ -10,6 +10,7 @@ use std::{
 use serde_json::Value;
 use tokio::{net::TcpListener, sync::oneshot};
 use warden_common::AuthSecret;
+use warden_common::settings::UpstreamUrl;
 
 /// Warden as the all-in-one runs it, with rate limits off; stops when dropped.
 struct Warden {
@@ -33,36 +34,37 @@ impl Warden {
         let base_url = format!("http://{gateway}");
         let mut stop = Vec::new();
 
-        let mut auth = auth_svc::Config::new(database_url.clone(), secret.clone());
+        let mut auth = auth_svc::Config::new(database_url.parse().unwrap(), secret.clone());
         auth.listen = "127.0.0.1:0".parse().unwrap();
-        auth.base_url = base_url.clone();
+        auth.base_url = base_url.parse().unwrap();
         auth.migrate = true;
         auth.rate_limit_enabled = false;
         let auth = auth_svc::AuthServer::build(auth).await.unwrap();
         let auth_addr = auth.local_addr();
         tokio::spawn(auth.run_until_stopped(stopper(&mut stop)));
 
-        let mut task = task_svc::Config::new(database_url);
+        let mut task = task_svc::Config::new(database_url.parse().unwrap());
         task.listen = "127.0.0.1:0".parse().unwrap();
-        task.auth_url = format!("http://{auth_addr}");
-        task.base_url = base_url.clone();
+        task.auth_url = UpstreamUrl::http(auth_addr);
+        task.base_url = base_url.parse().unwrap();
         let task = task_svc::TaskServer::build(task).await.unwrap();
         let task_addr = task.local_addr();
         tokio::spawn(task.run_until_stopped(stopper(&mut stop)));
 
         let config = gateway::Config {
             listen: gateway,
-            auth_url: format!("http://{auth_addr}"),
-            task_url: format!("http://{task_addr}"),
+            auth_url: UpstreamUrl::http(auth_addr),
+            task_url: UpstreamUrl::http(task_addr),
             secret,
-            base_url,
-            trusted_origins: Vec::new(),
+            base_url: base_url.parse().unwrap(),
+            trusted_origins: Default::default(),
             limits: gateway::config::Limits {
                 rate_limit_enabled: false,
                 ..Default::default()
             },
             cookies: Default::default(),
             tls_ca: None,
+            plugins: Default::default(),
         };
         let server = gateway::GatewayServer::build_on(config, listener).unwrap();
         tokio::spawn(server.run_until_stopped(stopper(&mut stop)));

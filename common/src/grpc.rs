@@ -9,7 +9,7 @@ use std::{
 use futures::{TryStreamExt, future::BoxFuture};
 
 use anyhow::Context;
-use http::{HeaderName, HeaderValue, Method};
+use http::{HeaderName, Method};
 use tokio::net::TcpListener;
 use tonic::{
     Code, Status,
@@ -27,6 +27,7 @@ use crate::{
     batched_writes::BatchedWrites,
     in_process::InProcessListener,
     metrics::{GrpcMetricsLayer, Metrics},
+    settings::TrustedOrigins,
 };
 
 /// A status whose `ErrorInfo.reason` names the error for machines (the gateway maps it to Better Auth's codes).
@@ -46,15 +47,16 @@ pub fn status(
     }
 }
 
-/// CORS for gRPC-web from browsers on `base_url`'s origin and the trusted origins.
-pub fn grpc_web_cors(base_url: &str, trusted_origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = std::iter::once(base_url)
-        .chain(trusted_origins.iter().map(String::as_str))
-        .filter_map(|url| HeaderValue::from_str(&origin_of(url)).ok())
-        .collect();
+/// CORS for gRPC-web from browsers on the trusted origins (`BASE_URL`'s and `TRUSTED_ORIGINS`, wildcards matched as
+/// the gateway matches them: see [`TrustedOrigins::for_site`]).
+pub fn grpc_web_cors(origins: TrustedOrigins) -> CorsLayer {
     let header = |name: &'static str| HeaderName::from_static(name);
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|origin| origins.is_trusted(origin, false))
+        }))
         .allow_methods([Method::POST, Method::OPTIONS])
         .allow_headers([
             header("content-type"),
@@ -99,18 +101,6 @@ async fn watch_readiness(
         for name in &names {
             reporter.set_service_status(*name, status).await;
         }
-    }
-}
-
-/// `scheme://host[:port]` of a URL, without path or trailing slash.
-fn origin_of(url: &str) -> String {
-    let trimmed = url.trim_end_matches('/');
-    match trimmed.find("://") {
-        Some(scheme_end) => match trimmed[scheme_end + 3..].find('/') {
-            Some(path) => trimmed[..scheme_end + 3 + path].to_owned(),
-            None => trimmed.to_owned(),
-        },
-        None => trimmed.to_owned(),
     }
 }
 
@@ -337,4 +327,45 @@ pub async fn serve(
         .serve_with_incoming_shutdown(stack, incoming, drain)
         .await
         .context("serving gRPC")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::{Layer, ServiceExt};
+
+    use super::*;
+
+    /// The `Access-Control-Allow-Origin` a gRPC-web preflight from `origin` gets.
+    async fn allowed(origins: &TrustedOrigins, origin: &str) -> Option<String> {
+        let service = grpc_web_cors(origins.clone()).layer(tower::service_fn(|_| async {
+            Ok::<_, Infallible>(http::Response::new(axum::body::Body::empty()))
+        }));
+        let preflight = http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/warden.auth.v1.AuthService/GetSession")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = service.oneshot(preflight).await.unwrap();
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|value| value.to_str().unwrap().to_owned())
+    }
+
+    #[tokio::test]
+    async fn grpc_web_cors_allows_the_trusted_origins_wildcards_included() {
+        let base = "http://localhost:3000/app".parse().unwrap();
+        let extra = "https://*.example.com".parse().unwrap();
+        let origins = TrustedOrigins::for_site(&base, &extra);
+        for origin in ["http://localhost:3000", "https://app.example.com"] {
+            assert_eq!(allowed(&origins, origin).await.as_deref(), Some(origin));
+        }
+        for origin in ["http://localhost:3001", "https://example.com.evil.test"] {
+            assert_eq!(allowed(&origins, origin).await, None, "{origin}");
+        }
+    }
 }

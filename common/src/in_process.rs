@@ -197,7 +197,7 @@ mod tests {
             ),
             tonic_health::pb::FILE_DESCRIPTOR_SET,
             tcp,
-            grpc_web_cors("http://127.0.0.1", &[]),
+            grpc_web_cors(crate::settings::TrustedOrigins::parse("http://127.0.0.1").unwrap()),
             async {
                 let _ = stopped.await;
             },

@@ -8,7 +8,8 @@
 //! subcommands ask their own server; [`metrics`] keeps the Prometheus registry, records gRPC calls and HTTP requests,
 //! and serves `/metrics`; [`breaker`] is the circuit breaker in front of Redis (session cache, rate limits);
 //! [`runtime`] builds the Tokio runtime every binary runs on (`WORKER_THREADS`); [`batched_writes`] is the TCP
-//! connection the gRPC servers write through, one system call for all the answers ready together.
+//! connection the gRPC servers write through, one system call for all the answers ready together; [`settings`]
+//! parses every binary's settings once, into types, and reports a bad one the same way everywhere.
 
 pub mod batched_writes;
 pub mod breaker;
@@ -18,6 +19,7 @@ pub mod in_process;
 pub mod metrics;
 pub mod runtime;
 pub mod secret;
+pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

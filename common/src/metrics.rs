@@ -16,7 +16,7 @@ mod admin;
 pub mod grpc;
 mod probes;
 
-pub use admin::{AdminPort, Serving, parse_listen, serve};
+pub use admin::{AdminPort, Serving, serve};
 pub use grpc::GrpcMetricsLayer;
 pub use probes::{Attached, Samples};
 

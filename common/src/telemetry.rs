@@ -23,10 +23,10 @@ pub enum LogFormat {
 /// A `LOG_FORMAT` or `LOG_LEVEL` that cannot be used; the message names the variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LogSettingsError {
-    #[error("LOG_FORMAT must be `text` or `json`, not `{0}`")]
+    #[error("LOG_FORMAT: must be `text` or `json`, not `{0}`")]
     Format(String),
     #[error(
-        "LOG_LEVEL `{0}` is not a level (off, error, warn, info, debug, trace) or a list such as `warn,auth_svc=debug`"
+        "LOG_LEVEL: `{0}` is not a level (off, error, warn, info, debug, trace) or a list such as `warn,auth_svc=debug`"
     )]
     Level(String),
 }
@@ -115,7 +115,7 @@ fn parse_level(value: &str) -> Option<String> {
 pub fn init() {
     if let Err(error) = try_init() {
         eprintln!("error: {error}");
-        std::process::exit(2);
+        std::process::exit(crate::settings::EXIT_CODE.into());
     }
 }
 
@@ -164,7 +164,7 @@ mod tests {
     fn an_unknown_format_is_refused_naming_the_variable() {
         let error = settings(&[("LOG_FORMAT", "xml")]).unwrap_err();
         assert_eq!(error, LogSettingsError::Format("xml".into()));
-        assert!(error.to_string().starts_with("LOG_FORMAT "), "{error}");
+        assert!(error.to_string().starts_with("LOG_FORMAT: "), "{error}");
     }
 
     #[test]
@@ -190,7 +190,7 @@ mod tests {
         for bad in ["infoo", "verbose", "auth_svc=loud", "=debug", ","] {
             let error = settings(&[("LOG_LEVEL", bad)]).unwrap_err();
             assert!(
-                error.to_string().starts_with("LOG_LEVEL "),
+                error.to_string().starts_with("LOG_LEVEL: "),
                 "{bad}: {error}"
             );
         }

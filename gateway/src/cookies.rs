@@ -10,7 +10,7 @@ use axum::response::{IntoResponseParts, ResponseParts};
 use http::{HeaderMap, HeaderValue, header};
 use warden_common::AuthSecret;
 
-pub use crate::config::CookieOptions;
+use warden_common::settings::SettingsError;
 
 /// The session cookie's default lifetime when the user asked to be remembered (Better Auth's `session.expiresIn`).
 pub const SESSION_MAX_AGE: u64 = 604_800;
@@ -208,6 +208,60 @@ pub fn expose_header(headers: &mut HeaderMap, name: &str) {
     exposed.push(name.to_owned());
     if let Ok(value) = HeaderValue::try_from(exposed.join(", ")) {
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
+    }
+}
+
+/// The cookie settings Better Auth lets a deployment change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieOptions {
+    /// `advanced.cookiePrefix` (`COOKIE_PREFIX`): cookies are `<prefix>.session_token` and so on.
+    pub prefix: String,
+    /// `advanced.crossSubDomainCookies.domain` (`COOKIE_DOMAIN`): the `Domain` attribute of every cookie, deletion
+    /// cookies included, so that `app.example.com` and `api.example.com` share a session.
+    pub domain: Option<String>,
+    /// `session.expiresIn` (`SESSION_EXPIRES_IN`), in seconds: a remembered session cookie's `Max-Age`.
+    pub session_max_age: u64,
+}
+
+impl Default for CookieOptions {
+    /// Better Auth's defaults: `better-auth.*` cookies, host-only, a week.
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            domain: None,
+            session_max_age: SESSION_MAX_AGE,
+        }
+    }
+}
+
+impl CookieOptions {
+    /// Refuses what would break the `Set-Cookie` header: a prefix that is not a cookie-name token, a domain that is
+    /// not a host name, a lifetime of zero.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let token_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+        if self.prefix.is_empty() || !self.prefix.chars().all(token_char) {
+            return Err(SettingsError::new(
+                "COOKIE_PREFIX",
+                format!("`{}` is not usable in a cookie name", self.prefix),
+            ));
+        }
+        if let Some(domain) = &self.domain {
+            let host_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+            let bare = domain.trim_start_matches('.');
+            if bare.is_empty() || !domain.chars().all(host_char) || bare.starts_with('.') {
+                return Err(SettingsError::new(
+                    "COOKIE_DOMAIN",
+                    format!("`{domain}` is not a domain such as example.com"),
+                ));
+            }
+        }
+        if self.session_max_age == 0 {
+            return Err(SettingsError::new(
+                "SESSION_EXPIRES_IN",
+                "must be at least 1 second",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -7,20 +7,22 @@ use axum::response::Response;
 use warden_ratelimit::{RateLimiter, Rules, Store};
 
 use crate::client_ip::ClientIp;
-use crate::config::{ConfigError, Limits};
+use warden_common::settings::SettingsError;
+
+use crate::config::Limits;
 use crate::error::too_many_requests;
 
 /// Better Auth's prefix for its paths; rules are written for the path after it.
 const AUTH_BASE_PATH: &str = "/api/auth";
 
 /// The limiter `limits` asks for, or none when rate limiting is off.
-pub fn limiter(limits: &Limits) -> Result<Option<RateLimiter>, ConfigError> {
+pub fn limiter(limits: &Limits) -> Result<Option<RateLimiter>, SettingsError> {
     if !limits.rate_limit_enabled {
         return Ok(None);
     }
     let store = match &limits.redis_url {
-        Some(url) => Store::redis(url, &limits.redis_key_prefix)
-            .map_err(|error| ConfigError::new("REDIS_URL", error.to_string()))?,
+        Some(url) => Store::redis(url.expose(), &limits.redis_key_prefix)
+            .map_err(|error| SettingsError::new("REDIS_URL", error.to_string()))?,
         None => Store::memory(),
     };
     Ok(Some(RateLimiter::new(store, Rules::better_auth())))

@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use gateway::GatewayServer;
 use gateway::config::{Cli, Command};
 
@@ -9,7 +8,7 @@ use gateway::config::{Cli, Command};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = warden_common::settings::parse_args();
     match cli.runtime.build() {
         Ok(runtime) => runtime.block_on(run(cli)),
         Err(error) => {
@@ -32,10 +31,7 @@ async fn run(cli: Cli) -> ExitCode {
     }
     let config = match cli.into_config() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return warden_common::settings::exit(&error),
     };
     warden_common::telemetry::init();
     let server = match GatewayServer::build(config).await {

@@ -1,8 +1,7 @@
-//! Trusted origins and Better Auth's CSRF rules for state-changing requests.
+//! Better Auth's CSRF rules for state-changing requests, over the trusted origins.
 //!
-//! The trusted list is `BASE_URL`'s origin plus `TRUSTED_ORIGINS`; an entry may hold `*`/`?` wildcards, matched
-//! against the whole origin when it names a scheme (`https://*.example.com`) and against the host otherwise
-//! (`*.example.com`). Callback URLs may also be relative paths (`/dashboard`, never `//host`).
+//! The trusted list is `BASE_URL`'s origin plus `TRUSTED_ORIGINS` ([`TrustedOrigins`], from the settings layer, which
+//! also holds the wildcard matching and the rule for relative callback paths).
 //!
 //! Every URL a request asks to be sent to afterwards ([`RedirectUrls`]: `callbackURL`, `redirectTo`,
 //! `errorCallbackURL`, `newUserCallbackURL`) is checked here, for every route, from the body (or the query).
@@ -10,15 +9,15 @@
 use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value};
 
+use warden_common::settings::{PublicUrl, TrustedOrigins};
 use warden_proto::Reason;
 
-use crate::config::ConfigError;
 use crate::error::ApiError;
 
-/// The origins this deployment trusts.
+/// The origins this deployment trusts, and the checks of a request against them.
 #[derive(Clone, Debug)]
-pub struct TrustedOrigins {
-    patterns: Vec<String>,
+pub struct OriginPolicy {
+    trusted: TrustedOrigins,
 }
 
 /// Why a request failed the origin checks; each is a 403 with Better Auth's code.
@@ -142,38 +141,20 @@ impl<'a> RequestOrigin<'a> {
     }
 }
 
-impl TrustedOrigins {
-    /// `base_url`'s origin plus `extra`; fails naming the variable when an entry cannot be an origin.
-    pub fn new(base_url: &str, extra: &[String]) -> Result<Self, ConfigError> {
-        let base = url::Url::parse(base_url)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "BASE_URL",
-                    format!("`{base_url}` must be an http:// or https:// URL"),
-                )
-            })?;
-        let mut patterns = vec![base.origin().ascii_serialization()];
-        for entry in extra {
-            patterns.push(normalize_pattern(entry).ok_or_else(|| {
-                ConfigError::new("TRUSTED_ORIGINS", format!("`{entry}` is not an origin"))
-            })?);
+impl OriginPolicy {
+    /// `base_url`'s origin plus `extra`.
+    pub fn new(base_url: &PublicUrl, extra: &TrustedOrigins) -> Self {
+        Self {
+            trusted: TrustedOrigins::for_site(base_url, extra),
         }
-        Ok(Self { patterns })
     }
 
     /// Whether `url` (an origin, a full URL, or with `allow_relative` a path) belongs to a trusted origin.
     pub fn is_trusted(&self, url: &str, allow_relative: bool) -> bool {
-        if url.starts_with('/') {
-            return allow_relative && is_safe_relative_path(url);
-        }
-        self.patterns
-            .iter()
-            .any(|pattern| matches_pattern(url, pattern))
+        self.trusted.is_trusted(url, allow_relative)
     }
 
-    /// [`TrustedOrigins::check_request`] with only a `callbackURL`.
+    /// [`OriginPolicy::check_request`] with only a `callbackURL`.
     pub fn check(
         &self,
         request: &RequestOrigin<'_>,
@@ -243,202 +224,21 @@ impl TrustedOrigins {
     }
 }
 
-fn has_wildcard(pattern: &str) -> bool {
-    pattern.contains(['*', '?'])
-}
-
-/// Plain http(s) entries become their origin (so `https://app.example.com/` works); wildcard and custom-scheme
-/// entries stay as written, lower-cased.
-fn normalize_pattern(entry: &str) -> Option<String> {
-    let entry = entry.trim().to_ascii_lowercase();
-    if entry.is_empty() {
-        return None;
-    }
-    if has_wildcard(&entry) {
-        return Some(entry);
-    }
-    let url = url::Url::parse(&entry).ok()?;
-    if matches!(url.scheme(), "http" | "https") {
-        url.host()?;
-        Some(url.origin().ascii_serialization())
-    } else {
-        Some(entry)
-    }
-}
-
-fn origin_of(url: &url::Url) -> Option<String> {
-    let origin = url.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
-}
-
-fn matches_pattern(url: &str, pattern: &str) -> bool {
-    let parsed = url::Url::parse(url).ok();
-    if has_wildcard(pattern) {
-        return match (&parsed, pattern.contains("://")) {
-            (Some(parsed), true) => {
-                let target = origin_of(parsed).unwrap_or_else(|| url.to_ascii_lowercase());
-                glob_matches(pattern, &target)
-            }
-            (Some(parsed), false) => match parsed.host_str() {
-                Some(host) => {
-                    let host = match parsed.port() {
-                        Some(port) => format!("{host}:{port}"),
-                        None => host.to_owned(),
-                    };
-                    glob_matches(pattern, &host)
-                }
-                None => false,
-            },
-            (None, _) => false,
-        };
-    }
-    match parsed {
-        Some(parsed) if matches!(parsed.scheme(), "http" | "https") => {
-            origin_of(&parsed).is_some_and(|origin| origin == pattern)
-        }
-        // Custom schemes (mobile apps) compare by prefix, as Better Auth does.
-        Some(_) => url.to_ascii_lowercase().starts_with(pattern),
-        None => false,
-    }
-}
-
-/// `*` is any run of characters except `/`, `?` one such character.
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    // Classic two-pointer glob with backtracking to the last `*`.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some('?') if text[t] != '/' => {
-                p += 1;
-                t += 1;
-            }
-            Some(&c) if c != '*' && c != '?' && c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((star_p, star_t)) if text[star_t] != '/' => {
-                    star = Some((star_p, star_t + 1));
-                    p = star_p + 1;
-                    t = star_t + 1;
-                }
-                _ => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
-}
-
-/// Better Auth's relative callback rule: `/path` with word characters, `-.+/@`, and an optional simple query;
-/// never `//`, `/\` or an encoded slash right after the first `/`.
-fn is_safe_relative_path(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix('/') else {
-        return false;
-    };
-    let lower = rest.to_ascii_lowercase();
-    if rest.starts_with(['/', '\\']) || lower.starts_with("%2f") || lower.starts_with("%5c") {
-        return false;
-    }
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let (path, query) = match rest.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (rest, None),
-    };
-    path.chars().all(|c| word(c) || "-.+/@".contains(c))
-        && query.is_none_or(|q| q.chars().all(|c| word(c) || "-.+/=&%@".contains(c)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn origins() -> TrustedOrigins {
-        TrustedOrigins::new(
-            "http://localhost:3000/app",
-            &[
-                "https://*.example.com".to_owned(),
-                "*.wild.test".to_owned(),
-                "https://exact.org/".to_owned(),
-                "myapp://".to_owned(),
-            ],
+    fn origins() -> OriginPolicy {
+        OriginPolicy::new(
+            &"http://localhost:3000/app".parse().unwrap(),
+            &"https://*.example.com,*.wild.test,https://exact.org/,myapp://"
+                .parse()
+                .unwrap(),
         )
-        .unwrap()
     }
 
     fn post() -> RequestOrigin<'static> {
         RequestOrigin::default()
-    }
-
-    #[test]
-    fn the_base_url_origin_is_trusted_whatever_its_path() {
-        assert!(origins().is_trusted("http://localhost:3000", false));
-        assert!(origins().is_trusted("http://localhost:3000/dashboard?x=1", false));
-        assert!(!origins().is_trusted("http://localhost:3001", false));
-        assert!(!origins().is_trusted("https://localhost:3000", false));
-    }
-
-    #[test]
-    fn a_trailing_slash_in_a_trusted_origin_does_not_matter() {
-        assert!(origins().is_trusted("https://exact.org", false));
-        assert!(!origins().is_trusted("https://exact.org.evil.com", false));
-    }
-
-    #[test]
-    fn scheme_wildcards_match_subdomains_but_not_lookalikes() {
-        assert!(origins().is_trusted("https://app.example.com", false));
-        assert!(origins().is_trusted("https://a.b.example.com/path", false));
-        assert!(!origins().is_trusted("http://app.example.com", false));
-        assert!(!origins().is_trusted("https://example.com", false));
-        assert!(!origins().is_trusted("https://app.example.com.evil.com", false));
-        assert!(!origins().is_trusted("https://evilexample.com", false));
-        assert!(!origins().is_trusted("https://app.example.com:8443", false));
-    }
-
-    #[test]
-    fn host_wildcards_match_any_scheme() {
-        assert!(origins().is_trusted("http://x.wild.test", false));
-        assert!(origins().is_trusted("https://x.wild.test", false));
-        assert!(!origins().is_trusted("https://wild.test", false));
-    }
-
-    #[test]
-    fn custom_schemes_match_by_prefix() {
-        assert!(origins().is_trusted("myapp://callback", false));
-        assert!(!origins().is_trusted("otherapp://callback", false));
-    }
-
-    #[test]
-    fn relative_paths_are_trusted_only_where_allowed_and_never_protocol_relative() {
-        assert!(origins().is_trusted("/dashboard", true));
-        assert!(origins().is_trusted("/a/b-c.d?x=1&y=%20", true));
-        assert!(!origins().is_trusted("/dashboard", false));
-        assert!(!origins().is_trusted("//evil.com", true));
-        assert!(!origins().is_trusted("/\\evil.com", true));
-        assert!(!origins().is_trusted("/%2fevil.com", true));
-        assert!(!origins().is_trusted("/%5Cevil.com", true));
-        assert!(!origins().is_trusted("/x#frag", true));
-    }
-
-    #[test]
-    fn garbage_is_never_trusted() {
-        assert!(!origins().is_trusted("", false));
-        assert!(!origins().is_trusted("null", false));
-        assert!(!origins().is_trusted("localhost:3000", false));
-    }
-
-    #[test]
-    fn bad_trusted_origins_are_refused_naming_the_variable() {
-        let error = TrustedOrigins::new("http://localhost:3000", &["nope".to_owned()]).unwrap_err();
-        assert_eq!(error.variable, "TRUSTED_ORIGINS");
-        let error = TrustedOrigins::new("localhost:3000", &[]).unwrap_err();
-        assert_eq!(error.variable, "BASE_URL");
     }
 
     #[test]

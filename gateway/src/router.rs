@@ -18,7 +18,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::client_ip::ClientIp;
 use crate::metrics::Observation;
-use crate::origin::TrustedOrigins;
+use crate::origin::OriginPolicy;
 use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
@@ -181,7 +181,7 @@ async fn routed(request: Request, next: Next) -> Response {
 
 /// Credentialed CORS for the trusted origins only, exposing the headers Better Auth's bearer and jwt plugins set and
 /// those a task client reads.
-fn cors(origins: std::sync::Arc<TrustedOrigins>) -> CorsLayer {
+fn cors(origins: std::sync::Arc<OriginPolicy>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
             origin

@@ -17,7 +17,7 @@ use warden_ratelimit::RateLimiter;
 use crate::client_ip::TrustedProxies;
 use crate::config::{Config, Limits};
 use crate::cookies::CookieSettings;
-use crate::origin::TrustedOrigins;
+use crate::origin::OriginPolicy;
 use crate::readiness::Readiness;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -50,7 +50,7 @@ pub struct Shared {
     pub cookies: Arc<CookieSettings>,
     /// `BASE_URL`, against which relative callback URLs resolve.
     pub base_url: Arc<str>,
-    pub origins: Arc<TrustedOrigins>,
+    pub origins: Arc<OriginPolicy>,
     pub proxies: TrustedProxies,
     /// None when rate limiting is off.
     pub limiter: Option<RateLimiter>,
@@ -71,9 +71,8 @@ impl axum::extract::FromRef<AppState> for Readiness {
 impl AppState {
     /// Builds the state; the gRPC channels connect lazily, so the services may start later. Needs a Tokio runtime.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        config.validate()?;
-        let auth = lazy_channel(&config.auth_url, "AUTH_URL", config)?;
-        let tasks = lazy_channel(&config.task_url, "TASK_URL", config)?;
+        let auth = lazy_channel(config.auth_url.as_str(), "AUTH_URL", config)?;
+        let tasks = lazy_channel(config.task_url.as_str(), "TASK_URL", config)?;
         Ok(Self(Arc::new(Shared::new(config, auth, tasks)?)))
     }
 
@@ -84,7 +83,6 @@ impl AppState {
         auth: &InProcessPort,
         tasks: &InProcessPort,
     ) -> anyhow::Result<Self> {
-        config.validate()?;
         Ok(Self(Arc::new(Shared::new(
             config,
             Transport::InProcess(auth.clone()),
@@ -112,10 +110,7 @@ impl Shared {
                 &config.cookies,
             )),
             base_url: config.base_url.as_str().into(),
-            origins: Arc::new(TrustedOrigins::new(
-                &config.base_url,
-                &config.trusted_origins,
-            )?),
+            origins: Arc::new(OriginPolicy::new(&config.base_url, &config.trusted_origins)),
             proxies: TrustedProxies::new(&config.limits.trusted_proxies),
             limiter: crate::limits::limiter(&config.limits)?,
             limits: Arc::new(config.limits.clone()),

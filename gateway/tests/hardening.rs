@@ -9,19 +9,21 @@ use http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use warden_common::AuthSecret;
+use warden_common::settings::UpstreamUrl;
 
 fn app(limits: Limits) -> Router {
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         // Nothing listens on port 1: any call to auth-svc fails at once.
-        auth_url: "http://127.0.0.1:1".into(),
-        task_url: "http://127.0.0.1:1".into(),
+        auth_url: UpstreamUrl::parse("AUTH_URL", "http://127.0.0.1:1").unwrap(),
+        task_url: UpstreamUrl::parse("TASK_URL", "http://127.0.0.1:1").unwrap(),
         secret: AuthSecret::parse("x".repeat(32).into()).unwrap(),
-        base_url: "https://app.example.com".into(),
-        trusted_origins: Vec::new(),
+        base_url: "https://app.example.com".parse().unwrap(),
+        trusted_origins: Default::default(),
         limits,
         cookies: Default::default(),
         tls_ca: None,
+        plugins: Default::default(),
     };
     router(AppState::new(&config).unwrap())
 }

@@ -5,19 +5,21 @@ use std::{net::SocketAddr, process::Output};
 use gateway::{GatewayServer, config::Config};
 use tokio::sync::oneshot;
 use warden_common::AuthSecret;
+use warden_common::settings::UpstreamUrl;
 
 /// A gateway on `listen`, its services unreachable (the probe does not need them).
 async fn spawn_gateway(listen: &str) -> (SocketAddr, oneshot::Sender<()>) {
     let config = Config {
         listen: listen.parse().unwrap(),
-        auth_url: "http://127.0.0.1:1".into(),
-        task_url: "http://127.0.0.1:1".into(),
+        auth_url: UpstreamUrl::parse("AUTH_URL", "http://127.0.0.1:1").unwrap(),
+        task_url: UpstreamUrl::parse("TASK_URL", "http://127.0.0.1:1").unwrap(),
         secret: AuthSecret::parse("x".repeat(32).into()).unwrap(),
-        base_url: "http://127.0.0.1:8080".into(),
-        trusted_origins: Vec::new(),
+        base_url: "http://127.0.0.1:8080".parse().unwrap(),
+        trusted_origins: Default::default(),
         limits: Default::default(),
         cookies: Default::default(),
         tls_ca: None,
+        plugins: Default::default(),
     };
     let server = GatewayServer::build(config).await.unwrap();
     let addr = server.local_addr();

@@ -9,6 +9,7 @@ use http::{HeaderMap, Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use warden_common::AuthSecret;
+use warden_common::settings::UpstreamUrl;
 
 const SECRET: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 const APP_ORIGIN: &str = "http://localhost:3000";
@@ -37,14 +38,15 @@ fn app() -> Router {
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         // Nothing listens on port 1: any call to auth-svc fails at once.
-        auth_url: "http://127.0.0.1:1".into(),
-        task_url: "http://127.0.0.1:1".into(),
+        auth_url: UpstreamUrl::parse("AUTH_URL", "http://127.0.0.1:1").unwrap(),
+        task_url: UpstreamUrl::parse("TASK_URL", "http://127.0.0.1:1").unwrap(),
         secret: AuthSecret::parse(SECRET.into()).unwrap(),
-        base_url: APP_ORIGIN.into(),
-        trusted_origins: vec!["https://*.example.com".into()],
+        base_url: APP_ORIGIN.parse().unwrap(),
+        trusted_origins: "https://*.example.com".parse().unwrap(),
         limits: Default::default(),
         cookies: Default::default(),
         tls_ca: None,
+        plugins: Default::default(),
     };
     router(AppState::new(&config).unwrap())
 }

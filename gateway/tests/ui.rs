@@ -7,6 +7,7 @@ use gateway::state::AppState;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use tower::ServiceExt;
 use warden_common::AuthSecret;
+use warden_common::settings::UpstreamUrl;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -31,14 +32,15 @@ async fn send(method: Method, uri: &str) -> Answer {
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         // Nothing listens on port 1: the UI must not need the services.
-        auth_url: "http://127.0.0.1:1".into(),
-        task_url: "http://127.0.0.1:1".into(),
+        auth_url: UpstreamUrl::parse("AUTH_URL", "http://127.0.0.1:1").unwrap(),
+        task_url: UpstreamUrl::parse("TASK_URL", "http://127.0.0.1:1").unwrap(),
         secret: AuthSecret::parse("x".repeat(32).into()).unwrap(),
-        base_url: "http://127.0.0.1:8080".into(),
-        trusted_origins: Vec::new(),
+        base_url: "http://127.0.0.1:8080".parse().unwrap(),
+        trusted_origins: Default::default(),
         limits: Default::default(),
         cookies: Default::default(),
         tls_ca: None,
+        plugins: Default::default(),
     };
     let app = router(AppState::new(&config).unwrap());
     let request = Request::builder()

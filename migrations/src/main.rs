@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migrations::{Migrator, MigratorTrait};
+use warden_common::settings::DatabaseUrl;
 
 #[derive(Parser)]
 #[command(
@@ -35,9 +35,13 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = warden_common::settings::parse_args();
+    let url = match DatabaseUrl::parse(cli.database_url.as_deref().unwrap_or("")) {
+        Ok(url) => url,
+        Err(error) => return warden_common::settings::exit(&error),
+    };
     warden_common::telemetry::init();
-    match run(cli).await {
+    match run(cli.command, url).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
@@ -46,13 +50,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let url = cli
-        .database_url
-        .filter(|url| !url.trim().is_empty())
-        .context("DATABASE_URL is not set (pass --database-url or set DATABASE_URL)")?;
-    let conn = migrations::connect(&url).await?;
-    match cli.command {
+async fn run(command: Command, url: DatabaseUrl) -> anyhow::Result<()> {
+    let conn = migrations::connect(url.expose()).await?;
+    match command {
         Command::Up => migrations::migrate_connection(&conn).await?,
         Command::Down { steps } => migrations::rollback_connection(&conn, steps).await?,
         Command::Status => {

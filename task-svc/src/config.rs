@@ -1,26 +1,30 @@
-//! Typed configuration: flags and environment variables (clap), resolved into a [`Config`].
+//! Typed configuration: flags and environment variables (clap), resolved once into a [`Config`] of parsed values.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tonic::transport::{Certificate, ServerTlsConfig};
+use warden_common::settings::args::{DatabaseArgs, DrainArgs, PublicArgs, ServerTlsArgs};
+use warden_common::settings::{
+    DatabaseUrl, Env, PublicUrl, SettingsError, TrustedOrigins, UpstreamUrl,
+};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
 pub const DEFAULT_AUTH_URL: &str = "http://127.0.0.1:50051";
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9102";
 
 /// Everything task-svc needs to run; built from [`Cli`] or directly (tests, the all-in-one).
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub db_max_connections: u32,
     /// auth-svc, for its JWKS and for resolving session tokens.
-    pub auth_url: String,
-    /// The gateway's public URL without a trailing `/`: every JWT's `iss` and `aud`, and a trusted origin.
-    pub base_url: String,
-    pub trusted_origins: Vec<String>,
+    pub auth_url: UpstreamUrl,
+    /// The gateway's public URL: every JWT's `iss` and `aud`, and a trusted origin.
+    pub base_url: PublicUrl,
+    /// `TRUSTED_ORIGINS`: allowed to call over gRPC-web besides `base_url`'s origin.
+    pub trusted_origins: TrustedOrigins,
     /// The least time between two JWKS fetches prompted by an unknown `kid`.
     pub jwks_refetch_interval: Duration,
     pub migrate: bool,
@@ -39,14 +43,14 @@ pub struct Config {
 
 impl Config {
     /// Defaults for everything but the database.
-    pub fn new(database_url: impl Into<String>) -> Self {
+    pub fn new(database_url: DatabaseUrl) -> Self {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
-            database_url: database_url.into(),
+            database_url,
             db_max_connections: 10,
-            auth_url: DEFAULT_AUTH_URL.into(),
-            base_url: DEFAULT_BASE_URL.into(),
-            trusted_origins: Vec::new(),
+            auth_url: UpstreamUrl::parse("AUTH_URL", DEFAULT_AUTH_URL).expect("valid default URL"),
+            base_url: PublicUrl::default(),
+            trusted_origins: TrustedOrigins::default(),
             jwks_refetch_interval: Duration::from_secs(5),
             migrate: false,
             tls: None,
@@ -64,30 +68,18 @@ pub struct Cli {
     /// Address to listen on.
     #[arg(long, env = "TASK_ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: String,
-    /// postgres://… or sqlite://…
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Database pool size.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub db_max_connections: u32,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// auth-svc's gRPC address.
     #[arg(long, env = "AUTH_URL", default_value = DEFAULT_AUTH_URL)]
     pub auth_url: String,
-    /// Public URL of the gateway, the JWT issuer and audience (BETTER_AUTH_URL is accepted too).
-    #[arg(long, env = "BASE_URL")]
-    pub base_url: Option<String>,
-    /// Comma-separated extra origins allowed to call over gRPC-web (BETTER_AUTH_TRUSTED_ORIGINS is accepted too).
-    #[arg(long, env = "TRUSTED_ORIGINS")]
-    pub trusted_origins: Option<String>,
+    #[command(flatten)]
+    pub public: PublicArgs,
     /// Apply database migrations before serving.
     #[arg(long)]
     pub migrate: bool,
-    /// PEM certificate chain: with TLS_KEY, the port serves TLS only.
-    #[arg(long, env = "TLS_CERT")]
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key of TLS_CERT.
-    #[arg(long, env = "TLS_KEY")]
-    pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: ServerTlsArgs,
     /// PEM certificate authorities for auth-svc when AUTH_URL is https:// (and for `healthcheck`)
     /// [default: the public web PKI].
     #[arg(long, env = "TLS_CA")]
@@ -95,10 +87,8 @@ pub struct Cli {
     /// Admin port serving Prometheus metrics at GET /metrics, or `off`.
     #[arg(long, env = "METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
     pub metrics_addr: String,
-    /// Seconds to keep serving after a shutdown signal while health already reports NOT_SERVING, so that
-    /// balancers and probes stop sending calls before the listener closes.
-    #[arg(long, env = "DRAIN_DELAY", default_value_t = warden_common::shutdown::DEFAULT_DRAIN_DELAY.as_secs())]
-    pub drain_delay: u64,
+    #[command(flatten)]
+    pub drain: DrainArgs,
     #[command(flatten)]
     pub runtime: warden_common::runtime::RuntimeArgs,
     #[command(subcommand)]
@@ -121,7 +111,7 @@ impl Cli {
     /// The `healthcheck` subcommand: asks the server these settings would start whether it is serving.
     pub async fn healthcheck(&self, tls_name: &str) -> anyhow::Result<()> {
         let tls = warden_common::healthcheck::self_tls(
-            self.tls_cert.as_deref(),
+            self.tls.tls_cert.as_deref(),
             self.tls_ca.as_deref(),
             tls_name,
         )?;
@@ -130,79 +120,31 @@ impl Cli {
             .context("task-svc is not healthy")
     }
 
-    fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.listen
-            .trim()
-            .parse::<SocketAddr>()
-            .ok()
-            .with_context(|| {
-                format!(
-                    "TASK_ADDR `{}` is not an address such as {DEFAULT_LISTEN}",
-                    self.listen
-                )
-            })
+    fn listen_addr(&self) -> Result<SocketAddr, SettingsError> {
+        warden_common::settings::listen("TASK_ADDR", &self.listen)
     }
 
-    pub fn into_config(self) -> anyhow::Result<Config> {
-        let listen = self.listen_addr()?;
-        let database_url = self
-            .database_url
-            .filter(|url| !url.is_empty())
-            .context("DATABASE_URL is required (postgres://… or sqlite://…)")?;
-        if !(database_url.starts_with("postgres") || database_url.starts_with("sqlite:")) {
-            bail!("DATABASE_URL must start with postgres:// or sqlite:");
-        }
-        let auth_url = self.auth_url.trim().trim_end_matches('/').to_owned();
-        if !is_http_url(&auth_url) {
-            bail!("AUTH_URL must be an http:// or https:// URL, such as {DEFAULT_AUTH_URL}");
-        }
-        let base_url = self
-            .base_url
-            .or_else(|| std::env::var("BETTER_AUTH_URL").ok())
-            .filter(|url| !url.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.into());
-        let base_url = base_url.trim().trim_end_matches('/').to_owned();
-        if !is_http_url(&base_url) {
-            bail!("BASE_URL must be an http:// or https:// URL, such as {DEFAULT_BASE_URL}");
-        }
-        let trusted_origins = self
-            .trusted_origins
-            .or_else(|| std::env::var("BETTER_AUTH_TRUSTED_ORIGINS").ok())
-            .map(|list| split_list(&list))
-            .unwrap_or_default();
-        Ok(Config {
-            listen,
-            database_url,
-            db_max_connections: self.db_max_connections.max(1),
-            auth_url,
-            base_url,
-            trusted_origins,
-            jwks_refetch_interval: Duration::from_secs(5),
-            migrate: self.migrate,
-            tls: warden_common::tls::server_config(
-                self.tls_cert.as_deref(),
-                self.tls_key.as_deref(),
-            )?,
-            tls_ca: warden_common::tls::read_ca(self.tls_ca.as_deref())?,
-            metrics_listen: warden_common::metrics::parse_listen(&self.metrics_addr)?,
-            drain_delay: Duration::from_secs(self.drain_delay),
-        })
+    /// Every setting parsed, Better Auth's variable names read from the process environment.
+    pub fn into_config(self) -> Result<Config, SettingsError> {
+        self.resolve(&warden_common::settings::process_env)
     }
-}
 
-fn is_http_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    rest.is_some_and(|host| !host.is_empty() && http::Uri::try_from(url).is_ok())
-}
-
-pub fn split_list(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(String::from)
-        .collect()
+    /// Every setting parsed, Better Auth's variable names read through `env`.
+    pub fn resolve(self, env: &impl Env) -> Result<Config, SettingsError> {
+        let mut config = Config::new(self.database.url()?);
+        config.listen = self.listen_addr()?;
+        config.db_max_connections = self.database.max_connections();
+        config.auth_url = UpstreamUrl::parse("AUTH_URL", &self.auth_url)?;
+        config.base_url = self.public.base_url(env)?;
+        config.trusted_origins = self.public.trusted_origins(env)?;
+        config.migrate = self.migrate;
+        config.tls = self.tls.resolve()?;
+        config.tls_ca = warden_common::tls::read_ca(self.tls_ca.as_deref())?;
+        config.metrics_listen =
+            warden_common::settings::optional_listen("METRICS_ADDR", &self.metrics_addr)?;
+        config.drain_delay = self.drain.delay();
+        Ok(config)
+    }
 }
 
 #[cfg(test)]
@@ -213,38 +155,49 @@ mod tests {
     fn cli() -> Cli {
         Cli {
             listen: DEFAULT_LISTEN.into(),
-            database_url: Some("postgres://127.0.0.1/warden".into()),
-            db_max_connections: 10,
+            database: DatabaseArgs {
+                database_url: Some("postgres://127.0.0.1/warden".into()),
+                db_max_connections: 10,
+            },
             auth_url: DEFAULT_AUTH_URL.into(),
-            base_url: Some(DEFAULT_BASE_URL.into()),
-            trusted_origins: Some(String::new()),
+            public: PublicArgs {
+                base_url: None,
+                trusted_origins: Some(String::new()),
+            },
             migrate: false,
-            tls_cert: None,
-            tls_key: None,
+            tls: ServerTlsArgs::default(),
             tls_ca: None,
             metrics_addr: DEFAULT_METRICS_ADDR.into(),
-            drain_delay: 1,
+            drain: DrainArgs::default(),
             runtime: Default::default(),
             command: None,
         }
     }
 
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
     fn message(cli: Cli) -> String {
-        format!("{:#}", cli.into_config().unwrap_err())
+        cli.resolve(&no_env).unwrap_err().to_string()
     }
 
     #[test]
     fn defaults_fill_everything_but_the_database() {
         let config = Cli {
-            base_url: Some("http://a.example/".into()),
+            public: PublicArgs {
+                base_url: Some("http://a.example/".into()),
+                trusted_origins: None,
+            },
             ..cli()
         }
-        .into_config()
+        .resolve(&no_env)
         .unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(config.auth_url, DEFAULT_AUTH_URL);
+        assert_eq!(config.auth_url.as_str(), DEFAULT_AUTH_URL);
         assert_eq!(
-            config.base_url, "http://a.example",
+            config.base_url.as_str(),
+            "http://a.example",
             "trailing slash dropped"
         );
         assert_eq!(config.jwks_refetch_interval, Duration::from_secs(5));
@@ -253,12 +206,15 @@ mod tests {
     #[test]
     fn bad_values_name_their_variable() {
         let missing = Cli {
-            database_url: None,
+            database: DatabaseArgs::default(),
             ..cli()
         };
         assert!(message(missing).starts_with("DATABASE_URL"));
         let mysql = Cli {
-            database_url: Some("mysql://x".into()),
+            database: DatabaseArgs {
+                database_url: Some("mysql://x".into()),
+                db_max_connections: 10,
+            },
             ..cli()
         };
         assert!(message(mysql).starts_with("DATABASE_URL"));
@@ -273,7 +229,10 @@ mod tests {
         };
         assert!(message(auth_url).starts_with("AUTH_URL"));
         let base_url = Cli {
-            base_url: Some("example.com".into()),
+            public: PublicArgs {
+                base_url: Some("example.com".into()),
+                trusted_origins: None,
+            },
             ..cli()
         };
         assert!(message(base_url).starts_with("BASE_URL"));
@@ -286,7 +245,7 @@ mod tests {
 
     #[test]
     fn metrics_are_served_on_loopback_unless_turned_off() {
-        let config = cli().into_config().unwrap();
+        let config = cli().resolve(&no_env).unwrap();
         assert_eq!(
             config.metrics_listen,
             Some(DEFAULT_METRICS_ADDR.parse().unwrap())
@@ -295,19 +254,22 @@ mod tests {
             metrics_addr: "off".into(),
             ..cli()
         };
-        assert_eq!(off.into_config().unwrap().metrics_listen, None);
+        assert_eq!(off.resolve(&no_env).unwrap().metrics_listen, None);
     }
 
     #[test]
     fn trusted_origins_are_a_comma_list() {
         let config = Cli {
-            trusted_origins: Some("http://a.example, http://b.example,".into()),
+            public: PublicArgs {
+                base_url: None,
+                trusted_origins: Some("http://a.example, http://b.example,".into()),
+            },
             ..cli()
         }
-        .into_config()
+        .resolve(&no_env)
         .unwrap();
         assert_eq!(
-            config.trusted_origins,
+            config.trusted_origins.patterns(),
             ["http://a.example", "http://b.example"]
         );
     }

@@ -1,13 +1,11 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// mimalloc rather than glibc's malloc: see the workspace's Cargo.toml.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = task_svc::config::Cli::parse();
+    let cli: task_svc::config::Cli = warden_common::settings::parse_args();
     let runtime = match cli.runtime.build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -16,7 +14,20 @@ fn main() -> ExitCode {
         }
     };
     warden_common::telemetry::init();
-    match runtime.block_on(run(cli)) {
+    if let Some(task_svc::config::Command::Healthcheck { tls_name }) = &cli.command {
+        return match runtime.block_on(cli.healthcheck(tls_name)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {}", one_line(&error));
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let config = match cli.into_config() {
+        Ok(config) => config,
+        Err(error) => return warden_common::settings::exit(&error),
+    };
+    match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
@@ -25,11 +36,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: task_svc::config::Cli) -> anyhow::Result<()> {
-    if let Some(task_svc::config::Command::Healthcheck { tls_name }) = &cli.command {
-        return cli.healthcheck(tls_name).await;
-    }
-    let server = task_svc::TaskServer::build(cli.into_config()?).await?;
+async fn run(config: task_svc::Config) -> anyhow::Result<()> {
+    let server = task_svc::TaskServer::build(config).await?;
     // Signal handlers first: whoever reads the line below may send SIGTERM at once.
     let shutdown = warden_common::shutdown::shutdown_signal();
     println!("task-svc listening on {}", server.local_addr());

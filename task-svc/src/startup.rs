@@ -11,6 +11,7 @@ use tower::Layer;
 use tower_http::cors::CorsLayer;
 use warden_common::grpc;
 use warden_common::metrics::{AdminPort, Metrics};
+use warden_common::settings::TrustedOrigins;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 
 use crate::{
@@ -40,23 +41,23 @@ pub struct TaskServer {
 impl TaskServer {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         if config.migrate {
-            migrations::migrate(&config.database_url)
+            migrations::migrate(config.database_url.expose())
                 .await
                 .context("migrating the database")?;
         }
-        let store = Store::connect(&config.database_url, config.db_max_connections)
+        let store = Store::connect(config.database_url.expose(), config.db_max_connections)
             .await
             .context("connecting to DATABASE_URL")?;
         // Lazy: auth-svc may start after task-svc.
-        let channel = warden_common::tls::endpoint(&config.auth_url, config.tls_ca.as_ref())
-            .context("AUTH_URL is not a valid URL")?
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(10))
-            .connect_lazy();
-        let base_url = config.base_url.trim_end_matches('/');
+        let channel =
+            warden_common::tls::endpoint(config.auth_url.as_str(), config.tls_ca.as_ref())
+                .context("AUTH_URL is not a valid URL")?
+                .connect_timeout(Duration::from_secs(3))
+                .timeout(Duration::from_secs(10))
+                .connect_lazy();
         let authenticator = Authenticator::new(
             AuthServiceClient::new(channel),
-            base_url,
+            config.base_url.as_str(),
             config.jwks_refetch_interval,
         );
         let listener = TcpListener::bind(config.listen)
@@ -74,7 +75,10 @@ impl TaskServer {
             local_addr,
             tasks: GrpcTasks::new(TaskCore::new(store)),
             authenticator,
-            cors: grpc::grpc_web_cors(&config.base_url, &config.trusted_origins),
+            cors: grpc::grpc_web_cors(TrustedOrigins::for_site(
+                &config.base_url,
+                &config.trusted_origins,
+            )),
             tls: config.tls,
             metrics: Metrics::new(),
             metrics_port,

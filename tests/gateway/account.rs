@@ -419,7 +419,7 @@ on_both! {
 #[tokio::test]
 async fn the_dev_outbox_is_not_shown_to_a_client_on_another_machine() {
     let app = TestApp::postgres_with(|config| {
-        config.limits.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        config.limits.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()].into();
     })
     .await;
 

@@ -89,7 +89,8 @@ on_both! {
 #[tokio::test]
 async fn an_https_base_url_gives_secure_prefixed_cookies() {
     let app =
-        TestApp::postgres_with(|config| config.base_url = "https://auth.example".into()).await;
+        TestApp::postgres_with(|config| config.base_url = "https://auth.example".parse().unwrap())
+            .await;
     let response = app
         .http
         .post(app.url("/api/auth/sign-up/email"))

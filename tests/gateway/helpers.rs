@@ -1,4 +1,5 @@
 use std::time::Duration;
+use warden_common::settings::UpstreamUrl;
 
 use reqwest::{Response, header::HeaderMap};
 use serde_json::{Value, json};
@@ -95,26 +96,26 @@ impl TestApp {
         let listen = listener.local_addr().unwrap();
         let base_url = format!("http://{listen}");
 
-        let mut auth = auth_svc::Config::new(db.url.clone(), secret());
+        let mut auth = auth_svc::Config::new(db.url.parse().unwrap(), secret());
         auth.listen = "127.0.0.1:0".parse().unwrap();
         auth.db_max_connections = 3;
-        auth.redis_url = Some(warden_testkit::redis_url());
+        auth.redis_url = Some(warden_testkit::redis_url().parse().unwrap());
         auth.redis_key_prefix = redis_prefix.clone();
-        auth.base_url = base_url.clone();
+        auth.base_url = base_url.parse().unwrap();
         auth.rate_limit_enabled = false;
         adjust_auth(&mut auth);
         let auth = auth_svc::AuthServer::build(auth).await.unwrap();
-        let auth_url = format!("http://{}", auth.local_addr());
+        let auth_url = UpstreamUrl::http(auth.local_addr());
         let (auth_stop, auth_signal) = stopper();
         tokio::spawn(auth.run_until_stopped(auth_signal));
 
-        let mut tasks = task_svc::Config::new(db.url.clone());
+        let mut tasks = task_svc::Config::new(db.url.parse().unwrap());
         tasks.listen = "127.0.0.1:0".parse().unwrap();
         tasks.db_max_connections = 2;
         tasks.auth_url = auth_url.clone();
-        tasks.base_url = base_url.clone();
+        tasks.base_url = base_url.parse().unwrap();
         let tasks = task_svc::TaskServer::build(tasks).await.unwrap();
-        let task_url = format!("http://{}", tasks.local_addr());
+        let task_url = UpstreamUrl::http(tasks.local_addr());
         let (tasks_stop, tasks_signal) = stopper();
         tokio::spawn(tasks.run_until_stopped(tasks_signal));
 
@@ -123,14 +124,15 @@ impl TestApp {
             auth_url,
             task_url,
             secret: secret(),
-            base_url: base_url.clone(),
-            trusted_origins: vec!["http://trusted.example".into()],
+            base_url: base_url.parse().unwrap(),
+            trusted_origins: "http://trusted.example".parse().unwrap(),
             limits: gateway::config::Limits {
                 rate_limit_enabled: false,
                 ..Default::default()
             },
             cookies: Default::default(),
             tls_ca: None,
+            plugins: Default::default(),
         };
         adjust(&mut config);
         let server = gateway::GatewayServer::build_on(config, listener).unwrap();
@@ -162,7 +164,7 @@ impl TestApp {
         settings.auth_addr = "127.0.0.1:0".parse().unwrap();
         settings.task_addr = "127.0.0.1:0".parse().unwrap();
         settings.secret = Some("x".repeat(32).into());
-        settings.trusted_origins = vec!["http://trusted.example".into()];
+        settings.trusted_origins = "http://trusted.example".parse().unwrap();
         settings.rate_limit_enabled = false;
         adjust(&mut settings);
         let warden = warden::Warden::build(settings).await.unwrap();

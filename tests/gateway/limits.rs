@@ -3,6 +3,7 @@
 //! the gateway counted), the body size and time limits, security headers, and the redirect URL checks.
 
 use std::time::Duration;
+use warden_common::settings::UpstreamUrl;
 
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -36,16 +37,16 @@ impl Limited {
     async fn start(replicas: usize, adjust: impl Fn(&mut gateway::config::Limits)) -> Self {
         let db = TestDb::new().await;
         let prefix = warden_testkit::redis_prefix();
-        let mut auth = auth_svc::Config::new(db.url.clone(), secret());
+        let mut auth = auth_svc::Config::new(db.url.parse().unwrap(), secret());
         auth.listen = "127.0.0.1:0".parse().unwrap();
         auth.db_max_connections = 2;
-        auth.redis_url = Some(warden_testkit::redis_url());
+        auth.redis_url = Some(warden_testkit::redis_url().parse().unwrap());
         auth.redis_key_prefix = prefix.clone();
-        auth.base_url = BASE_URL.into();
+        auth.base_url = BASE_URL.parse().unwrap();
         // On, and trusting the gateways on loopback (the default): it must not count their requests again.
         auth.rate_limit_enabled = true;
         let auth = auth_svc::AuthServer::build(auth).await.unwrap();
-        let auth_url = format!("http://{}", auth.local_addr());
+        let auth_url = UpstreamUrl::http(auth.local_addr());
         let (auth_stop, auth_signal) = stopper();
         tokio::spawn(auth.run_until_stopped(auth_signal));
         let mut stops = vec![auth_stop];
@@ -54,7 +55,7 @@ impl Limited {
         for _ in 0..replicas {
             let mut limits = gateway::config::Limits {
                 rate_limit_enabled: true,
-                redis_url: Some(warden_testkit::redis_url()),
+                redis_url: Some(warden_testkit::redis_url().parse().unwrap()),
                 redis_key_prefix: prefix.clone(),
                 ..Default::default()
             };
@@ -63,13 +64,14 @@ impl Limited {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 auth_url: auth_url.clone(),
                 // Not needed here: nothing listens on port 1.
-                task_url: "http://127.0.0.1:1".into(),
+                task_url: UpstreamUrl::http(([127, 0, 0, 1], 1).into()),
                 secret: secret(),
-                base_url: BASE_URL.into(),
-                trusted_origins: Vec::new(),
+                base_url: BASE_URL.parse().unwrap(),
+                trusted_origins: Default::default(),
                 limits,
                 cookies: Default::default(),
                 tls_ca: None,
+                plugins: Default::default(),
             })
             .await
             .unwrap();
@@ -212,7 +214,7 @@ async fn a_forged_x_forwarded_for_from_an_untrusted_peer_changes_nothing() {
 #[tokio::test]
 async fn behind_a_trusted_proxy_x_forwarded_for_picks_the_bucket() {
     let app = Limited::start(1, |limits| {
-        limits.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        limits.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()].into();
     })
     .await;
     app.sign_up("proxied@example.com").await;
@@ -400,7 +402,7 @@ async fn the_all_in_one_limits_sign_ins_in_process() {
 #[tokio::test]
 async fn an_attacker_rotating_addresses_still_meets_the_account_back_off() {
     let app = Limited::start(1, |limits| {
-        limits.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        limits.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()].into();
     })
     .await;
     app.sign_up("target@example.com").await;

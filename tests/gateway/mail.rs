@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use auth_svc::config::DEFAULT_MAIL_FROM;
+use auth_svc::mail::SmtpSettings;
 use serde_json::{Value, json};
 use warden_testkit::smtp::{ReceivedMail, SmtpSink};
 
@@ -15,8 +17,8 @@ async fn app_with_smtp(smtp: &SmtpSink, require_verification: bool) -> TestApp {
     let url = smtp.url();
     TestApp::postgres_configured(
         move |auth| {
-            auth.smtp_url = Some(url.into());
-            auth.mail_from = "Warden Tests <accounts@example.com>".into();
+            auth.smtp =
+                Some(SmtpSettings::parse(&url, "Warden Tests <accounts@example.com>").unwrap());
             auth.require_email_verification = require_verification;
         },
         |_| {},
@@ -137,7 +139,12 @@ async fn an_smtp_server_that_never_answers_does_not_slow_the_request() {
         }
     });
     let app = TestApp::postgres_configured(
-        move |auth| auth.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into()),
+        move |auth| {
+            auth.smtp = Some(
+                SmtpSettings::parse(&format!("smtp://127.0.0.1:{port}"), DEFAULT_MAIL_FROM)
+                    .unwrap(),
+            )
+        },
         |_| {},
     )
     .await;

@@ -157,7 +157,7 @@ async fn the_all_in_one_shows_every_server_at_the_gateway() {
 #[tokio::test]
 async fn metrics_are_refused_to_clients_outside_metrics_allow() {
     let app = TestApp::postgres_with(|config| {
-        config.limits.metrics_allow = vec!["192.0.2.0/24".parse().unwrap()];
+        config.limits.metrics_allow = vec!["192.0.2.0/24".parse().unwrap()].into();
     })
     .await;
     let response = app.get("/metrics", None).await;

@@ -227,7 +227,7 @@ on_both! {
 /// Both deployments with `DELETE_USER_VERIFICATION` on.
 async fn confirming_deletion_by_mail(all_in_one: bool) -> TestApp {
     if all_in_one {
-        TestApp::all_in_one_with(|settings| settings.delete_user_verification = true).await
+        TestApp::all_in_one_with(|settings| settings.account.delete_user_verification = true).await
     } else {
         TestApp::postgres_configured(|auth| auth.delete_user_verification = true, |_| {}).await
     }

@@ -14,7 +14,6 @@ mod smtp;
 use std::time::Duration;
 
 use chrono::Utc;
-use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
 pub use outbox::{Outbox, OutboxMail};
@@ -61,20 +60,19 @@ enum Transport {
 }
 
 impl Mailer {
-    /// SMTP when `smtp_url` is set, else the development outbox. Needs a Tokio runtime (it starts the sender task).
-    pub fn from_settings(smtp_url: Option<&SecretString>, from: &str) -> Result<Self, SmtpError> {
-        match smtp_url {
-            Some(url) => {
-                let settings = SmtpSettings::parse(url.expose_secret(), from)?;
+    /// SMTP when `SMTP_URL` is set, else the development outbox. Needs a Tokio runtime (it starts the sender task).
+    pub fn from_settings(smtp: Option<SmtpSettings>) -> Self {
+        match smtp {
+            Some(settings) => {
                 tracing::info!(smtp = %settings, "mail goes out over SMTP");
-                Ok(Self::smtp(settings))
+                Self::smtp(settings)
             }
             None => {
                 tracing::warn!(
                     "SMTP_URL is not set: mail is only logged and kept in the development outbox \
                      (DevService, GET /api/dev/outbox); set SMTP_URL in production"
                 );
-                Ok(Self::development())
+                Self::development()
             }
         }
     }

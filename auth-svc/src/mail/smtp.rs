@@ -52,6 +52,13 @@ impl fmt::Display for SmtpSettings {
     }
 }
 
+/// As `Display`: never the credentials.
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SmtpSettings({self})")
+    }
+}
+
 impl SmtpSettings {
     pub fn parse(url: &str, from: &str) -> Result<Self, SmtpError> {
         let url = url::Url::parse(url).map_err(|_| SmtpError::InvalidUrl("not a URL"))?;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use auth_svc::config::DEFAULT_MAIL_FROM;
+use auth_svc::mail::SmtpSettings;
 use tonic::Code;
 use warden_proto::auth::v1 as pb;
 use warden_testkit::smtp::SmtpSink;
@@ -35,7 +37,7 @@ async fn the_outbox_lists_the_latest_mails_newest_first() {
 #[tokio::test]
 async fn the_outbox_is_refused_to_callers_outside_the_trusted_proxies() {
     let app = TestApp::spawn_with(|config| {
-        config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()].into();
     })
     .await;
 
@@ -53,8 +55,8 @@ async fn with_smtp_mail_reaches_the_smtp_server_and_there_is_no_outbox() {
     let smtp = SmtpSink::start().await;
     let url = smtp.url();
     let app = TestApp::spawn_with(|config| {
-        config.smtp_url = Some(url.into());
-        config.mail_from = "Example App <accounts@example.com>".into();
+        config.smtp =
+            Some(SmtpSettings::parse(&url, "Example App <accounts@example.com>").unwrap());
     })
     .await;
     app.sign_up("ada@example.com").await;
@@ -91,7 +93,9 @@ async fn an_smtp_server_that_never_answers_does_not_hold_up_the_request() {
         }
     });
     let app = TestApp::spawn_with(|config| {
-        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
+        config.smtp = Some(
+            SmtpSettings::parse(&format!("smtp://127.0.0.1:{port}"), DEFAULT_MAIL_FROM).unwrap(),
+        );
     })
     .await;
     app.sign_up("ada@example.com").await;

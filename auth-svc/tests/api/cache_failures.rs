@@ -31,9 +31,10 @@ async fn silent_server() -> u16 {
 #[tokio::test]
 async fn with_redis_unreachable_sign_in_and_get_session_still_work() {
     let port = closed_port().await;
-    let app =
-        TestApp::spawn_with(|config| config.redis_url = Some(format!("redis://127.0.0.1:{port}")))
-            .await;
+    let app = TestApp::spawn_with(|config| {
+        config.redis_url = Some(format!("redis://127.0.0.1:{port}").parse().unwrap())
+    })
+    .await;
 
     let token = app.user_token("vic@example.com").await;
     let signed_in = app.sign_in("vic@example.com", PASSWORD).await.unwrap();
@@ -61,9 +62,10 @@ async fn with_redis_unreachable_sign_in_and_get_session_still_work() {
 #[tokio::test]
 async fn once_the_breaker_opens_requests_stop_paying_the_redis_timeout() {
     let port = silent_server().await;
-    let app =
-        TestApp::spawn_with(|config| config.redis_url = Some(format!("redis://127.0.0.1:{port}")))
-            .await;
+    let app = TestApp::spawn_with(|config| {
+        config.redis_url = Some(format!("redis://127.0.0.1:{port}").parse().unwrap())
+    })
+    .await;
     let token = app.user_token("wes@example.com").await;
     // The first few reads each wait for Redis's bounded timeout, until the breaker opens.
     for _ in 0..4 {

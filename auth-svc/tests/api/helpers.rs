@@ -39,10 +39,10 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::new(database.url.clone(), secret());
+        let mut config = Config::new(database.url.parse().unwrap(), secret());
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.db_max_connections = 3;
-        config.redis_url = Some(warden_testkit::redis_url());
+        config.redis_url = Some(warden_testkit::redis_url().parse().unwrap());
         config.redis_key_prefix = warden_testkit::redis_prefix();
         // Rate limits and the sign-in back-off have their own tests; elsewhere they would only get in the way.
         config.rate_limit_enabled = false;
@@ -70,8 +70,8 @@ impl TestApp {
             database_url: database.url.clone(),
             redis: config
                 .redis_url
-                .as_deref()
-                .map(|url| redis::Client::open(url).unwrap()),
+                .as_ref()
+                .map(|url| redis::Client::open(url.expose()).unwrap()),
             redis_prefix: config.redis_key_prefix,
             _shutdown: tx,
             _database: database,

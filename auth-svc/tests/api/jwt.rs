@@ -14,7 +14,7 @@ const ISSUER: &str = "https://app.example.test";
 
 async fn spawn() -> TestApp {
     TestApp::spawn_with(|config| {
-        config.base_url = BASE_URL.into();
+        config.base_url = BASE_URL.parse().unwrap();
         config.key_refresh = Duration::ZERO;
     })
     .await
@@ -190,7 +190,7 @@ async fn replicas_racing_for_the_first_key_create_only_one() {
         replicas.push(Keys::new(
             store(&app).await,
             secret(),
-            BASE_URL,
+            &BASE_URL.parse().unwrap(),
             Duration::ZERO,
         ));
     }
@@ -237,7 +237,7 @@ async fn after_a_rotation_new_tokens_carry_the_new_kid_and_old_ones_still_verify
 #[tokio::test]
 async fn a_running_service_keeps_its_key_until_the_refresh_interval_passes() {
     let app = TestApp::spawn_with(|config| {
-        config.base_url = BASE_URL.into();
+        config.base_url = BASE_URL.parse().unwrap();
         config.key_refresh = Duration::from_secs(3600);
     })
     .await;
@@ -339,7 +339,12 @@ async fn keys_are_created_rotated_and_published_on_sqlite_too() {
     migrations::migrate_connection(store.connection())
         .await
         .unwrap();
-    let keys = Keys::new(store.clone(), secret(), BASE_URL, Duration::ZERO);
+    let keys = Keys::new(
+        store.clone(),
+        secret(),
+        &BASE_URL.parse().unwrap(),
+        Duration::ZERO,
+    );
     let now = auth_svc::domain::now();
     let user = auth_svc::domain::UserRecord {
         id: "sqlite-user".into(),

@@ -45,7 +45,7 @@ async fn limited_app(trust_loopback: bool) -> TestApp {
         config.rate_limit_enabled = true;
         config.throttle_base = Duration::from_millis(300);
         if !trust_loopback {
-            config.trusted_proxies.clear();
+            config.trusted_proxies = Default::default();
         }
     })
     .await
@@ -224,7 +224,7 @@ async fn without_redis_the_limits_are_counted_in_process() {
         config.rate_limit_enabled = true;
         config.throttle_base = Duration::from_millis(300);
         config.redis_url = None;
-        config.trusted_proxies.clear();
+        config.trusted_proxies = Default::default();
     })
     .await;
     for _ in 0..3 {
@@ -239,7 +239,7 @@ async fn without_redis_the_limits_are_counted_in_process() {
 
 #[tokio::test]
 async fn with_limits_off_nothing_is_counted() {
-    let app = TestApp::spawn_with(|config| config.trusted_proxies.clear()).await;
+    let app = TestApp::spawn_with(|config| config.trusted_proxies = Default::default()).await;
     app.sign_up("free@example.com").await;
     for _ in 0..8 {
         let _ = app.sign_in("free@example.com", "wrong password").await;

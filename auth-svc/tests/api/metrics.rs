@@ -133,7 +133,7 @@ async fn with_redis_unreachable_lookups_fall_back_and_the_breaker_shows_open() {
     drop(closed);
     let app = TestApp::spawn_with(|config| {
         config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
-        config.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        config.redis_url = Some(format!("redis://127.0.0.1:{port}").parse().unwrap());
     })
     .await;
     let token = app.user_token("oli@example.com").await;

@@ -36,9 +36,10 @@ async fn reflection_v1_and_v1alpha_list_the_service_without_credentials() {
 
 #[tokio::test]
 async fn grpc_web_calls_are_answered_on_the_same_port_with_cors_for_trusted_origins() {
-    let app =
-        TestApp::spawn_with(|config| config.trusted_origins = vec!["http://app.example".into()])
-            .await;
+    let app = TestApp::spawn_with(|config| {
+        config.trusted_origins = "http://app.example".parse().unwrap()
+    })
+    .await;
     let http = reqwest::Client::new();
     // An empty SignOutRequest: a data frame with a zero-length message.
     let frame = vec![0u8, 0, 0, 0, 0];

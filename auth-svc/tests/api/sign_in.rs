@@ -77,7 +77,8 @@ async fn a_callback_url_is_echoed_with_redirect() {
 #[tokio::test]
 async fn the_session_records_the_forwarded_client_only_from_a_trusted_proxy() {
     let trusting = TestApp::spawn().await;
-    let distrusting = TestApp::spawn_with(|config| config.trusted_proxies.clear()).await;
+    let distrusting =
+        TestApp::spawn_with(|config| config.trusted_proxies = Default::default()).await;
     for app in [&trusting, &distrusting] {
         app.sign_up("gus@example.com").await;
     }

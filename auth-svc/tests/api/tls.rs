@@ -24,7 +24,7 @@ struct TlsApp {
 async fn spawn_tls(adjust: impl FnOnce(&mut Config)) -> TlsApp {
     let database = TestDb::new().await;
     let cert = TestCert::localhost();
-    let mut config = Config::new(database.url.clone(), secret());
+    let mut config = Config::new(database.url.parse().unwrap(), secret());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.db_max_connections = 2;
     config.rate_limit_enabled = false;
@@ -106,7 +106,7 @@ async fn a_client_that_does_not_trust_the_certificate_cannot_connect() {
 async fn rate_limits_still_see_the_peer_address_over_tls() {
     let app = spawn_tls(|config| {
         config.rate_limit_enabled = true;
-        config.trusted_proxies.clear();
+        config.trusted_proxies = Default::default();
     })
     .await;
     let mut client = tls_client(app.addr, &app.cert).await.unwrap();

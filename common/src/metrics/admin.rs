@@ -10,17 +10,6 @@ use tokio::net::TcpListener;
 
 use super::Metrics;
 
-/// `METRICS_ADDR`: the admin port's address, or `off` (or nothing) for none.
-pub fn parse_listen(value: &str) -> anyhow::Result<Option<SocketAddr>> {
-    let value = value.trim();
-    if value.is_empty() || value.eq_ignore_ascii_case("off") {
-        return Ok(None);
-    }
-    value.parse().map(Some).map_err(|_| {
-        anyhow::anyhow!("METRICS_ADDR `{value}` is not an address such as 127.0.0.1:9101, or `off`")
-    })
-}
-
 /// A gRPC service's admin port, answering `GET /metrics`. Bound when the service is built, so a port in use fails
 /// the start; served while the service runs.
 pub struct AdminPort {
@@ -77,21 +66,4 @@ pub async fn serve(listener: TcpListener, metrics: Metrics) -> anyhow::Result<()
 
 async fn scrape(State(metrics): State<Metrics>) -> Response {
     metrics.response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_admin_address_is_an_address_or_off() {
-        assert_eq!(
-            parse_listen(" 127.0.0.1:9101 ").unwrap(),
-            Some(SocketAddr::from(([127, 0, 0, 1], 9101)))
-        );
-        assert_eq!(parse_listen("off").unwrap(), None);
-        assert_eq!(parse_listen("").unwrap(), None);
-        let error = parse_listen("metrics").unwrap_err();
-        assert!(error.to_string().starts_with("METRICS_ADDR"), "{error}");
-    }
 }

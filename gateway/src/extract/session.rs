@@ -76,17 +76,17 @@ mod tests {
 
     use super::*;
 
+    use warden_common::settings::UpstreamUrl;
+
     fn state(base_url: &str) -> AppState {
+        let secret = warden_common::AuthSecret::parse("x".repeat(32).into()).unwrap();
         let config = crate::config::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            auth_url: "http://127.0.0.1:1".into(),
-            task_url: "http://127.0.0.1:1".into(),
-            secret: warden_common::AuthSecret::parse("x".repeat(32).into()).unwrap(),
-            base_url: base_url.into(),
-            trusted_origins: Vec::new(),
-            limits: Default::default(),
-            cookies: Default::default(),
-            tls_ca: None,
+            // Nothing listens on port 1: any call to a service fails at once.
+            auth_url: UpstreamUrl::http(([127, 0, 0, 1], 1).into()),
+            task_url: UpstreamUrl::http(([127, 0, 0, 1], 1).into()),
+            base_url: base_url.parse().unwrap(),
+            ..crate::config::Config::new(secret)
         };
         AppState::new(&config).unwrap()
     }

@@ -67,7 +67,7 @@ impl TestApp {
         let database = TestDb::new().await;
         let url = database.url.clone();
         Self::spawn_on(&url, Storage::Postgres(database), |settings| {
-            settings.auth.redis_url = Some(warden_testkit::redis_url());
+            settings.auth.redis_url = Some(warden_testkit::redis_url().parse().unwrap());
             settings.auth.redis_key_prefix = warden_testkit::redis_prefix();
             adjust(settings);
         })
@@ -90,15 +90,15 @@ impl TestApp {
         database: Storage,
         adjust: impl FnOnce(&mut Settings),
     ) -> Self {
-        let mut auth = auth_svc::Config::new(database_url, secret());
+        let mut auth = auth_svc::Config::new(database_url.parse().unwrap(), secret());
         auth.listen = "127.0.0.1:0".parse().unwrap();
         auth.db_max_connections = 2;
-        auth.base_url = BASE_URL.into();
+        auth.base_url = BASE_URL.parse().unwrap();
         auth.rate_limit_enabled = false;
-        let mut task = task_svc::Config::new(database_url);
+        let mut task = task_svc::Config::new(database_url.parse().unwrap());
         task.listen = "127.0.0.1:0".parse().unwrap();
         task.db_max_connections = 2;
-        task.base_url = BASE_URL.into();
+        task.base_url = BASE_URL.parse().unwrap();
         let mut settings = Settings { auth, task };
         adjust(&mut settings);
 
@@ -111,7 +111,7 @@ impl TestApp {
             let _ = auth_stopped.await;
         }));
 
-        settings.task.auth_url = format!("http://{auth_addr}");
+        settings.task.auth_url = warden_common::settings::UpstreamUrl::http(auth_addr);
         let task_server = TaskServer::build(settings.task)
             .await
             .expect("task-svc builds");

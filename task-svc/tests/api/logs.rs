@@ -100,7 +100,7 @@ async fn a_bad_log_format_or_level_stops_the_start_naming_the_variable() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(
-            stderr.starts_with(&format!("error: {variable} ")),
+            stderr.starts_with(&format!("error: {variable}: ")),
             "{stderr}"
         );
     }

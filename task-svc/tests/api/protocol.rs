@@ -44,7 +44,7 @@ async fn reflection_v1_and_v1alpha_list_the_service_without_credentials() {
 #[tokio::test]
 async fn grpc_web_calls_are_authenticated_and_answered_with_cors_for_trusted_origins() {
     let app = TestApp::spawn_with(|settings| {
-        settings.task.trusted_origins = vec!["http://app.example".into()];
+        settings.task.trusted_origins = "http://app.example".parse().unwrap();
     })
     .await;
     let user = app.sign_up("ada@example.com").await;

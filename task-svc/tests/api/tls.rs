@@ -41,10 +41,10 @@ async fn spawn_tls() -> TlsApp {
     let cert = TestCert::localhost();
     let tls = || warden_common::tls::server_config_from_pem(&cert.cert_pem, &cert.key_pem).unwrap();
 
-    let mut auth = auth_svc::Config::new(database.url.clone(), secret());
+    let mut auth = auth_svc::Config::new(database.url.parse().unwrap(), secret());
     auth.listen = "127.0.0.1:0".parse().unwrap();
     auth.db_max_connections = 2;
-    auth.base_url = BASE_URL.into();
+    auth.base_url = BASE_URL.parse().unwrap();
     auth.rate_limit_enabled = false;
     auth.tls = Some(tls());
     let auth_server = auth_svc::AuthServer::build(auth).await.unwrap();
@@ -54,11 +54,15 @@ async fn spawn_tls() -> TlsApp {
         let _ = auth_stopped.await;
     }));
 
-    let mut task = task_svc::Config::new(database.url.clone());
+    let mut task = task_svc::Config::new(database.url.parse().unwrap());
     task.listen = "127.0.0.1:0".parse().unwrap();
     task.db_max_connections = 2;
-    task.base_url = BASE_URL.into();
-    task.auth_url = format!("https://localhost:{}", auth_addr.port());
+    task.base_url = BASE_URL.parse().unwrap();
+    task.auth_url = warden_common::settings::UpstreamUrl::parse(
+        "AUTH_URL",
+        &format!("https://localhost:{}", auth_addr.port()),
+    )
+    .unwrap();
     task.tls = Some(tls());
     task.tls_ca = Some(cert.ca());
     let task_server = task_svc::TaskServer::build(task).await.unwrap();

@@ -42,13 +42,13 @@ impl Emails {
     pub fn new(
         mailer: Mailer,
         secret: AuthSecret,
-        base_url: &str,
+        base_url: &warden_common::settings::PublicUrl,
         verification_required: bool,
     ) -> Self {
         Self {
             mailer,
             secret,
-            api_url: format!("{}/api/auth", base_url.trim_end_matches('/')).into(),
+            api_url: format!("{base_url}/api/auth").into(),
             verification_required,
         }
     }

@@ -25,7 +25,7 @@ use std::{
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::{sync::Mutex, time::Instant};
-use warden_common::AuthSecret;
+use warden_common::{AuthSecret, settings::PublicUrl};
 
 use crate::{
     domain::{UserRecord, now},
@@ -112,13 +112,13 @@ struct Held {
 }
 
 impl Keys {
-    /// `base_url` is the issuer and audience of every token, any trailing `/` removed.
-    pub fn new(store: Store, secret: AuthSecret, base_url: &str, refresh: Duration) -> Self {
+    /// `base_url` is the issuer and audience of every token.
+    pub fn new(store: Store, secret: AuthSecret, base_url: &PublicUrl, refresh: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 secret,
-                issuer: base_url.trim_end_matches('/').to_owned(),
+                issuer: base_url.as_str().to_owned(),
                 refresh,
                 held: SyncMutex::new(None),
                 refreshing: Mutex::new(()),

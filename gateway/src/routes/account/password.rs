@@ -145,7 +145,7 @@ pub async fn reset_password_link(
     };
     if callback_url.is_empty() {
         // Better Auth sends a link without a destination to its error page.
-        let base = state.base_url.trim_end_matches('/');
+        let base = &state.base_url;
         return Ok(redirect(&format!(
             "{base}/api/auth/error?error=INVALID_TOKEN"
         )));
