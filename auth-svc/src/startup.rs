@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use warden_common::grpc;
 use warden_common::metrics::{AdminPort, Metrics};
-use warden_common::settings::TrustedOrigins;
+use warden_common::settings::{Plugin, TrustedOrigins};
 
 use warden_ratelimit::{Backoff, RateLimiter, Rules};
 
@@ -61,7 +61,8 @@ pub struct AuthServer {
     listener: TcpListener,
     local_addr: SocketAddr,
     auth: GrpcAuth,
-    admin: GrpcAdmin,
+    /// Better Auth's admin plugin; absent when `PLUGINS` leaves it out, so its RPCs answer `UNIMPLEMENTED`.
+    admin: Option<GrpcAdmin>,
     /// The development outbox, served only while no SMTP server is configured.
     dev: Option<GrpcDev>,
     limits: Limits,
@@ -117,7 +118,10 @@ impl AuthServer {
             config.admin_user_ids.clone(),
         );
         let caller = Caller::new(config.secret.clone(), &config.trusted_proxies);
-        let admin = GrpcAdmin::new(admin, caller.clone());
+        let admin = config
+            .plugins
+            .is_enabled(Plugin::Admin)
+            .then(|| GrpcAdmin::new(admin, caller.clone()));
         let mailer = Mailer::from_settings(config.smtp.clone());
         let dev = mailer
             .outbox()
@@ -141,7 +145,8 @@ impl AuthServer {
             .with_throttle(throttle.clone())
             .with_delete_user_verification(config.delete_user_verification);
         let core = core.with_throttle(throttle);
-        let auth = GrpcAuth::new(core, account, caller);
+        let auth = GrpcAuth::new(core, account, caller)
+            .with_jwt_routes(config.plugins.is_enabled(Plugin::Jwt));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding AUTH_ADDR {}", config.listen))?;
@@ -198,8 +203,10 @@ impl AuthServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let mut services = grpc::Services::new(self.limits.wrap(AuthServiceServer::new(self.auth)))
-            .with(self.limits.wrap(AdminServiceServer::new(self.admin)));
+        let mut services = grpc::Services::new(self.limits.wrap(AuthServiceServer::new(self.auth)));
+        if let Some(admin) = self.admin {
+            services = services.with(self.limits.wrap(AdminServiceServer::new(admin)));
+        }
         if let Some(dev) = self.dev {
             services = services.with(self.limits.wrap(DevServiceServer::new(dev)));
         }

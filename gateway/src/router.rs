@@ -25,11 +25,14 @@ use crate::routes::account::{
 use crate::routes::{
     admin, dev, error_page, jwt, not_found, ok, sessions, tasks, ui, update_session,
 };
+use warden_common::settings::{Plugin, Plugins};
+
 use crate::state::AppState;
 use crate::{client_ip, error, hardening, limits, metrics, request_id};
 
 pub fn router(state: AppState) -> Router {
     let cors = cors(state.origins.clone());
+    let plugins = state.plugins;
     let app: Router = Router::new()
         // The web UI, a client of the routes below like any other.
         .route("/", get(ui::index))
@@ -54,8 +57,7 @@ pub fn router(state: AppState) -> Router {
             "/api/auth/revoke-other-sessions",
             post(sessions::revoke_other_sessions),
         )
-        .route("/api/auth/token", get(jwt::token))
-        .route("/api/auth/jwks", get(jwt::jwks))
+        .merge(served(plugins, Plugin::Jwt, jwt_routes()))
         .route("/api/auth/update-user", post(profile::update_user))
         .route("/api/auth/change-password", post(password::change_password))
         .route("/api/auth/change-email", post(profile::change_email))
@@ -90,29 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/error", get(error_page::error_page))
         // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
         .route("/api/dev/outbox", get(dev::dev_outbox))
-        .route("/api/auth/admin/set-role", post(admin::set_role))
-        .route("/api/auth/admin/ban-user", post(admin::ban_user))
-        .route("/api/auth/admin/unban-user", post(admin::unban_user))
-        .route("/api/auth/admin/list-users", get(admin::list_users))
-        .route(
-            "/api/auth/admin/list-user-sessions",
-            post(admin::list_user_sessions),
-        )
-        .route(
-            "/api/auth/admin/revoke-user-session",
-            post(admin::revoke_user_session),
-        )
-        .route(
-            "/api/auth/admin/revoke-user-sessions",
-            post(admin::revoke_user_sessions),
-        )
-        .route("/api/auth/admin/remove-user", post(admin::remove_user))
-        .route("/api/auth/admin/get-user", get(admin::get_user))
-        .route("/api/auth/admin/create-user", post(admin::create_user))
-        .route(
-            "/api/auth/admin/set-user-password",
-            post(admin::set_user_password),
-        )
+        .merge(served(plugins, Plugin::Admin, admin_routes()))
         .route("/api/v1/tasks", get(tasks::list).post(tasks::create))
         .route(
             "/api/v1/tasks/{id}",
@@ -136,6 +116,51 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .service(app);
     Router::new().fallback_service(edge)
+}
+
+/// A plugin's routes when `PLUGINS` serves it; none otherwise, so its paths answer the bare 404 of a Better Auth
+/// server without that plugin.
+fn served(plugins: Plugins, plugin: Plugin, routes: Router<AppState>) -> Router<AppState> {
+    if plugins.is_enabled(plugin) {
+        routes
+    } else {
+        Router::new()
+    }
+}
+
+/// Better Auth's jwt plugin (its `set-auth-jwt` header on get-session follows the same switch).
+fn jwt_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/token", get(jwt::token))
+        .route("/api/auth/jwks", get(jwt::jwks))
+}
+
+/// Better Auth's admin plugin.
+fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/admin/set-role", post(admin::set_role))
+        .route("/api/auth/admin/ban-user", post(admin::ban_user))
+        .route("/api/auth/admin/unban-user", post(admin::unban_user))
+        .route("/api/auth/admin/list-users", get(admin::list_users))
+        .route(
+            "/api/auth/admin/list-user-sessions",
+            post(admin::list_user_sessions),
+        )
+        .route(
+            "/api/auth/admin/revoke-user-session",
+            post(admin::revoke_user_session),
+        )
+        .route(
+            "/api/auth/admin/revoke-user-sessions",
+            post(admin::revoke_user_sessions),
+        )
+        .route("/api/auth/admin/remove-user", post(admin::remove_user))
+        .route("/api/auth/admin/get-user", get(admin::get_user))
+        .route("/api/auth/admin/create-user", post(admin::create_user))
+        .route(
+            "/api/auth/admin/set-user-password",
+            post(admin::set_user_password),
+        )
 }
 
 /// Outside CORS: counts and times the request, gives every answer the security headers, ends a request that takes

@@ -8,6 +8,7 @@ use anyhow::Context;
 use warden_common::AuthSecret;
 use warden_common::in_process::{InProcessPort, Transport};
 use warden_common::metrics::Metrics;
+use warden_common::settings::Plugins;
 use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 use warden_proto::auth::v1::dev_service_client::DevServiceClient;
@@ -57,6 +58,8 @@ pub struct Shared {
     pub limits: Arc<Limits>,
     /// Whether the public URL is https (turns on HSTS).
     pub https: bool,
+    /// The Better Auth plugins served (`PLUGINS`).
+    pub plugins: Plugins,
     /// The process's metrics: this gateway's requests, and whatever else runs in the process.
     pub metrics: Metrics,
 }
@@ -115,6 +118,7 @@ impl Shared {
             limiter: crate::limits::limiter(&config.limits)?,
             limits: Arc::new(config.limits.clone()),
             https: config.secure_cookies(),
+            plugins: config.plugins,
             metrics: Metrics::new(),
         })
     }

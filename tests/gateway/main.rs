@@ -13,6 +13,7 @@ mod limits;
 mod mail;
 mod metrics;
 mod origins;
+mod plugins;
 mod sessions;
 mod settings;
 mod tasks;

@@ -27,6 +27,9 @@ pub struct GrpcAuth {
     core: AuthCore,
     account: Account,
     caller: Caller,
+    /// Better Auth's jwt plugin's own route (`IssueToken`, `/token`) is served; `GetJwks` always is, since task-svc
+    /// verifies JWTs with it.
+    jwt_routes: bool,
 }
 
 impl GrpcAuth {
@@ -35,7 +38,14 @@ impl GrpcAuth {
             core,
             account,
             caller,
+            jwt_routes: true,
         }
+    }
+
+    /// Serves `IssueToken` or answers it `UNIMPLEMENTED`, as `PLUGINS` says of `jwt`.
+    pub fn with_jwt_routes(mut self, served: bool) -> Self {
+        self.jwt_routes = served;
+        self
     }
 }
 
@@ -184,6 +194,11 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
+        if !self.jwt_routes {
+            return Err(Status::unimplemented(
+                "the jwt plugin is not enabled (PLUGINS)",
+            ));
+        }
         let token = self
             .core
             .issue_token(self.caller.token(&request).as_ref())

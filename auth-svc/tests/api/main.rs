@@ -18,6 +18,7 @@ mod jwt;
 mod legacy;
 mod limits;
 mod metrics;
+mod plugins;
 mod protocol;
 mod sessions;
 mod sign_in;

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 use serde_json::json;
+use warden_common::settings::Plugin;
 use warden_proto::Reason;
 use warden_proto::auth::v1 as pb;
 
@@ -246,7 +247,9 @@ async fn resolve_session(
         user: user.into(),
     };
     let mut answer = (cookies, Json(body)).into_response();
-    if let Ok(jwt) = HeaderValue::try_from(response.jwt)
+    // The jwt plugin's header; the JWT itself is still minted, since task calls carry it.
+    if state.plugins.is_enabled(Plugin::Jwt)
+        && let Ok(jwt) = HeaderValue::try_from(response.jwt)
         && !jwt.is_empty()
     {
         let headers = answer.headers_mut();
