@@ -22,9 +22,7 @@ use crate::origin::OriginPolicy;
 use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
-use crate::routes::{
-    admin, dev, error_page, jwt, not_found, ok, sessions, tasks, ui, update_session,
-};
+use crate::routes::{admin, dev, error_page, jwt, not_found, ok, sessions, tasks, ui};
 use warden_common::settings::{Plugin, Plugins};
 
 use crate::state::AppState;
@@ -78,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/reset-password", post(password::reset_password))
         .route(
             "/api/auth/update-session",
-            post(update_session::update_session),
+            post(sessions::update::update_session),
         )
         .route(
             "/api/auth/verify-password",

@@ -13,7 +13,6 @@ pub mod jwt;
 pub mod sessions;
 pub mod tasks;
 pub mod ui;
-pub mod update_session;
 
 pub(crate) mod stale_session;
 

@@ -10,10 +10,10 @@ use prost_types::value::Kind;
 use serde_json::{Map, Value, json};
 use warden_proto::auth::v1 as pb;
 
-use super::stale_session;
 use crate::error::{ApiError, Route};
 use crate::extract::{Body, ClientInfo, CurrentSession, Fields, Schema, Shape};
 use crate::json::Session;
+use crate::routes::stale_session;
 use crate::state::AppState;
 
 pub struct UpdateSessionBody(Map<String, Value>);

@@ -1,5 +1,7 @@
 //! Better Auth's core session routes under `/api/auth`: email and password sign-up and sign-in, sign-out, the
-//! session read, and the caller's own sessions. Each is one `AuthService` call.
+//! session read, the caller's own sessions, and [`update`] (update-session). Each is one `AuthService` call.
+
+pub mod update;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
