@@ -332,6 +332,27 @@ mod tests {
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 
+    #[tokio::test]
+    async fn every_reason_crosses_the_wire_and_reaches_the_body_as_itself() {
+        for &reason in Reason::ALL {
+            let sent = warden_common::grpc::status(
+                Code::InvalidArgument,
+                "refused",
+                Some(reason.as_str()),
+                "warden.auth.v1",
+            );
+            // What crosses the wire: the code, the message and the encoded details (`grpc-status-details-bin`).
+            let received = tonic::Status::with_details(
+                sent.code(),
+                sent.message(),
+                sent.details().to_vec().into(),
+            );
+            let (_, body) = render(ApiError::upstream(Route::SignInEmail)(received)).await;
+            let code = body["code"].as_str().unwrap();
+            assert_eq!(Reason::parse(code), Some(reason), "{body}");
+        }
+    }
+
     #[test]
     fn reasons_choose_the_status_before_codes() {
         let cases = [
