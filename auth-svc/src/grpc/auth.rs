@@ -11,7 +11,7 @@ use crate::{
     core::account::{Account, ProfileUpdate},
     core::auth::{AuthCore, Opened, SignedUp},
     core::jwt::PublicKey,
-    domain::SessionToken,
+    domain::{LinkToken, SessionToken},
 };
 
 pub use pb::auth_service_server::AuthServiceServer;
@@ -315,7 +315,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::CheckResetTokenRequest>,
     ) -> Result<Response<pb::CheckResetTokenResponse>, Status> {
-        let link = convert::auth::optional_link_token(Some(request.into_inner().token));
+        let link = LinkToken::parse(request.into_inner().token);
         let valid = self.account.check_reset_token(link.as_ref()).await?;
         Ok(Response::new(pb::CheckResetTokenResponse { valid }))
     }

@@ -9,8 +9,7 @@ use warden_proto::auth::v1 as pb;
 use super::GrpcAuth;
 use crate::{
     core::account::SessionFields,
-    domain::{Password, SessionToken},
-    grpc::convert,
+    domain::{LinkToken, Password, SessionToken},
 };
 
 /// Better Auth's answers to delete-user and its callback.
@@ -84,7 +83,7 @@ impl GrpcAuth {
         request: Request<pb::DeleteUserCallbackRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let link = convert::auth::optional_link_token(Some(request.into_inner().token));
+        let link = LinkToken::parse(request.into_inner().token);
         self.account
             .delete_user_from_link(token.as_ref(), link.as_ref())
             .await?;

@@ -25,12 +25,12 @@ fn missing(field: &str) -> AuthError {
 }
 
 /// A password that may be left out: empty counts as absent, as in Better Auth.
-pub fn optional_password(raw: Option<String>) -> Option<Password> {
+fn optional_password(raw: Option<String>) -> Option<Password> {
     raw.filter(|raw| !raw.is_empty()).map(Password::from)
 }
 
 /// A mailed link's token that may be left out: empty counts as absent.
-pub fn optional_link_token(raw: Option<String>) -> Option<LinkToken> {
+fn optional_link_token(raw: Option<String>) -> Option<LinkToken> {
     raw.and_then(LinkToken::parse)
 }
 
