@@ -6,7 +6,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use warden_proto::Reason;
 
-use crate::domain::AdminAction;
+use crate::domain::{AdminAction, PasswordLength};
 
 pub const ERROR_DOMAIN: &str = "warden.auth.v1";
 
@@ -145,6 +145,15 @@ impl AuthError {
             Self::FailedToGetUserInfo => Code::NotFound,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<PasswordLength> for AuthError {
+    fn from(error: PasswordLength) -> Self {
+        match error {
+            PasswordLength::TooShort => Self::PasswordTooShort,
+            PasswordLength::TooLong => Self::PasswordTooLong,
         }
     }
 }

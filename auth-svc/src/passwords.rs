@@ -331,7 +331,7 @@ mod tests {
     const VECTOR: &str = "0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d";
 
     fn password(text: &str) -> Password {
-        Password::candidate(text.into()).unwrap()
+        Password::from(text.to_owned())
     }
 
     #[test]

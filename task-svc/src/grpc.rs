@@ -4,12 +4,9 @@
 use tonic::{Request, Response, Status};
 use warden_proto::{task::v1 as pb, time::timestamp};
 
-use crate::{
-    auth::AuthenticatedUser,
-    error::TaskError,
-    service::{CreateTask, ListTasks, TaskCore, UpdateTask},
-    store::TaskRecord,
-};
+mod convert;
+
+use crate::{auth::AuthenticatedUser, error::TaskError, service::TaskCore, store::TaskRecord};
 
 pub use pb::task_service_server::TaskServiceServer;
 
@@ -40,12 +37,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::CreateTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
         let user = caller(&request)?;
-        let task = request.into_inner().task.unwrap_or_default();
-        let input = CreateTask {
-            title: task.title,
-            description: task.description,
-            completed: task.completed,
-        };
+        let input = convert::create_task(request.into_inner().task.unwrap_or_default())?;
         let created = self.core.create(&user, input).await?;
         Ok(Response::new(task_pb(created)))
     }
@@ -55,7 +47,8 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
         let user = caller(&request)?;
-        let task = self.core.get(&user, &request.get_ref().id).await?;
+        let id = convert::task_id(&request.get_ref().id)?;
+        let task = self.core.get(&user, &id).await?;
         Ok(Response::new(task_pb(task)))
     }
 
@@ -64,12 +57,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::ListTasksRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
         let user = caller(&request)?;
-        let body = request.into_inner();
-        let input = ListTasks {
-            page_size: body.page_size,
-            page_token: body.page_token,
-            completed: body.completed,
-        };
+        let input = convert::list_tasks(request.into_inner(), &user)?;
         let page = self.core.list(&user, input).await?;
         Ok(Response::new(pb::ListTasksResponse {
             tasks: page.tasks.into_iter().map(task_pb).collect(),
@@ -82,16 +70,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::UpdateTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
         let user = caller(&request)?;
-        let body = request.into_inner();
-        let task = body.task.unwrap_or_default();
-        let input = UpdateTask {
-            id: task.id,
-            etag: task.etag,
-            title: task.title,
-            description: task.description,
-            completed: task.completed,
-            mask: body.update_mask.map(|mask| mask.paths).unwrap_or_default(),
-        };
+        let input = convert::update_task(request.into_inner())?;
         let updated = self.core.update(&user, input).await?;
         Ok(Response::new(task_pb(updated)))
     }
@@ -101,8 +80,10 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::DeleteTaskRequest>,
     ) -> Result<Response<()>, Status> {
         let user = caller(&request)?;
-        let body = request.get_ref();
-        self.core.delete(&user, &body.id, &body.etag).await?;
+        let body = request.into_inner();
+        let id = convert::task_id(&body.id)?;
+        let etag = convert::etag(body.etag);
+        self.core.delete(&user, &id, etag.as_deref()).await?;
         Ok(Response::new(()))
     }
 }

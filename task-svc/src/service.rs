@@ -4,23 +4,22 @@
 
 use crate::{
     auth::AuthenticatedUser,
-    domain::{
-        Cursor, PageSize, PageToken, Proposed, TaskDescription, TaskId, TaskPatch, TaskTitle,
-    },
+    domain::{Cursor, PageSize, PageToken, TaskDescription, TaskId, TaskPatch, TaskTitle},
     error::TaskError,
     store::{NewTask, Store, TaskRecord},
 };
 
 /// A new task as the caller describes it.
 pub struct CreateTask {
-    pub title: String,
-    pub description: String,
+    pub title: TaskTitle,
+    pub description: TaskDescription,
     pub completed: bool,
 }
 
+/// One page of the caller's tasks, after `after` (from the first when `None`), of the given completion.
 pub struct ListTasks {
-    pub page_size: i32,
-    pub page_token: String,
+    pub size: PageSize,
+    pub after: Option<Cursor>,
     pub completed: Option<bool>,
 }
 
@@ -31,13 +30,10 @@ pub struct Page {
 }
 
 pub struct UpdateTask {
-    pub id: String,
-    /// Empty: write whatever the stored version.
-    pub etag: String,
-    pub title: String,
-    pub description: String,
-    pub completed: bool,
-    pub mask: Vec<String>,
+    pub id: TaskId,
+    /// `None`: write whatever the stored version.
+    pub etag: Option<String>,
+    pub patch: TaskPatch,
 }
 
 #[derive(Clone, Debug)]
@@ -57,17 +53,20 @@ impl TaskCore {
     ) -> Result<TaskRecord, TaskError> {
         let new = NewTask {
             owner_id: user.id.clone(),
-            title: TaskTitle::parse(&input.title)?,
-            description: TaskDescription::parse(&input.description)?,
+            title: input.title,
+            description: input.description,
             completed: input.completed,
         };
         Ok(self.store.insert(new).await?)
     }
 
-    pub async fn get(&self, user: &AuthenticatedUser, id: &str) -> Result<TaskRecord, TaskError> {
-        let id = task_id(id)?;
+    pub async fn get(
+        &self,
+        user: &AuthenticatedUser,
+        id: &TaskId,
+    ) -> Result<TaskRecord, TaskError> {
         self.store
-            .get(&user.id, &id)
+            .get(&user.id, id)
             .await?
             .ok_or(TaskError::NotFound)
     }
@@ -77,23 +76,17 @@ impl TaskCore {
         user: &AuthenticatedUser,
         input: ListTasks,
     ) -> Result<Page, TaskError> {
-        let size = PageSize::parse(input.page_size)?;
-        let after = match input.page_token.as_str() {
-            "" => None,
-            raw => {
-                let token = PageToken::parse(raw, &user.id)?;
-                if token.completed != input.completed {
-                    return Err(TaskError::InvalidPageToken);
-                }
-                Some(token.after)
-            }
-        };
+        let ListTasks {
+            size,
+            after,
+            completed,
+        } = input;
         // One more than the page holds tells whether another page follows.
         let mut tasks = self
             .store
             .list(
                 &user.id,
-                input.completed,
+                completed,
                 after.as_ref(),
                 u64::from(size.get()) + 1,
             )
@@ -104,11 +97,11 @@ impl TaskCore {
             Some(last) if more => PageToken {
                 after: Cursor {
                     created_at: last.created_at,
-                    id: task_id(&last.id).map_err(|_| {
+                    id: TaskId::parse(&last.id).ok_or_else(|| {
                         TaskError::Internal(anyhow::anyhow!("a stored task id is malformed"))
                     })?,
                 },
-                completed: input.completed,
+                completed,
             }
             .encode(&user.id),
             _ => String::new(),
@@ -125,18 +118,10 @@ impl TaskCore {
         user: &AuthenticatedUser,
         input: UpdateTask,
     ) -> Result<TaskRecord, TaskError> {
-        let id = task_id(&input.id)?;
-        let patch = TaskPatch::from_mask(
-            &input.mask,
-            Proposed {
-                title: &input.title,
-                description: &input.description,
-                completed: input.completed,
-            },
-        )?;
-        let expected = Some(input.etag.as_str()).filter(|etag| !etag.is_empty());
+        let UpdateTask { id, etag, patch } = input;
+        let expected = etag.as_deref();
         if patch.is_empty() {
-            let current = self.get(user, id.as_str()).await?;
+            let current = self.get(user, &id).await?;
             return match expected {
                 Some(etag) if etag != current.etag => Err(TaskError::EtagMismatch),
                 _ => Ok(current),
@@ -151,15 +136,13 @@ impl TaskCore {
     pub async fn delete(
         &self,
         user: &AuthenticatedUser,
-        id: &str,
-        etag: &str,
+        id: &TaskId,
+        etag: Option<&str>,
     ) -> Result<(), TaskError> {
-        let id = task_id(id)?;
-        let expected = Some(etag).filter(|etag| !etag.is_empty());
-        if self.store.delete(&user.id, &id, expected).await? {
+        if self.store.delete(&user.id, id, etag).await? {
             Ok(())
         } else {
-            Err(self.why_not_written(user, &id, expected).await)
+            Err(self.why_not_written(user, id, etag).await)
         }
     }
 
@@ -176,12 +159,4 @@ impl TaskCore {
             Err(error) => error.into(),
         }
     }
-}
-
-/// An empty id is a malformed request; any other string that is no id names no task.
-fn task_id(raw: &str) -> Result<TaskId, TaskError> {
-    if raw.is_empty() {
-        return Err(TaskError::Validation("id is required".to_owned()));
-    }
-    TaskId::parse(raw).ok_or(TaskError::NotFound)
 }

@@ -4,12 +4,16 @@ mod admin_action;
 mod email;
 mod password;
 mod records;
+mod roles;
 mod token;
+mod user_id;
 mod user_query;
 
 pub use admin_action::AdminAction;
 pub use email::Email;
 pub use password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Password, PasswordLength};
 pub use records::{SessionRecord, UserRecord, now};
-pub use token::{SessionToken, generate_id};
+pub use roles::Roles;
+pub use token::{LinkToken, SessionRef, SessionToken, generate_id};
+pub use user_id::UserId;
 pub use user_query::{Field, Filter, FilterOp, ListUsers, Search, Sort, TextOp, UserQuery, Value};

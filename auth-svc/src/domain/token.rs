@@ -1,7 +1,8 @@
-//! Session tokens and ids: 32 characters of `[A-Za-z0-9]` from a CSPRNG, as Better Auth's `generateId(32)`.
+//! Tokens: session tokens and ids, 32 characters of `[A-Za-z0-9]` from a CSPRNG as Better Auth's `generateId(32)`;
+//! the reference to a session that revocation takes; and the one-off tokens of mailed links.
 
 use rand::{Rng, distr::Alphanumeric};
-use warden_common::token::hash_token;
+use warden_common::token::{hash_token, is_token_hash};
 
 const ID_LEN: usize = 32;
 
@@ -43,8 +44,56 @@ impl std::fmt::Debug for SessionToken {
     }
 }
 
+/// A session named for revocation: by its raw token, or by the stored hash that session listings show in its place.
+/// Either way it is kept as the stored hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRef(String);
+
+impl SessionRef {
+    /// `None` for an empty reference.
+    pub fn parse(raw: &str) -> Option<Self> {
+        if raw.is_empty() {
+            return None;
+        }
+        let hash = if is_token_hash(raw) {
+            raw.to_owned()
+        } else {
+            hash_token(raw)
+        };
+        Some(Self(hash))
+    }
+
+    /// The stored hash of the session named.
+    pub fn hash(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The token of a mailed link (email verification, password reset, account deletion); never empty, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkToken(String);
+
+impl LinkToken {
+    /// `None` for an empty token.
+    pub fn parse(raw: String) -> Option<Self> {
+        (!raw.is_empty()).then_some(Self(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkToken([redacted])")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -53,5 +102,48 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_session_is_named_by_its_token_or_its_hash_alike() {
+        let token = SessionToken::generate();
+        let by_token = SessionRef::parse(token.expose()).unwrap();
+        let by_hash = SessionRef::parse(&token.hash()).unwrap();
+        assert_eq!(by_token.hash(), token.hash());
+        assert_eq!(by_token, by_hash);
+        assert_eq!(SessionRef::parse(""), None);
+    }
+
+    #[test]
+    fn empty_link_tokens_are_refused_and_none_is_shown() {
+        assert_eq!(LinkToken::parse(String::new()), None);
+        let token = LinkToken::parse("abc".into()).unwrap();
+        assert_eq!(token.expose(), "abc");
+        assert_eq!(format!("{token:?}"), "LinkToken([redacted])");
+    }
+
+    proptest! {
+        #[test]
+        fn any_reference_becomes_a_stored_hash(raw in any::<String>()) {
+            match SessionRef::parse(&raw) {
+                None => prop_assert!(raw.is_empty()),
+                Some(reference) => {
+                    prop_assert!(is_token_hash(reference.hash()));
+                    // A hash names itself; anything else is a raw token and is hashed.
+                    let expected = if is_token_hash(&raw) { raw.clone() } else { hash_token(&raw) };
+                    prop_assert_eq!(reference.hash(), expected.as_str());
+                    prop_assert_eq!(SessionRef::parse(reference.hash()), Some(reference.clone()));
+                }
+            }
+        }
+
+        #[test]
+        fn link_tokens_keep_any_non_empty_text(raw in any::<String>()) {
+            let token = LinkToken::parse(raw.clone());
+            prop_assert_eq!(token.is_some(), !raw.is_empty());
+            if let Some(token) = token {
+                prop_assert_eq!(token.expose(), raw.as_str());
+            }
+        }
     }
 }

@@ -5,11 +5,11 @@ use warden_proto::auth::v1 as pb;
 
 use super::{
     Caller,
-    convert::{listed_session_pb, user_pb},
+    convert::{self, listed_session_pb, user_pb},
 };
 use crate::{
-    core::admin::{Admin, BanUser, NewAccount, UserPage},
-    domain::ListUsers,
+    core::admin::{Admin, UserPage},
+    domain::{ListUsers, UserId},
     error::AuthError,
 };
 
@@ -50,9 +50,10 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
         let body = request.into_inner();
+        let roles = convert::admin::roles(body.role)?;
         let user = self
             .admin
-            .set_role(token.as_ref(), &body.user_id, &body.role)
+            .set_role(token.as_ref(), &UserId::from(body.user_id), &roles)
             .await?;
         Ok(user_response(user))
     }
@@ -62,12 +63,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::BanUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let body = request.into_inner();
-        let input = BanUser {
-            user_id: body.user_id,
-            reason: body.ban_reason,
-            expires_in: body.ban_expires_in,
-        };
+        let input = convert::admin::ban_user(request.into_inner());
         let user = self.admin.ban_user(token.as_ref(), input).await?;
         Ok(user_response(user))
     }
@@ -77,10 +73,8 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::UnbanUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let user = self
-            .admin
-            .unban_user(token.as_ref(), &request.get_ref().user_id)
-            .await?;
+        let user_id = UserId::from(request.into_inner().user_id);
+        let user = self.admin.unban_user(token.as_ref(), &user_id).await?;
         Ok(user_response(user))
     }
 
@@ -122,9 +116,10 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::ListUserSessionsRequest>,
     ) -> Result<Response<pb::ListUserSessionsResponse>, Status> {
         let token = self.caller.token(&request);
+        let user_id = UserId::from(request.into_inner().user_id);
         let sessions = self
             .admin
-            .list_user_sessions(token.as_ref(), &request.get_ref().user_id)
+            .list_user_sessions(token.as_ref(), &user_id)
             .await?;
         Ok(Response::new(pb::ListUserSessionsResponse {
             sessions: sessions.into_iter().map(listed_session_pb).collect(),
@@ -136,8 +131,9 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::RevokeUserSessionRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
         let token = self.caller.token(&request);
+        let target = convert::auth::session_ref("sessionToken", &request.get_ref().session_token)?;
         self.admin
-            .revoke_user_session(token.as_ref(), &request.get_ref().session_token)
+            .revoke_user_session(token.as_ref(), &target)
             .await?;
         Ok(success())
     }
@@ -147,8 +143,9 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::RevokeUserSessionsRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
         let token = self.caller.token(&request);
+        let user_id = UserId::from(request.into_inner().user_id);
         self.admin
-            .revoke_user_sessions(token.as_ref(), &request.get_ref().user_id)
+            .revoke_user_sessions(token.as_ref(), &user_id)
             .await?;
         Ok(success())
     }
@@ -158,9 +155,8 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::RemoveUserRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
         let token = self.caller.token(&request);
-        self.admin
-            .remove_user(token.as_ref(), &request.get_ref().user_id)
-            .await?;
+        let user_id = UserId::from(request.into_inner().user_id);
+        self.admin.remove_user(token.as_ref(), &user_id).await?;
         Ok(success())
     }
 
@@ -169,10 +165,8 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let token = self.caller.token(&request);
-        let user = self
-            .admin
-            .get_user(token.as_ref(), &request.get_ref().id)
-            .await?;
+        let user_id = UserId::from(request.into_inner().id);
+        let user = self.admin.get_user(token.as_ref(), &user_id).await?;
         Ok(Response::new(user_pb(user)))
     }
 
@@ -181,13 +175,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let body = request.into_inner();
-        let input = NewAccount {
-            email: body.email,
-            password: body.password.into(),
-            name: body.name,
-            roles: body.role,
-        };
+        let input = convert::admin::new_account(request.into_inner());
         let user = self.admin.create_user(token.as_ref(), input).await?;
         Ok(user_response(user))
     }
@@ -198,8 +186,10 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
     ) -> Result<Response<pb::SetUserPasswordResponse>, Status> {
         let token = self.caller.token(&request);
         let body = request.into_inner();
+        let (user_id, password) =
+            convert::admin::set_user_password(body.user_id, body.new_password)?;
         self.admin
-            .set_user_password(token.as_ref(), &body.user_id, body.new_password.into())
+            .set_user_password(token.as_ref(), &user_id, &password)
             .await?;
         Ok(Response::new(pb::SetUserPasswordResponse { status: true }))
     }

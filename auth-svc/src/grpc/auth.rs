@@ -5,13 +5,13 @@ use warden_proto::auth::v1 as pb;
 
 use super::{
     Caller,
-    convert::{listed_session_pb, session_pb, user_pb},
+    convert::{self, listed_session_pb, session_pb, user_pb},
 };
 use crate::{
-    core::account::{Account, ChangePassword, DeleteUser, ProfileUpdate},
-    core::auth::{AuthCore, Opened, SignIn, SignUp, SignedUp},
+    core::account::{Account, ProfileUpdate},
+    core::auth::{AuthCore, Opened, SignedUp},
     core::jwt::PublicKey,
-    domain::SessionToken,
+    domain::{LinkToken, SessionToken},
 };
 
 pub use pb::auth_service_server::AuthServiceServer;
@@ -56,15 +56,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::SignUpEmailRequest>,
     ) -> Result<Response<pb::SignUpEmailResponse>, Status> {
         let client = self.caller.client(&request);
-        let body = request.into_inner();
-        let input = SignUp {
-            name: body.name,
-            email: body.email,
-            password: body.password,
-            image: body.image,
-            remember: body.remember_me.unwrap_or(true),
-            callback_url: body.callback_url,
-        };
+        let input = convert::auth::sign_up(request.into_inner())?;
         match self.core.sign_up(input, client).await? {
             SignedUp::Opened(opened) => {
                 let Opened {
@@ -92,19 +84,13 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::SignInEmailRequest>,
     ) -> Result<Response<pb::SignInEmailResponse>, Status> {
         let client = self.caller.client(&request);
-        let body = request.into_inner();
-        let input = SignIn {
-            email: body.email,
-            password: body.password,
-            remember: body.remember_me.unwrap_or(true),
-            callback_url: body.callback_url.clone(),
-        };
+        let input = convert::auth::sign_in(request.into_inner())?;
+        let url = input.callback_url.clone().filter(|url| !url.is_empty());
         let Opened {
             token,
             session,
             user,
         } = self.core.sign_in(input, client).await?;
-        let url = body.callback_url.filter(|url| !url.is_empty());
         Ok(Response::new(pb::SignInEmailResponse {
             redirect: url.is_some(),
             token: token.expose().to_owned(),
@@ -160,7 +146,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::RevokeSessionRequest>,
     ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
         let token = self.caller.token(&request);
-        let target = request.into_inner().token;
+        let target = convert::auth::session_ref("token", &request.get_ref().token)?;
         let revoked_current = self.core.revoke_session(token.as_ref(), &target).await?;
         Ok(Response::new(pb::RevokeSessionResponse {
             status: true,
@@ -244,12 +230,7 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
         let token = self.caller.token(&request);
         let client = self.caller.client(&request);
-        let body = request.into_inner();
-        let input = ChangePassword {
-            new_password: body.new_password,
-            current_password: body.current_password,
-            revoke_other_sessions: body.revoke_other_sessions,
-        };
+        let input = convert::auth::change_password(request.into_inner());
         let changed = self
             .account
             .change_password(token.as_ref(), input, client)
@@ -274,12 +255,9 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     ) -> Result<Response<pb::ChangeEmailResponse>, Status> {
         let token = self.caller.token(&request);
         let body = request.into_inner();
+        let new_email = convert::auth::email_field("newEmail", &body.new_email)?;
         self.account
-            .change_email(
-                token.as_ref(),
-                &body.new_email,
-                body.callback_url.as_deref(),
-            )
+            .change_email(token.as_ref(), &new_email, body.callback_url.as_deref())
             .await?;
         Ok(Response::new(pb::ChangeEmailResponse { status: true }))
     }
@@ -288,17 +266,14 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
-        if self.account.deletion_confirmed_by_mail()
-            && request.get_ref().token.as_deref().is_none_or(str::is_empty)
-        {
-            return self.mail_deletion_link_rpc(request).await;
-        }
         let token = self.caller.token(&request);
         let body = request.into_inner();
-        let input = DeleteUser {
-            password: body.password,
-            token: body.token,
-        };
+        let input = convert::auth::delete_user(body.password, body.token);
+        if self.account.deletion_confirmed_by_mail() && input.token.is_none() {
+            return self
+                .mail_deletion_link_rpc(token, input.password, body.callback_url)
+                .await;
+        }
         self.account.delete_user(token.as_ref(), input).await?;
         Ok(Response::new(pb::DeleteUserResponse {
             success: true,
@@ -312,8 +287,9 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     ) -> Result<Response<pb::SendVerificationEmailResponse>, Status> {
         let token = self.caller.token(&request);
         let body = request.into_inner();
+        let email = convert::auth::email_field("email", &body.email)?;
         self.account
-            .send_verification_email(token.as_ref(), &body.email, body.callback_url.as_deref())
+            .send_verification_email(token.as_ref(), &email, body.callback_url.as_deref())
             .await?;
         Ok(Response::new(pb::SendVerificationEmailResponse {
             status: true,
@@ -325,11 +301,8 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::VerifyEmailRequest>,
     ) -> Result<Response<pb::VerifyEmailResponse>, Status> {
         let token = self.caller.token(&request);
-        let body = request.into_inner();
-        let verified = self
-            .account
-            .verify_email(token.as_ref(), &body.token)
-            .await?;
+        let link = convert::auth::link_token(request.into_inner().token)?;
+        let verified = self.account.verify_email(token.as_ref(), &link).await?;
         Ok(Response::new(pb::VerifyEmailResponse {
             status: true,
             user: verified.user.map(user_pb),
@@ -343,8 +316,9 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::RequestPasswordResetRequest>,
     ) -> Result<Response<pb::RequestPasswordResetResponse>, Status> {
         let body = request.into_inner();
+        let email = convert::auth::email_field("email", &body.email)?;
         self.account
-            .request_password_reset(&body.email, body.redirect_to.as_deref())
+            .request_password_reset(&email, body.redirect_to.as_deref())
             .await?;
         Ok(Response::new(pb::RequestPasswordResetResponse {
             status: true,
@@ -356,10 +330,8 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         &self,
         request: Request<pb::CheckResetTokenRequest>,
     ) -> Result<Response<pb::CheckResetTokenResponse>, Status> {
-        let valid = self
-            .account
-            .check_reset_token(&request.into_inner().token)
-            .await?;
+        let link = LinkToken::parse(request.into_inner().token);
+        let valid = self.account.check_reset_token(link.as_ref()).await?;
         Ok(Response::new(pb::CheckResetTokenResponse { valid }))
     }
 
@@ -368,8 +340,9 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::ResetPasswordRequest>,
     ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
         let body = request.into_inner();
+        let link = convert::auth::link_token(body.token)?;
         self.account
-            .reset_password(&body.token, body.new_password)
+            .reset_password(&link, body.new_password.into())
             .await?;
         Ok(Response::new(pb::ResetPasswordResponse { status: true }))
     }

@@ -1,6 +1,9 @@
-//! Messages to domain types and back. Into the core: fields parsed into [`crate::domain`] types, a failure being the
-//! [`AuthError`] Better Auth answers for that field. Out of it: records as messages, timestamps through the one
-//! conversion in [`warden_proto::time`].
+//! Messages to domain types and back. Into the core ([`auth`], [`admin`]): fields parsed into [`crate::domain`]
+//! types, a failure being the [`crate::error::AuthError`] Better Auth answers for that field. Out of it (here): records
+//! as messages, timestamps through the one conversion in [`warden_proto::time`].
+
+pub mod admin;
+pub mod auth;
 
 use warden_proto::{auth::v1 as pb, time::timestamp};
 

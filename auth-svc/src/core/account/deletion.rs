@@ -1,15 +1,16 @@
 //! `delete-user`: with the password, with a deletion token Better Auth mailed, or with a fresh session.
 
 use super::Account;
+use super::deletion_by_mail::deletion_identifier;
 use crate::{
-    domain::{Password, SessionToken, now},
+    domain::{LinkToken, Password, SessionToken, now},
     error::AuthError,
 };
 
-/// `delete-user`'s request; empty strings count as absent, as in Better Auth. No `Debug`: it holds a password.
+/// `delete-user`'s request; an empty password or token counts as absent, as in Better Auth.
 pub struct DeleteUser {
-    pub password: Option<String>,
-    pub token: Option<String>,
+    pub password: Option<Password>,
+    pub token: Option<LinkToken>,
 }
 
 impl Account {
@@ -21,18 +22,19 @@ impl Account {
     ) -> Result<(), AuthError> {
         let current = self.session(token).await?;
         let user = current.user;
-        let password = input.password.filter(|password| !password.is_empty());
-        let deletion_token = input.token.filter(|token| !token.is_empty());
+        let DeleteUser {
+            password,
+            token: deletion_token,
+        } = input;
         if let Some(password) = password.as_ref() {
-            let password =
-                Password::candidate(password.clone()).map_err(|_| AuthError::PasswordTooLong)?;
-            self.check_password(&user, &password).await?;
+            password.check_candidate()?;
+            self.check_password(&user, password).await?;
         }
         if let Some(deletion_token) = deletion_token {
             // Better Auth's `sendDeleteAccountVerification` rows; Warden honours the ones a Better Auth database holds.
             let found = self
                 .store
-                .consume_verification(&format!("delete-account-{deletion_token}"))
+                .consume_verification(&deletion_identifier(deletion_token.expose()))
                 .await?;
             if !found.is_some_and(|row| row.value == user.id && row.expires_at > now()) {
                 return Err(AuthError::InvalidToken);

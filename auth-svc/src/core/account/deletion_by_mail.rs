@@ -9,7 +9,7 @@ use rand::Rng;
 
 use super::Account;
 use crate::{
-    domain::{Password, SessionToken, now},
+    domain::{LinkToken, Password, SessionToken, now},
     error::AuthError,
     store::Verification,
 };
@@ -46,12 +46,12 @@ impl Account {
     pub async fn mail_deletion_link(
         &self,
         token: Option<&SessionToken>,
-        password: Option<String>,
+        password: Option<Password>,
         callback_url: Option<&str>,
     ) -> Result<(), AuthError> {
         let user = self.session(token).await?.user;
-        if let Some(password) = password.filter(|password| !password.is_empty()) {
-            let password = Password::candidate(password).map_err(|_| AuthError::PasswordTooLong)?;
+        if let Some(password) = password {
+            password.check_candidate()?;
             self.check_password(&user, &password).await?;
         }
         let token = deletion_token();
@@ -69,20 +69,23 @@ impl Account {
     }
 
     /// `delete-user/callback`: deletes the signed-in user when `deletion_token` was issued to them (used once,
-    /// within its day), and revokes every session. No session is `FAILED_TO_GET_USER_INFO`, another user's or a
-    /// spent token `INVALID_TOKEN`.
+    /// within its day), and revokes every session. No session is `FAILED_TO_GET_USER_INFO`; no token, another
+    /// user's or a spent one is `INVALID_TOKEN`.
     pub async fn delete_user_from_link(
         &self,
         token: Option<&SessionToken>,
-        deletion_token: &str,
+        deletion_token: Option<&LinkToken>,
     ) -> Result<(), AuthError> {
         let Some(current) = self.optional_session(token).await? else {
             return Err(AuthError::FailedToGetUserInfo);
         };
         let user = current.user;
+        let Some(deletion_token) = deletion_token else {
+            return Err(AuthError::InvalidToken);
+        };
         let found = self
             .store
-            .consume_verification(&deletion_identifier(deletion_token))
+            .consume_verification(&deletion_identifier(deletion_token.expose()))
             .await?;
         if !found.is_some_and(|row| row.value == user.id && row.expires_at > now()) {
             return Err(AuthError::InvalidToken);

@@ -19,7 +19,7 @@ use std::time::Duration;
 use crate::{
     core::sessions::throttle::SignInThrottle,
     core::sessions::{Resolved, Sessions},
-    domain::{PasswordLength, SessionToken},
+    domain::SessionToken,
     error::AuthError,
     passwords::{Hasher, Verdict},
     store::Store,
@@ -118,22 +118,10 @@ impl Account {
     }
 }
 
-fn length_error(error: PasswordLength) -> AuthError {
-    match error {
-        PasswordLength::TooShort => AuthError::PasswordTooShort,
-        PasswordLength::TooLong => AuthError::PasswordTooLong,
-    }
-}
-
 /// Runs `work`, then waits until `floor` has passed since it started, so every outcome takes as long.
 pub(crate) async fn at_least<T>(floor: Duration, work: impl Future<Output = T>) -> T {
     let started = tokio::time::Instant::now();
     let out = work.await;
     tokio::time::sleep_until(started + floor).await;
     out
-}
-
-fn email_field(field: &str, raw: &str) -> Result<crate::domain::Email, AuthError> {
-    crate::domain::Email::parse(raw)
-        .ok_or_else(|| AuthError::Validation(format!("[body.{field}] Invalid email address")))
 }

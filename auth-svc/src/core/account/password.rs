@@ -8,10 +8,10 @@
 use chrono::TimeDelta;
 use warden_common::token::hash_token;
 
-use super::{Account, UNIFORM_ANSWER_FLOOR, at_least, email_field, length_error, token};
+use super::{Account, UNIFORM_ANSWER_FLOOR, at_least, token};
 use crate::{
     core::sessions::ClientInfo,
-    domain::{Password, SessionRecord, SessionToken, UserRecord, now},
+    domain::{Email, LinkToken, Password, SessionRecord, SessionToken, UserRecord, now},
     error::AuthError,
     store::Verification,
 };
@@ -21,8 +21,8 @@ const RESET_LIFETIME: TimeDelta = TimeDelta::hours(1);
 
 /// `change-password`'s request. No `Debug`: it holds passwords.
 pub struct ChangePassword {
-    pub new_password: String,
-    pub current_password: String,
+    pub new_password: Password,
+    pub current_password: Password,
     /// Unset: the other sessions go, the current one stays. `true`: Better Auth's own behaviour, every session goes
     /// and a new one opens. `false`: no session goes.
     pub revoke_other_sessions: Option<bool>,
@@ -46,13 +46,13 @@ impl Account {
         client: ClientInfo,
     ) -> Result<PasswordChanged, AuthError> {
         let current = self.session(token).await?;
-        let new_password = Password::new_password(input.new_password).map_err(length_error)?;
-        let current_password = Password::candidate(input.current_password).map_err(length_error)?;
+        input.new_password.check_new()?;
+        input.current_password.check_candidate()?;
         let user = current.user;
-        let account_id = self.check_password(&user, &current_password).await?;
+        let account_id = self.check_password(&user, &input.current_password).await?;
         let hash = self
             .hasher
-            .hash(&new_password)
+            .hash(&input.new_password)
             .await
             .map_err(AuthError::Internal)?;
         self.store.set_password_hash(&account_id, &hash).await?;
@@ -84,10 +84,9 @@ impl Account {
     /// [`UNIFORM_ANSWER_FLOOR`], so neither the answer nor its timing tells whether the address is known.
     pub async fn request_password_reset(
         &self,
-        email: &str,
+        email: &Email,
         redirect_to: Option<&str>,
     ) -> Result<(), AuthError> {
-        let email = email_field("email", email)?;
         at_least(UNIFORM_ANSWER_FLOOR, async {
             let user = self.store.find_user_by_email(email.as_str()).await?;
             let reset_token = token::reset_token();
@@ -126,14 +125,17 @@ impl Account {
         });
     }
 
-    /// Whether `reset_token` would still reset a password.
-    pub async fn check_reset_token(&self, reset_token: &str) -> Result<bool, AuthError> {
-        if reset_token.is_empty() {
+    /// Whether `reset_token` would still reset a password; no token never would.
+    pub async fn check_reset_token(
+        &self,
+        reset_token: Option<&LinkToken>,
+    ) -> Result<bool, AuthError> {
+        let Some(reset_token) = reset_token else {
             return Ok(false);
-        }
+        };
         let found = self
             .store
-            .find_verification(&reset_identifier(reset_token))
+            .find_verification(&reset_identifier(reset_token.expose()))
             .await?;
         Ok(found.is_some_and(|row| row.expires_at > now()))
     }
@@ -141,16 +143,13 @@ impl Account {
     /// Sets a new password from a reset token, once, and revokes every session of the user.
     pub async fn reset_password(
         &self,
-        reset_token: &str,
-        new_password: String,
+        reset_token: &LinkToken,
+        new_password: Password,
     ) -> Result<(), AuthError> {
-        if reset_token.is_empty() {
-            return Err(AuthError::InvalidToken);
-        }
-        let password = Password::new_password(new_password).map_err(length_error)?;
+        new_password.check_new()?;
         let row = self
             .store
-            .consume_verification(&reset_identifier(reset_token))
+            .consume_verification(&reset_identifier(reset_token.expose()))
             .await?
             .filter(|row| row.expires_at > now())
             .ok_or(AuthError::InvalidToken)?;
@@ -160,7 +159,7 @@ impl Account {
         }
         let hash = self
             .hasher
-            .hash(&password)
+            .hash(&new_password)
             .await
             .map_err(AuthError::Internal)?;
         self.store.set_user_password(&user_id, hash, now()).await?;

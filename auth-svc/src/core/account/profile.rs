@@ -1,8 +1,8 @@
 //! `update-user` and `change-email`.
 
-use super::{Account, email_field};
+use super::Account;
 use crate::{
-    domain::{SessionToken, UserRecord, now},
+    domain::{Email, SessionToken, UserRecord, now},
     error::{AuthError, is_unique_violation},
 };
 
@@ -39,10 +39,9 @@ impl Account {
     pub async fn change_email(
         &self,
         token: Option<&SessionToken>,
-        new_email: &str,
+        new_email: &Email,
         callback_url: Option<&str>,
     ) -> Result<(), AuthError> {
-        let new_email = email_field("newEmail", new_email)?;
         let current = self.session(token).await?;
         let user = current.user;
         if new_email.as_str() == user.email {

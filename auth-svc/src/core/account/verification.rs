@@ -1,8 +1,8 @@
 //! `send-verification-email` and `verify-email`, including the links of an email change.
 
-use super::{Account, UNIFORM_ANSWER_FLOOR, at_least, email_field, token};
+use super::{Account, UNIFORM_ANSWER_FLOOR, at_least, token};
 use crate::{
-    domain::{Email, SessionToken, UserRecord, now},
+    domain::{Email, LinkToken, SessionToken, UserRecord, now},
     error::{AuthError, is_unique_violation},
 };
 
@@ -18,10 +18,9 @@ impl Account {
     pub async fn send_verification_email(
         &self,
         token: Option<&SessionToken>,
-        email: &str,
+        email: &Email,
         callback_url: Option<&str>,
     ) -> Result<(), AuthError> {
-        let email = email_field("email", email)?;
         let Some(current) = self.optional_session(token).await? else {
             return at_least(UNIFORM_ANSWER_FLOOR, async {
                 match self.store.find_user_by_email(email.as_str()).await? {
@@ -49,9 +48,9 @@ impl Account {
     pub async fn verify_email(
         &self,
         token: Option<&SessionToken>,
-        jwt: &str,
+        jwt: &LinkToken,
     ) -> Result<Verified, AuthError> {
-        let claims = token::verify(self.emails.secret(), jwt)?;
+        let claims = token::verify(self.emails.secret(), jwt.expose())?;
         let email = Email::parse(&claims.email).ok_or(AuthError::InvalidToken)?;
         let user = self
             .store

@@ -15,10 +15,10 @@ impl Account {
     pub async fn verify_password(
         &self,
         token: Option<&SessionToken>,
-        password: String,
+        password: Password,
     ) -> Result<(), AuthError> {
         let current = self.session(token).await?;
-        let password = Password::candidate(password).map_err(|_| AuthError::PasswordTooLong)?;
+        password.check_candidate()?;
         match self.check_password(&current.user, &password).await {
             Ok(_) => Ok(()),
             Err(AuthError::CredentialAccountNotFound) => {

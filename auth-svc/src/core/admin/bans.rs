@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 
 use super::{Admin, AdminAction};
 use crate::{
-    domain::{SessionToken, UserRecord, now},
+    domain::{SessionToken, UserId, UserRecord, now},
     error::AuthError,
     store::Ban,
 };
@@ -13,7 +13,7 @@ use crate::{
 pub const DEFAULT_BAN_REASON: &str = "No reason";
 
 pub struct BanUser {
-    pub user_id: String,
+    pub user_id: UserId,
     pub reason: Option<String>,
     /// Seconds until the ban lifts itself; unset (or zero) bans until unbanned.
     pub expires_in: Option<i64>,
@@ -27,7 +27,7 @@ impl Admin {
         input: BanUser,
     ) -> Result<UserRecord, AuthError> {
         let caller = self.authorize(token, AdminAction::Ban).await?;
-        if input.user_id == caller.id {
+        if input.user_id.as_str() == caller.id {
             return Err(AuthError::CannotBanYourself);
         }
         let now = now();
@@ -45,7 +45,7 @@ impl Admin {
             .unwrap_or_else(|| DEFAULT_BAN_REASON.to_owned());
         let (user, revoked) = self
             .store
-            .ban_user(&input.user_id, Ban { reason, expires }, now)
+            .ban_user(input.user_id.as_str(), Ban { reason, expires }, now)
             .await?
             .ok_or(AuthError::UserNotFound)?;
         self.sessions.forget(&revoked).await;
@@ -55,11 +55,11 @@ impl Admin {
     pub async fn unban_user(
         &self,
         token: Option<&SessionToken>,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<UserRecord, AuthError> {
         self.authorize(token, AdminAction::Ban).await?;
         self.store
-            .lift_ban(user_id, now())
+            .lift_ban(user_id.as_str(), now())
             .await?
             .ok_or(AuthError::UserNotFound)
     }

@@ -1,10 +1,8 @@
 //! Users as administrators see them: roles, the list, one user, creation, removal and passwords.
 
-use secrecy::SecretString;
-
 use super::{Admin, AdminAction};
 use crate::{
-    domain::{Email, Password, PasswordLength, SessionToken, UserQuery, UserRecord, now},
+    domain::{Email, Password, Roles, SessionToken, UserId, UserQuery, UserRecord, now},
     error::{AuthError, is_unique_violation},
     store::AdminNewUser,
 };
@@ -23,11 +21,13 @@ pub struct UserPage {
 
 /// A user to create. No `Debug`: it holds a password.
 pub struct NewAccount {
-    pub email: String,
-    /// Empty for a user without a credential account (one who signs in some other way).
-    pub password: SecretString,
+    /// The address, or the refusal of a malformed one: Better Auth checks it only once the caller may create users.
+    pub email: Result<Email, AuthError>,
+    /// `None` for a user without a credential account (one who signs in some other way).
+    pub password: Option<Password>,
     pub name: String,
-    pub roles: Vec<String>,
+    /// `None`: Better Auth's default role.
+    pub roles: Option<Roles>,
 }
 
 impl Admin {
@@ -35,18 +35,13 @@ impl Admin {
     pub async fn set_role(
         &self,
         token: Option<&SessionToken>,
-        user_id: &str,
-        roles: &[String],
+        user_id: &UserId,
+        roles: &Roles,
     ) -> Result<UserRecord, AuthError> {
-        if roles.is_empty() {
-            return Err(AuthError::Validation(
-                "[body.role] Invalid input: expected string, received undefined".into(),
-            ));
-        }
         self.authorize(token, AdminAction::SetRole).await?;
         let user = self
             .store
-            .set_user_role(user_id, &roles.join(","), now())
+            .set_user_role(user_id.as_str(), &roles.joined(), now())
             .await?
             .ok_or(AuthError::UserNotFound)?;
         if let Err(error) = self.sessions.refresh_user(&user).await {
@@ -85,11 +80,11 @@ impl Admin {
     pub async fn get_user(
         &self,
         token: Option<&SessionToken>,
-        id: &str,
+        id: &UserId,
     ) -> Result<UserRecord, AuthError> {
         self.authorize(token, AdminAction::GetUser).await?;
         self.store
-            .find_user_by_id(id)
+            .find_user_by_id(id.as_str())
             .await?
             .ok_or(AuthError::UserNotFound)
     }
@@ -101,16 +96,10 @@ impl Admin {
         input: NewAccount,
     ) -> Result<UserRecord, AuthError> {
         self.authorize(token, AdminAction::CreateUsers).await?;
-        let email = Email::parse(&input.email).ok_or(AuthError::InvalidEmail)?;
-        let password = {
-            use secrecy::ExposeSecret;
-            let raw = input.password.expose_secret();
-            if raw.is_empty() {
-                None
-            } else {
-                Some(Password::new_password(raw.to_owned()).map_err(length_error)?)
-            }
-        };
+        let email = input.email?;
+        if let Some(password) = &input.password {
+            password.check_new()?;
+        }
         if self
             .store
             .find_user_by_email(email.as_str())
@@ -119,7 +108,7 @@ impl Admin {
         {
             return Err(AuthError::UserAlreadyExists);
         }
-        let hash = match &password {
+        let hash = match &input.password {
             Some(password) => Some(
                 self.hasher
                     .hash(password)
@@ -128,11 +117,9 @@ impl Admin {
             ),
             None => None,
         };
-        let role = if input.roles.is_empty() {
-            DEFAULT_ROLE.to_owned()
-        } else {
-            input.roles.join(",")
-        };
+        let role = input
+            .roles
+            .map_or_else(|| DEFAULT_ROLE.to_owned(), |roles| roles.joined());
         let new = AdminNewUser {
             name: input.name,
             email: email.as_str().to_owned(),
@@ -154,15 +141,15 @@ impl Admin {
     pub async fn remove_user(
         &self,
         token: Option<&SessionToken>,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<(), AuthError> {
         let caller = self.authorize(token, AdminAction::DeleteUsers).await?;
-        if user_id == caller.id {
+        if user_id.as_str() == caller.id {
             return Err(AuthError::CannotRemoveYourself);
         }
         let revoked = self
             .store
-            .remove_user(user_id)
+            .remove_user(user_id.as_str())
             .await?
             .ok_or(AuthError::UserNotFound)?;
         self.sessions.forget(&revoked).await;
@@ -173,39 +160,27 @@ impl Admin {
     pub async fn set_user_password(
         &self,
         token: Option<&SessionToken>,
-        user_id: &str,
-        new_password: SecretString,
+        user_id: &UserId,
+        new_password: &Password,
     ) -> Result<(), AuthError> {
-        use secrecy::ExposeSecret;
-        let mut issues = Vec::new();
-        if new_password.expose_secret().is_empty() {
-            issues.push("[body.newPassword] newPassword cannot be empty");
-        }
-        if user_id.is_empty() {
-            issues.push("[body.userId] userId cannot be empty");
-        }
-        if !issues.is_empty() {
-            return Err(AuthError::Validation(issues.join("; ")));
-        }
         self.authorize(token, AdminAction::SetPassword).await?;
-        let password = Password::new_password(new_password.expose_secret().to_owned())
-            .map_err(length_error)?;
-        if self.store.find_user_by_id(user_id).await?.is_none() {
+        new_password.check_new()?;
+        if self
+            .store
+            .find_user_by_id(user_id.as_str())
+            .await?
+            .is_none()
+        {
             return Err(AuthError::UserNotFound);
         }
         let hash = self
             .hasher
-            .hash(&password)
+            .hash(new_password)
             .await
             .map_err(AuthError::Internal)?;
-        self.store.set_user_password(user_id, hash, now()).await?;
+        self.store
+            .set_user_password(user_id.as_str(), hash, now())
+            .await?;
         Ok(())
-    }
-}
-
-fn length_error(error: PasswordLength) -> AuthError {
-    match error {
-        PasswordLength::TooShort => AuthError::PasswordTooShort,
-        PasswordLength::TooLong => AuthError::PasswordTooLong,
     }
 }

@@ -1,33 +1,33 @@
 //! The AuthService's behaviour as plain async functions: no tonic here, only domain types and [`AuthError`].
 
-use warden_common::token::{hash_token, is_token_hash};
-
 use crate::{
     core::account::{Emails, UNIFORM_ANSWER_FLOOR},
     core::jwt::{Keys, PublicKey},
     core::sessions::throttle::SignInThrottle,
     core::sessions::{ClientInfo, Resolved, Sessions},
     domain::{
-        Email, Password, PasswordLength, SessionRecord, SessionToken, UserRecord, generate_id, now,
+        Email, Password, SessionRecord, SessionRef, SessionToken, UserRecord, generate_id, now,
     },
     error::{AuthError, is_unique_violation},
     passwords::{Hasher, Verdict},
     store::{NewUser, Store},
 };
 
+/// No `Debug`: it holds a password.
 pub struct SignUp {
     pub name: String,
-    pub email: String,
-    pub password: String,
+    pub email: Email,
+    pub password: Password,
     pub image: Option<String>,
     pub remember: bool,
     /// Where the verification link returns to, when the address must be verified first.
     pub callback_url: Option<String>,
 }
 
+/// No `Debug`: it holds a password.
 pub struct SignIn {
-    pub email: String,
-    pub password: String,
+    pub email: Email,
+    pub password: Password,
     pub remember: bool,
     /// Where a re-sent verification link returns to.
     pub callback_url: Option<String>,
@@ -83,19 +83,19 @@ impl AuthCore {
     }
 
     pub async fn sign_up(&self, input: SignUp, client: ClientInfo) -> Result<SignedUp, AuthError> {
-        let email = Email::parse(&input.email)
-            .ok_or_else(|| AuthError::Validation("[body.email] Invalid email address".into()))?;
-        let password = Password::new_password(input.password).map_err(length_error)?;
+        let SignUp {
+            name,
+            email,
+            password,
+            image,
+            remember,
+            callback_url,
+        } = input;
+        password.check_new()?;
         if self.emails.verification_required() {
             return crate::core::account::at_least(
                 UNIFORM_ANSWER_FLOOR,
-                self.sign_up_unverified(
-                    input.name,
-                    email,
-                    input.image,
-                    password,
-                    input.callback_url,
-                ),
+                self.sign_up_unverified(name, email, image, password, callback_url),
             )
             .await;
         }
@@ -115,11 +115,11 @@ impl AuthCore {
         let now = now();
         let new = NewUser {
             id: generate_id(),
-            name: input.name,
+            name,
             email: email.as_str().to_owned(),
-            image: input.image,
+            image,
         };
-        let (token, session) = self.sessions.start(&new.id, input.remember, client, now);
+        let (token, session) = self.sessions.start(&new.id, remember, client, now);
         let user = self
             .store
             .create_user(new, hash, Some(&session), now)
@@ -194,34 +194,36 @@ impl AuthCore {
     }
 
     pub async fn sign_in(&self, input: SignIn, client: ClientInfo) -> Result<Opened, AuthError> {
-        let email = Email::parse(&input.email).ok_or(AuthError::InvalidEmail)?;
-        let password = Password::candidate(input.password).map_err(length_error)?;
-        self.throttle.attempt(&email).await?;
+        let SignIn {
+            email, password, ..
+        } = &input;
+        password.check_candidate()?;
+        self.throttle.attempt(email).await?;
         let Some(user) = self.store.find_user_by_email(email.as_str()).await? else {
             self.hasher
-                .dummy_verify(&password)
+                .dummy_verify(password)
                 .await
                 .map_err(AuthError::Internal)?;
             return Err(AuthError::InvalidEmailOrPassword);
         };
         let Some((account_id, stored)) = self.store.find_credential(&user.id).await? else {
             self.hasher
-                .dummy_verify(&password)
+                .dummy_verify(password)
                 .await
                 .map_err(AuthError::Internal)?;
             return Err(AuthError::InvalidEmailOrPassword);
         };
         match self
             .hasher
-            .verify(&password, &stored)
+            .verify(password, &stored)
             .await
             .map_err(AuthError::Internal)?
         {
             Verdict::Mismatch => return Err(AuthError::InvalidEmailOrPassword),
-            Verdict::Match { rehash: true } => self.upgrade_hash(&account_id, &password).await,
+            Verdict::Match { rehash: true } => self.upgrade_hash(&account_id, password).await,
             Verdict::Match { rehash: false } => {}
         }
-        self.throttle.succeeded(&email).await;
+        self.throttle.succeeded(email).await;
         if self.emails.verification_required() && !user.email_verified {
             // Better Auth's `sendOnSignIn`: the right password earns a fresh link, not a session.
             self.emails
@@ -294,31 +296,20 @@ impl AuthCore {
         Ok(self.store.list_sessions(&current.user.id, now()).await?)
     }
 
-    /// Revokes one of the caller's sessions, named by raw token or stored hash. Returns whether it was the caller's own.
+    /// Revokes one of the caller's sessions. Returns whether it was the caller's own.
     pub async fn revoke_session(
         &self,
         token: Option<&SessionToken>,
-        target: &str,
+        target: &SessionRef,
     ) -> Result<bool, AuthError> {
-        if target.is_empty() {
-            return Err(AuthError::Validation(
-                "[body.token] Invalid input: expected string, received undefined".into(),
-            ));
-        }
         let current = self.current(token, false).await?;
-        let target_hash = if is_token_hash(target) {
-            target.to_owned()
-        } else {
-            hash_token(target)
-        };
+        let target_hash = target.hash();
         if self
             .store
-            .delete_session(&target_hash, Some(&current.user.id))
+            .delete_session(target_hash, Some(&current.user.id))
             .await?
         {
-            self.sessions
-                .forget(std::slice::from_ref(&target_hash))
-                .await;
+            self.sessions.forget(&[target_hash.to_owned()]).await;
             return Ok(target_hash == current.session.token_hash);
         }
         Ok(false)
@@ -375,11 +366,4 @@ async fn admit(store: &Store, user: UserRecord) -> Result<UserRecord, AuthError>
         return Err(AuthError::BannedUser);
     }
     Ok(store.lift_ban(&user.id, now).await?.unwrap_or(user))
-}
-
-fn length_error(error: PasswordLength) -> AuthError {
-    match error {
-        PasswordLength::TooShort => AuthError::PasswordTooShort,
-        PasswordLength::TooLong => AuthError::PasswordTooLong,
-    }
 }

@@ -7,7 +7,10 @@ use tonic::{Request, Response, Status};
 use warden_proto::auth::v1 as pb;
 
 use super::GrpcAuth;
-use crate::core::account::SessionFields;
+use crate::{
+    core::account::SessionFields,
+    domain::{LinkToken, Password, SessionToken},
+};
 
 /// Better Auth's answers to delete-user and its callback.
 pub const USER_DELETED: &str = "User deleted";
@@ -52,7 +55,7 @@ impl GrpcAuth {
         request: Request<pb::VerifyPasswordRequest>,
     ) -> Result<Response<pb::VerifyPasswordResponse>, Status> {
         let token = self.caller.token(&request);
-        let password = request.into_inner().password;
+        let password = request.into_inner().password.into();
         self.account
             .verify_password(token.as_ref(), password)
             .await?;
@@ -62,12 +65,12 @@ impl GrpcAuth {
     /// `DeleteUser` without a token while `DELETE_USER_VERIFICATION` is on.
     pub(super) async fn mail_deletion_link_rpc(
         &self,
-        request: Request<pb::DeleteUserRequest>,
+        token: Option<SessionToken>,
+        password: Option<Password>,
+        callback_url: Option<String>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
-        let token = self.caller.token(&request);
-        let body = request.into_inner();
         self.account
-            .mail_deletion_link(token.as_ref(), body.password, body.callback_url.as_deref())
+            .mail_deletion_link(token.as_ref(), password, callback_url.as_deref())
             .await?;
         Ok(Response::new(pb::DeleteUserResponse {
             success: true,
@@ -80,9 +83,9 @@ impl GrpcAuth {
         request: Request<pb::DeleteUserCallbackRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let body = request.into_inner();
+        let link = LinkToken::parse(request.into_inner().token);
         self.account
-            .delete_user_from_link(token.as_ref(), &body.token)
+            .delete_user_from_link(token.as_ref(), link.as_ref())
             .await?;
         Ok(Response::new(pb::DeleteUserResponse {
             success: true,

@@ -1,0 +1,149 @@
+//! AuthService messages into the core's inputs. Where Better Auth's schema refuses a field, the refusal is its
+//! reason and message; where Better Auth checks a field later (a password's length, after the session), the value
+//! goes in as a type and the core applies the rule at that point.
+
+use warden_proto::auth::v1 as pb;
+
+use crate::{
+    core::account::{ChangePassword, DeleteUser},
+    core::auth::{SignIn, SignUp},
+    domain::{Email, LinkToken, Password, SessionRef},
+    error::AuthError,
+};
+
+/// An address in a body field that Better Auth's schema declares an email: `[body.<field>] Invalid email address`.
+pub fn email_field(field: &str, raw: &str) -> Result<Email, AuthError> {
+    Email::parse(raw)
+        .ok_or_else(|| AuthError::Validation(format!("[body.{field}] Invalid email address")))
+}
+
+/// A required string field that came empty, as zod reports a missing one.
+fn missing(field: &str) -> AuthError {
+    AuthError::Validation(format!(
+        "[body.{field}] Invalid input: expected string, received undefined"
+    ))
+}
+
+/// A password that may be left out: empty counts as absent, as in Better Auth.
+fn optional_password(raw: Option<String>) -> Option<Password> {
+    raw.filter(|raw| !raw.is_empty()).map(Password::from)
+}
+
+/// A mailed link's token that may be left out: empty counts as absent.
+fn optional_link_token(raw: Option<String>) -> Option<LinkToken> {
+    raw.and_then(LinkToken::parse)
+}
+
+/// A mailed link's token where one is required: without it the link is `INVALID_TOKEN`.
+pub fn link_token(raw: String) -> Result<LinkToken, AuthError> {
+    LinkToken::parse(raw).ok_or(AuthError::InvalidToken)
+}
+
+/// A session to revoke, named in body field `field` by its raw token or stored hash.
+pub fn session_ref(field: &str, raw: &str) -> Result<SessionRef, AuthError> {
+    SessionRef::parse(raw).ok_or_else(|| missing(field))
+}
+
+pub fn sign_up(body: pb::SignUpEmailRequest) -> Result<SignUp, AuthError> {
+    Ok(SignUp {
+        email: email_field("email", &body.email)?,
+        name: body.name,
+        password: body.password.into(),
+        image: body.image,
+        remember: body.remember_me.unwrap_or(true),
+        callback_url: body.callback_url,
+    })
+}
+
+/// Sign-in validates the address in its handler, with its own code (`INVALID_EMAIL`).
+pub fn sign_in(body: pb::SignInEmailRequest) -> Result<SignIn, AuthError> {
+    Ok(SignIn {
+        email: Email::parse(&body.email).ok_or(AuthError::InvalidEmail)?,
+        password: body.password.into(),
+        remember: body.remember_me.unwrap_or(true),
+        callback_url: body.callback_url,
+    })
+}
+
+pub fn change_password(body: pb::ChangePasswordRequest) -> ChangePassword {
+    ChangePassword {
+        new_password: body.new_password.into(),
+        current_password: body.current_password.into(),
+        revoke_other_sessions: body.revoke_other_sessions,
+    }
+}
+
+pub fn delete_user(password: Option<String>, token: Option<String>) -> DeleteUser {
+    DeleteUser {
+        password: optional_password(password),
+        token: optional_link_token(token),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(error: AuthError) -> String {
+        error.to_string()
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused_as_each_route_refuses_them() {
+        let sign_up = sign_up(pb::SignUpEmailRequest {
+            email: "nope".into(),
+            ..Default::default()
+        });
+        assert!(
+            matches!(sign_up, Err(AuthError::Validation(ref text)) if text == "[body.email] Invalid email address")
+        );
+        let sign_in = sign_in(pb::SignInEmailRequest {
+            email: "nope".into(),
+            ..Default::default()
+        });
+        assert!(matches!(sign_in, Err(AuthError::InvalidEmail)));
+        assert_eq!(
+            message(email_field("newEmail", "a@b").unwrap_err()),
+            "[body.newEmail] Invalid email address"
+        );
+    }
+
+    #[test]
+    fn a_sign_up_keeps_its_fields_and_remembers_by_default() {
+        let input = sign_up(pb::SignUpEmailRequest {
+            name: "Ada".into(),
+            email: "Ada@Example.com".into(),
+            password: "x".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(input.email.as_str(), "ada@example.com");
+        assert_eq!(input.password.expose(), "x");
+        assert!(input.remember);
+    }
+
+    #[test]
+    fn empty_optional_fields_count_as_absent() {
+        let input = delete_user(Some(String::new()), Some(String::new()));
+        assert!(input.password.is_none() && input.token.is_none());
+        let input = delete_user(Some("pw".into()), Some("t".into()));
+        assert_eq!(input.password.unwrap().expose(), "pw");
+        assert_eq!(input.token.unwrap().expose(), "t");
+    }
+
+    #[test]
+    fn empty_tokens_are_refused_with_better_auths_answers() {
+        assert!(matches!(
+            link_token(String::new()),
+            Err(AuthError::InvalidToken)
+        ));
+        assert_eq!(
+            message(session_ref("token", "").unwrap_err()),
+            "[body.token] Invalid input: expected string, received undefined"
+        );
+        assert_eq!(
+            message(session_ref("sessionToken", "").unwrap_err()),
+            "[body.sessionToken] Invalid input: expected string, received undefined"
+        );
+    }
+}
