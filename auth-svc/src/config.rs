@@ -5,7 +5,6 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use tonic::transport::ServerTlsConfig;
 use warden_common::AuthSecret;
@@ -310,14 +309,14 @@ pub enum Command {
 impl Cli {
     /// The `healthcheck` subcommand: asks the server these settings would start whether it is serving.
     pub async fn healthcheck(&self, tls_name: &str) -> anyhow::Result<()> {
-        let tls = warden_common::healthcheck::self_tls(
+        warden_common::healthcheck::grpc_service(
+            "auth-svc",
+            self.listen,
             self.tls.tls_cert.as_deref(),
             self.tls_ca.as_deref(),
             tls_name,
-        )?;
-        warden_common::healthcheck::grpc(self.listen, tls)
-            .await
-            .context("auth-svc is not healthy")
+        )
+        .await
     }
 
     /// Every setting parsed, Better Auth's variable names read from the process environment.

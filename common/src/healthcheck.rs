@@ -72,6 +72,22 @@ pub fn self_tls(
     ))
 }
 
+/// A gRPC service's `healthcheck` subcommand: its own server at `listen`, over TLS when it has a certificate
+/// (see [`self_tls`]); `Ok` only on `SERVING`.
+pub async fn grpc_service(
+    service: &str,
+    listen: SocketAddr,
+    cert: Option<&Path>,
+    ca: Option<&Path>,
+    tls_name: &str,
+) -> anyhow::Result<()> {
+    let tls = self_tls(cert, ca, tls_name)?;
+    use anyhow::Context;
+    grpc(listen, tls)
+        .await
+        .with_context(|| format!("{service} is not healthy"))
+}
+
 /// Asks the gRPC server listening on `listen` for its overall health; `Ok` only on `SERVING`.
 pub async fn grpc(listen: SocketAddr, tls: Option<ClientTlsConfig>) -> Result<(), Unhealthy> {
     let addr = local_target(listen);

@@ -1,7 +1,7 @@
 //! Proto `User` and `Session` rendered as Better Auth's JSON: camelCase keys, nullable fields present as `null`,
 //! dates in JavaScript's `toISOString()` form (`2026-11-23T11:08:21.797Z`).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use serde::Serialize;
 use warden_proto::auth::v1 as pb;
 
@@ -44,9 +44,7 @@ pub struct SessionWithUser {
 
 /// A timestamp as `Date.prototype.toISOString()` writes it; `None` when absent or out of range.
 pub fn iso_date(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
-    let timestamp = timestamp?;
-    let nanos = u32::try_from(timestamp.nanos).ok()?;
-    let date: DateTime<Utc> = DateTime::from_timestamp(timestamp.seconds, nanos)?;
+    let date = warden_proto::time::from_timestamp(timestamp?)?;
     Some(date.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 

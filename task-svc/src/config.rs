@@ -2,7 +2,6 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use anyhow::Context;
 use tonic::transport::{Certificate, ServerTlsConfig};
 use warden_common::settings::args::{DatabaseArgs, DrainArgs, PublicArgs, ServerTlsArgs};
 use warden_common::settings::{
@@ -110,14 +109,14 @@ pub enum Command {
 impl Cli {
     /// The `healthcheck` subcommand: asks the server these settings would start whether it is serving.
     pub async fn healthcheck(&self, tls_name: &str) -> anyhow::Result<()> {
-        let tls = warden_common::healthcheck::self_tls(
+        warden_common::healthcheck::grpc_service(
+            "task-svc",
+            self.listen_addr()?,
             self.tls.tls_cert.as_deref(),
             self.tls_ca.as_deref(),
             tls_name,
-        )?;
-        warden_common::healthcheck::grpc(self.listen_addr()?, tls)
-            .await
-            .context("task-svc is not healthy")
+        )
+        .await
     }
 
     fn listen_addr(&self) -> Result<SocketAddr, SettingsError> {
