@@ -125,9 +125,36 @@ pub fn try_init() -> Result<(), LogSettingsError> {
     Ok(())
 }
 
+/// An error and its causes on one line, for the `error: …` a binary prints before it exits; a cause whose text the
+/// line already holds is left out (database errors repeat their source in their own message).
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_and_its_causes_make_one_line_without_repeats() {
+        let error = anyhow::anyhow!("connection refused")
+            .context("pool timed out: connection refused")
+            .context("connecting to DATABASE_URL");
+        assert_eq!(
+            one_line(&error),
+            "connecting to DATABASE_URL: pool timed out: connection refused"
+        );
+    }
 
     fn settings(vars: &[(&str, &str)]) -> Result<LogSettings, LogSettingsError> {
         LogSettings::from_lookup(|name| {

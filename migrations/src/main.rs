@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
     match run(cli.command, url).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", one_line(&error));
+            eprintln!("error: {}", warden_common::telemetry::one_line(&error));
             ExitCode::FAILURE
         }
     }
@@ -63,20 +63,4 @@ async fn run(command: Command, url: DatabaseUrl) -> anyhow::Result<()> {
     }
     conn.close().await?;
     Ok(())
-}
-
-/// The error and its causes on one line, skipping causes whose text a previous one already quotes (sqlx errors
-/// repeat their source in their own message).
-fn one_line(error: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    line
 }

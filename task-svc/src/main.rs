@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         return match runtime.block_on(cli.healthcheck(tls_name)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("error: {}", one_line(&error));
+                eprintln!("error: {}", warden_common::telemetry::one_line(&error));
                 ExitCode::FAILURE
             }
         };
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", one_line(&error));
+            eprintln!("error: {}", warden_common::telemetry::one_line(&error));
             ExitCode::FAILURE
         }
     }
@@ -42,20 +42,4 @@ async fn run(config: task_svc::Config) -> anyhow::Result<()> {
     let shutdown = warden_common::shutdown::shutdown_signal();
     println!("task-svc listening on {}", server.local_addr());
     server.run_until_stopped(shutdown).await
-}
-
-/// The error and its causes on one line, skipping a cause whose text the line already holds (database errors repeat
-/// their source in their own message).
-fn one_line(error: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    line
 }
