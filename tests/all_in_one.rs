@@ -227,10 +227,7 @@ fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2_and_creates_not
             .env(variable, value)
             .output()
             .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{variable}: {output:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with(line), "{variable}: {stderr}");
+        warden_testkit::assert_setting_refused(&output, line);
         if variable != "AUTH_SECRETS" {
             assert!(!dir.path().join(".warden").exists(), "{variable}");
         }

@@ -15,13 +15,6 @@ fn auth_svc(env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
-fn refusal(output: &Output) -> String {
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr
-}
-
 #[test]
 fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2() {
     for (variable, value, line) in [
@@ -52,21 +45,18 @@ fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2() {
             "BETTER_AUTH_SECRETS" => auth_svc(&[(variable, value), ("AUTH_SECRET", "")]),
             _ => auth_svc(&[(variable, value)]),
         };
-        let stderr = refusal(&output);
-        assert!(stderr.starts_with(line), "{variable}: {stderr}");
+        warden_testkit::assert_setting_refused(&output, line);
     }
 }
 
 #[test]
 fn a_value_clap_cannot_read_names_its_variable_too() {
-    let stderr = refusal(&auth_svc(&[("SESSION_CACHE_TTL", "soon")]));
-    assert!(
-        stderr.starts_with("error: SESSION_CACHE_TTL: invalid value 'soon'"),
-        "{stderr}"
+    warden_testkit::assert_setting_refused(
+        &auth_svc(&[("SESSION_CACHE_TTL", "soon")]),
+        "error: SESSION_CACHE_TTL: invalid value 'soon'",
     );
-    let stderr = refusal(&auth_svc(&[("AUTH_ADDR", "nowhere")]));
-    assert!(
-        stderr.starts_with("error: AUTH_ADDR: invalid value 'nowhere'"),
-        "{stderr}"
+    warden_testkit::assert_setting_refused(
+        &auth_svc(&[("AUTH_ADDR", "nowhere")]),
+        "error: AUTH_ADDR: invalid value 'nowhere'",
     );
 }

@@ -38,10 +38,6 @@ fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2() {
             "error: DATABASE_MAX_CONNECTIONS: invalid value 'many'",
         ),
     ] {
-        let output = task_svc(&env);
-        assert_eq!(output.status.code(), Some(2), "{env:?}: {output:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with(line), "{env:?}: {stderr}");
+        warden_testkit::assert_setting_refused(&task_svc(&env), line);
     }
 }

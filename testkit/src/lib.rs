@@ -35,3 +35,13 @@ pub fn redis_prefix() -> String {
 pub fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("warden.db").display())
 }
+
+/// The one way every Warden binary refuses a bad setting: exit code 2 and a single line on stderr that starts with
+/// `error: <VARIABLE>: `. Asserts that `output` is such a refusal starting with `line`, and returns the line.
+pub fn assert_setting_refused(output: &std::process::Output, line: &str) -> String {
+    assert_eq!(output.status.code(), Some(2), "{line}: {output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(line), "expected {line:?}, got {stderr}");
+    stderr
+}
