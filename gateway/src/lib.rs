@@ -27,6 +27,7 @@ pub mod identity;
 pub mod json;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod origin;
 pub mod query;
 pub mod readiness;

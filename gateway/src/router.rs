@@ -26,7 +26,7 @@ use crate::routes::{admin, dev, error_page, jwt, not_found, ok, sessions, tasks,
 use warden_common::settings::{Plugin, Plugins};
 
 use crate::state::AppState;
-use crate::{client_ip, error, hardening, limits, metrics, request_id};
+use crate::{client_ip, error, hardening, limits, metrics, openapi, request_id};
 
 pub fn router(state: AppState) -> Router {
     let cors = cors(state.origins.clone());
@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ui::index))
         .route("/app.js", get(ui::script))
         .route("/app.css", get(ui::stylesheet))
+        // The OpenAPI document of every route below.
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/api/auth/ok", get(ok))
         // Readiness for balancers and orchestrators: the services answer and no drain has begun.
         .route("/readyz", get(crate::readiness::readyz))

@@ -60,6 +60,8 @@ pub struct Shared {
     pub https: bool,
     /// The Better Auth plugins served (`PLUGINS`).
     pub plugins: Plugins,
+    /// The OpenAPI document, built once.
+    pub openapi: crate::openapi::Document,
     /// The process's metrics: this gateway's requests, and whatever else runs in the process.
     pub metrics: Metrics,
 }
@@ -119,6 +121,7 @@ impl Shared {
             limits: Arc::new(config.limits.clone()),
             https: config.secure_cookies(),
             plugins: config.plugins,
+            openapi: crate::openapi::Document::new(config.plugins),
             metrics: Metrics::new(),
         })
     }

@@ -1,0 +1,111 @@
+//! The OpenAPI 3.1 document at `/api/openapi.json`: every route [`crate::router`] serves, with its request and
+//! response schemas and its security schemes. The `/api/v1/*` routes are generated from the descriptors the
+//! transcoder serves them from; Better Auth's routes, whose handlers are written by hand, are described beside them in
+//! [`better_auth`]. The document is built once, when the router is, for the plugins `PLUGINS` serves.
+
+pub mod better_auth;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::header;
+use serde_json::{Map, Value, json};
+use warden_common::settings::Plugins;
+
+use crate::state::AppState;
+
+/// The session cookie, as Better Auth names it (`__Secure-` prefixed over https).
+pub const SESSION_COOKIE_SCHEME: &str = "sessionCookie";
+/// `Authorization: Bearer`: a session token (Better Auth's bearer plugin), or a JWT on the task routes.
+pub const BEARER_SCHEME: &str = "bearerAuth";
+
+/// The encoded document, shared by every request.
+#[derive(Clone)]
+pub struct Document(Arc<[u8]>);
+
+impl Document {
+    pub fn new(plugins: Plugins) -> Self {
+        let document = build(plugins);
+        Self(
+            serde_json::to_vec(&document)
+                .expect("a JSON value always encodes")
+                .into(),
+        )
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The whole document as a JSON value.
+pub fn build(plugins: Plugins) -> Value {
+    let mut document = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Warden",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Better Auth's REST API under /api/auth, and the task API under /api/v1, served by Warden's gateway.",
+        },
+        "paths": {},
+        "components": {
+            "schemas": {},
+            "securitySchemes": {
+                SESSION_COOKIE_SCHEME: {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "better-auth.session_token",
+                    "description": "The signed session cookie sign-in sets (`__Secure-better-auth.session_token` over https).",
+                },
+                BEARER_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A session token (from `set-auth-token`), or on /api/v1 a JWT from /api/auth/token.",
+                },
+            },
+        },
+    });
+    merge(&mut document, better_auth::describe(plugins));
+    document
+}
+
+/// Adds `part`'s `paths` and `components.schemas` to `document`.
+fn merge(document: &mut Value, part: Value) {
+    let Value::Object(mut part) = part else {
+        return;
+    };
+    for (section, target) in [
+        ("paths", &["paths"][..]),
+        ("schemas", &["components", "schemas"][..]),
+    ] {
+        let entries = match section {
+            "paths" => part.remove("paths"),
+            _ => part
+                .get_mut("components")
+                .and_then(|components| components.get_mut("schemas"))
+                .map(Value::take),
+        };
+        let Some(Value::Object(entries)) = entries else {
+            continue;
+        };
+        let mut slot = &mut *document;
+        for key in target {
+            slot = &mut slot[*key];
+        }
+        if let Value::Object(slot) = slot {
+            slot.extend(entries);
+        } else {
+            *slot = Value::Object(Map::from_iter(entries));
+        }
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn serve(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_bytes().to_vec(),
+    )
+        .into_response()
+}
