@@ -26,11 +26,9 @@ pub enum Route {
     RevokeOtherSessions,
     IssueToken,
     GetJwks,
-    CreateTask,
-    GetTask,
-    ListTasks,
-    UpdateTask,
-    DeleteTask,
+    /// An RPC the transcoder serves from its `google.api.http` binding, by its full name
+    /// (`warden.task.v1.TaskService.ListTasks`).
+    Rpc(&'static str),
     AdminSetRole,
     AdminBanUser,
     AdminUnbanUser,
@@ -469,14 +467,20 @@ mod tests {
             "The task has changed since it was read",
             "ETAG_MISMATCH",
         );
-        let (http, body) = render(ApiError::upstream(Route::UpdateTask)(status)).await;
+        let (http, body) = render(ApiError::upstream(Route::Rpc(
+            "warden.task.v1.TaskService.UpdateTask",
+        ))(status))
+        .await;
         assert_eq!(http, StatusCode::PRECONDITION_FAILED);
         assert_eq!(
             body,
             serde_json::json!({"message": "The task has changed since it was read", "code": "ETAG_MISMATCH"})
         );
         let status = with_reason(Code::NotFound, "Task not found", "TASK_NOT_FOUND");
-        let (http, body) = render(ApiError::upstream(Route::GetTask)(status)).await;
+        let (http, body) = render(ApiError::upstream(Route::Rpc(
+            "warden.task.v1.TaskService.GetTask",
+        ))(status))
+        .await;
         assert_eq!(http, StatusCode::NOT_FOUND);
         assert_eq!(
             body,

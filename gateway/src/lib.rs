@@ -36,7 +36,7 @@ pub mod router;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod tasks;
+pub mod transcode;
 
 pub use config::Config;
 pub use startup::GatewayServer;

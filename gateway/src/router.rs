@@ -22,11 +22,12 @@ use crate::origin::OriginPolicy;
 use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
-use crate::routes::{admin, dev, error_page, jwt, not_found, ok, sessions, tasks, ui};
+use crate::routes::{self, admin, dev, error_page, jwt, not_found, ok, sessions, transcoded, ui};
+use crate::transcode::hooks::OLDER_CLIENTS;
 use warden_common::settings::{Plugin, Plugins};
 
 use crate::state::AppState;
-use crate::{client_ip, error, hardening, limits, metrics, openapi, request_id};
+use crate::{client_ip, error, hardening, limits, metrics, request_id};
 
 pub fn router(state: AppState) -> Router {
     let cors = cors(state.origins.clone());
@@ -37,7 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app.js", get(ui::script))
         .route("/app.css", get(ui::stylesheet))
         // The OpenAPI document of every route below.
-        .route("/api/openapi.json", get(openapi::serve))
+        .route("/api/openapi.json", get(routes::openapi))
         .route("/api/auth/ok", get(ok))
         // Readiness for balancers and orchestrators: the services answer and no drain has begun.
         .route("/readyz", get(crate::readiness::readyz))
@@ -93,17 +94,16 @@ pub fn router(state: AppState) -> Router {
         // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
         .route("/api/dev/outbox", get(dev::dev_outbox))
         .merge(served(plugins, Plugin::Admin, admin_routes()))
-        .route("/api/v1/tasks", get(tasks::list).post(tasks::create))
-        .route(
-            "/api/v1/tasks/{id}",
-            get(tasks::get).patch(tasks::update).delete(tasks::delete),
-        )
+        // The task API, transcoded from TaskService's `google.api.http` annotations (no handler per route):
+        //   GET|POST /api/v1/tasks, GET|PATCH|DELETE /api/v1/tasks/{id}
+        .merge(transcoded::routes(&state.transcoder))
         // The older clients' form of the same routes; `user_id` must be the caller's own.
-        .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
-        .route(
-            "/api/{user_id}/tasks/{id}",
-            get(tasks::get).patch(tasks::update).delete(tasks::delete),
-        )
+        //   GET|POST /api/{user_id}/tasks, GET|PATCH|DELETE /api/{user_id}/tasks/{id}
+        .merge(transcoded::alias(
+            &state.transcoder,
+            OLDER_CLIENTS.0,
+            OLDER_CLIENTS.1,
+        ))
         .method_not_allowed_fallback(not_found)
         .fallback(not_found)
         .layer(middleware::from_fn(routed))

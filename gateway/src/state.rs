@@ -12,7 +12,6 @@ use warden_common::settings::Plugins;
 use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 use warden_proto::auth::v1::dev_service_client::DevServiceClient;
-use warden_proto::task::v1::task_service_client::TaskServiceClient;
 use warden_ratelimit::RateLimiter;
 
 use crate::client_ip::TrustedProxies;
@@ -20,6 +19,7 @@ use crate::config::{Config, Limits};
 use crate::cookies::CookieSettings;
 use crate::origin::OriginPolicy;
 use crate::readiness::Readiness;
+use crate::transcode::Transcoder;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -44,7 +44,8 @@ pub struct Shared {
     pub admin: AdminServiceClient<Transport>,
     /// auth-svc's DevService (the development outbox), on the same channel; absent when auth-svc sends over SMTP.
     pub dev: DevServiceClient<Transport>,
-    pub tasks: TaskServiceClient<Transport>,
+    /// The `/api/v1/*` routes, served from TaskService's annotations.
+    pub transcoder: Arc<Transcoder>,
     /// grpc.health.v1 on auth-svc's and task-svc's channels, for `/readyz`.
     pub readiness: Readiness,
     pub secret: AuthSecret,
@@ -95,6 +96,14 @@ impl AppState {
         )?)))
     }
 
+    /// Serves the `/api/v1/*` bindings of `transcoder` in place of Warden's own (a service of another descriptor
+    /// set, in tests), and describes them in the OpenAPI document.
+    pub fn set_transcoder(&mut self, transcoder: Transcoder) {
+        let shared = Arc::make_mut(&mut self.0);
+        shared.transcoder = Arc::new(transcoder);
+        shared.openapi = crate::openapi::Document::new(shared.plugins, &shared.transcoder);
+    }
+
     /// Records into `metrics` instead (the all-in-one shares one registry between its servers).
     pub fn set_metrics(&mut self, metrics: Metrics) {
         Arc::make_mut(&mut self.0).metrics = metrics;
@@ -103,12 +112,14 @@ impl AppState {
 
 impl Shared {
     fn new(config: &Config, auth: Transport, tasks: Transport) -> anyhow::Result<Self> {
+        let transcoder = Arc::new(Transcoder::warden(tasks.clone())?);
         Ok(Self {
             auth: AuthServiceClient::new(auth.clone()),
             admin: AdminServiceClient::new(auth.clone()),
-            readiness: Readiness::new(auth.clone(), tasks.clone()),
+            readiness: Readiness::new(auth.clone(), tasks),
             dev: DevServiceClient::new(auth),
-            tasks: TaskServiceClient::new(tasks),
+            openapi: crate::openapi::Document::new(config.plugins, &transcoder),
+            transcoder,
             secret: config.secret.clone(),
             cookies: Arc::new(CookieSettings::with_options(
                 config.secure_cookies(),
@@ -121,7 +132,6 @@ impl Shared {
             limits: Arc::new(config.limits.clone()),
             https: config.secure_cookies(),
             plugins: config.plugins,
-            openapi: crate::openapi::Document::new(config.plugins),
             metrics: Metrics::new(),
         })
     }

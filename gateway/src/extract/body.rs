@@ -49,34 +49,47 @@ impl<T: Schema> FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let method = request.method().clone();
-        let headers = request.headers().clone();
-        let query = request.uri().query().map(str::to_owned);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                let status = rejection.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::local(status, Reason::PayloadTooLarge, PAYLOAD_TOO_LARGE_MESSAGE)
-                } else {
-                    ApiError::local(status, Reason::BadRequest, rejection.body_text())
-                }
-            })?;
-        let body = parse_body(&headers, &bytes, T::FORM)?;
-        // A body of the wrong shape is a validation error, so it is reported after the origin checks.
-        let shape = T::SHAPE.check(body.as_ref());
-        let object = match body {
-            Some(Value::Object(object)) => object,
-            _ => Map::new(),
-        };
-
-        let redirects = RedirectUrls::from_request(&object, query.as_deref());
-        let origin = RequestOrigin::from_request(&method, &headers);
-        state.origins.check_request(&origin, T::LOGIN, &redirects)?;
-
-        shape?;
+        let object = read_object(request, state, T::SHAPE, T::FORM, T::LOGIN).await?;
         validate(&object).map(Self)
     }
+}
+
+/// The body as a JSON object (an empty one when absent), through every check but the schema's: media type and JSON
+/// (415/400), the origin checks (403, the login rule when `login`), then `shape` (400).
+pub async fn read_object(
+    request: Request,
+    state: &AppState,
+    shape: Shape,
+    form: bool,
+    login: bool,
+) -> Result<Map<String, Value>, ApiError> {
+    let method = request.method().clone();
+    let headers = request.headers().clone();
+    let query = request.uri().query().map(str::to_owned);
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::local(status, Reason::PayloadTooLarge, PAYLOAD_TOO_LARGE_MESSAGE)
+            } else {
+                ApiError::local(status, Reason::BadRequest, rejection.body_text())
+            }
+        })?;
+    let body = parse_body(&headers, &bytes, form)?;
+    // A body of the wrong shape is a validation error, so it is reported after the origin checks.
+    let shape = shape.check(body.as_ref());
+    let object = match body {
+        Some(Value::Object(object)) => object,
+        _ => Map::new(),
+    };
+
+    let redirects = RedirectUrls::from_request(&object, query.as_deref());
+    let origin = RequestOrigin::from_request(&method, &headers);
+    state.origins.check_request(&origin, login, &redirects)?;
+
+    shape?;
+    Ok(object)
 }
 
 /// Reads `object` with schema `T`: the value, or 400 with every issue.

@@ -7,7 +7,7 @@ mod session;
 mod shape;
 
 pub use crate::query::query_param;
-pub use body::{AnyBody, AnyObject, Body, Fields, Schema, parse_object, validate};
+pub use body::{AnyBody, AnyObject, Body, Fields, Schema, parse_object, read_object, validate};
 pub use client::ClientInfo;
 pub use session::CurrentSession;
 pub use shape::Shape;

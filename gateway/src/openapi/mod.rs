@@ -4,29 +4,30 @@
 //! [`better_auth`]. The document is built once, when the router is, for the plugins `PLUGINS` serves.
 
 pub mod better_auth;
+pub mod transcoded;
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use http::header;
 use serde_json::{Map, Value, json};
 use warden_common::settings::Plugins;
 
-use crate::state::AppState;
+use crate::transcode::Transcoder;
 
 /// The session cookie, as Better Auth names it (`__Secure-` prefixed over https).
 pub const SESSION_COOKIE_SCHEME: &str = "sessionCookie";
 /// `Authorization: Bearer`: a session token (Better Auth's bearer plugin), or a JWT on the task routes.
 pub const BEARER_SCHEME: &str = "bearerAuth";
 
+/// The error body every route answers with: Better Auth's `{message, code}`.
+pub const ERROR_SCHEMA: &str = "Error";
+
 /// The encoded document, shared by every request.
 #[derive(Clone)]
 pub struct Document(Arc<[u8]>);
 
 impl Document {
-    pub fn new(plugins: Plugins) -> Self {
-        let document = build(plugins);
+    pub fn new(plugins: Plugins, transcoder: &Transcoder) -> Self {
+        let document = build(plugins, transcoder);
         Self(
             serde_json::to_vec(&document)
                 .expect("a JSON value always encodes")
@@ -40,7 +41,7 @@ impl Document {
 }
 
 /// The whole document as a JSON value.
-pub fn build(plugins: Plugins) -> Value {
+pub fn build(plugins: Plugins, transcoder: &Transcoder) -> Value {
     let mut document = json!({
         "openapi": "3.1.0",
         "info": {
@@ -50,7 +51,16 @@ pub fn build(plugins: Plugins) -> Value {
         },
         "paths": {},
         "components": {
-            "schemas": {},
+            "schemas": {
+                ERROR_SCHEMA: {
+                    "type": "object",
+                    "properties": {
+                        "message": {"type": "string"},
+                        "code": {"type": "string", "description": "Better Auth's error code, e.g. `UNAUTHORIZED`; absent on a few of its errors."},
+                    },
+                    "required": ["message"],
+                },
+            },
             "securitySchemes": {
                 SESSION_COOKIE_SCHEME: {
                     "type": "apiKey",
@@ -67,6 +77,7 @@ pub fn build(plugins: Plugins) -> Value {
         },
     });
     merge(&mut document, better_auth::describe(plugins));
+    merge(&mut document, transcoded::describe(transcoder));
     document
 }
 
@@ -99,13 +110,4 @@ fn merge(document: &mut Value, part: Value) {
             *slot = Value::Object(Map::from_iter(entries));
         }
     }
-}
-
-/// `GET /api/openapi.json`.
-pub async fn serve(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        state.openapi.as_bytes().to_vec(),
-    )
-        .into_response()
 }

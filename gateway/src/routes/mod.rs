@@ -1,6 +1,8 @@
 //! Handlers, by Better Auth area: [`sessions`] (sign-up, sign-in, the session and the caller's sessions),
 //! [`account`] (profile, password, email, verification, deletion), [`jwt`] and [`admin`] (those plugins), and
-//! Warden's own [`tasks`], [`ui`] and [`dev`] outbox. [`crate::router`] says which path reaches which.
+//! Warden's own [`ui`], [`dev`] outbox and [`openapi`] document, and [`transcoded`], the one handler of every route
+//! served from an RPC's annotation. [`crate::router`]
+//! says which path reaches which.
 //!
 //! A handler reads its body and the caller's credential through [`crate::extract`], makes one gRPC call and turns
 //! the answer into Better Auth's JSON; [`call`] and [`open_session`] are the two shapes of that call.
@@ -11,7 +13,7 @@ pub mod dev;
 pub mod error_page;
 pub mod jwt;
 pub mod sessions;
-pub mod tasks;
+pub mod transcoded;
 pub mod ui;
 
 pub(crate) mod stale_session;
@@ -19,6 +21,7 @@ pub(crate) mod stale_session;
 use std::future::Future;
 
 use axum::Json;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 use warden_proto::auth::v1 as pb;
@@ -41,6 +44,15 @@ pub(crate) const SERVER_ONLY_FIELDS: &[&str] = &[
 /// Better Auth answers unknown paths and wrong methods with a bare 404: no body, no content type.
 pub async fn not_found() -> StatusCode {
     StatusCode::NOT_FOUND
+}
+
+/// `GET /api/openapi.json`: the document [`crate::openapi`] built with the router.
+pub async fn openapi(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_bytes().to_vec(),
+    )
+        .into_response()
 }
 
 /// Better Auth's liveness answer.

@@ -1,5 +1,5 @@
-//! HTTP entity tags for tasks: the task's `etag` goes out quoted in `ETag`, and comes back in `If-Match` (or the
-//! PATCH body) as the precondition task-svc checks atomically with the write.
+//! HTTP entity tags: a resource's `etag` goes out quoted in `ETag`, and comes back in `If-Match` (or the request's
+//! `etag`) as the precondition the service checks atomically with the write.
 //!
 //! A weak tag (`W/"…"`) is compared by its value: proxies weaken tags when they re-encode a body, and a task's etag
 //! names the same version either way.
