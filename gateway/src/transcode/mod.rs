@@ -19,6 +19,9 @@ pub mod etag;
 pub mod fields;
 pub mod hooks;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
