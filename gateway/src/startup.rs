@@ -59,6 +59,13 @@ impl GatewayServer {
         self
     }
 
+    /// Serves the `/api/v1/*` bindings of `transcoder` instead of Warden's own, and describes them in the OpenAPI
+    /// document: how a test shows that an annotated RPC is served with no handler written for it.
+    pub fn with_transcoder(mut self, transcoder: crate::transcode::Transcoder) -> Self {
+        self.state.set_transcoder(transcoder);
+        self
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

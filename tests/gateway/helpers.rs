@@ -90,6 +90,15 @@ impl TestApp {
         adjust_auth: impl FnOnce(&mut auth_svc::Config),
         adjust: impl FnOnce(&mut gateway::Config),
     ) -> Self {
+        Self::postgres_serving(adjust_auth, adjust, |server, _| server).await
+    }
+
+    /// Like [`Self::postgres_configured`], with the gateway server itself adjusted once built (given its config).
+    pub async fn postgres_serving(
+        adjust_auth: impl FnOnce(&mut auth_svc::Config),
+        adjust: impl FnOnce(&mut gateway::Config),
+        adjust_server: impl FnOnce(gateway::GatewayServer, &gateway::Config) -> gateway::GatewayServer,
+    ) -> Self {
         let db = TestDb::new().await;
         let redis_prefix = warden_testkit::redis_prefix();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -135,7 +144,8 @@ impl TestApp {
             plugins: Default::default(),
         };
         adjust(&mut config);
-        let server = gateway::GatewayServer::build_on(config, listener).unwrap();
+        let server = gateway::GatewayServer::build_on(config.clone(), listener).unwrap();
+        let server = adjust_server(server, &config);
         let base_url = format!("http://{}", server.local_addr());
         let (gateway_stop, gateway_signal) = stopper();
         tokio::spawn(server.run_until_stopped(gateway_signal));

@@ -17,4 +17,5 @@ mod plugins;
 mod sessions;
 mod settings;
 mod tasks;
+mod transcode;
 mod wire;

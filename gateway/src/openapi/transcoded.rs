@@ -200,7 +200,7 @@ impl Schemas<'_> {
         responses.insert("403".into(), error("An untrusted origin on a cookie write (`INVALID_ORIGIN`), or another user's path (`FORBIDDEN`)."));
         responses.insert(
             "404".into(),
-            error("Not found, or another user's (`TASK_NOT_FOUND`)."),
+            error("Not found, or another user's: the same answer (`TASK_NOT_FOUND` on the task routes)."),
         );
         if hooks::etag_field(&op.binding).is_some() {
             responses.insert(

@@ -223,6 +223,23 @@ fn parse_template(input: &MessageDescriptor, template: &str) -> Result<Vec<Segme
     let Some(rest) = template.strip_prefix('/') else {
         return Err(format!("path {template:?} does not start with /"));
     };
+    let last = rest.rsplit('/').next().unwrap_or(rest);
+    if let Some((_, verb)) = last.split_once(':')
+        && !verb.contains('}')
+    {
+        return Err(format!(
+            "path {template:?} ends in the custom verb \":{verb}\", which is not supported"
+        ));
+    }
+    for (start, _) in rest.match_indices('{') {
+        let variable = rest[start..]
+            .split_inclusive('}')
+            .next()
+            .unwrap_or_default();
+        if variable.contains('/') {
+            return Err(format!("variable {variable} binds more than one segment"));
+        }
+    }
     rest.split('/')
         .map(|segment| {
             if let Some(variable) = segment.strip_prefix('{') {
