@@ -193,6 +193,21 @@ async fn the_docs_page_and_its_assets_name_no_other_origin() {
     }
 }
 
+#[tokio::test]
+async fn the_index_page_has_a_footer_that_links_the_api_docs() {
+    let page = get("/").await.body;
+    let footer = page
+        .split("<footer")
+        .nth(1)
+        .and_then(|rest| rest.split("</footer>").next())
+        .expect("the page has a footer");
+
+    assert!(
+        footer.contains(r#"<a href="/docs">API docs</a>"#),
+        "{footer}"
+    );
+}
+
 /// Asserts that every input, textarea and select of `page` sits inside a `<label>` (task checkboxes aside).
 fn assert_every_input_labelled(page: &str) {
     let mut open_labels = 0_i32;
