@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ui::index))
         .route("/app.js", get(ui::script))
         .route("/app.css", get(ui::stylesheet))
+        // The interactive API docs, a client of /api/openapi.json like any other.
+        .route("/docs", get(ui::docs))
+        .route("/docs.js", get(ui::docs_script))
+        .route("/docs.css", get(ui::docs_stylesheet))
         // The OpenAPI document of every route below.
         .route("/api/openapi.json", get(routes::openapi))
         .route("/api/auth/ok", get(ok))

@@ -106,6 +106,12 @@ async fn the_script_and_stylesheet_have_their_media_types_and_the_same_headers()
             "/api/auth/get-session",
         ),
         ("/app.css", "text/css; charset=utf-8", ":focus-visible"),
+        (
+            "/docs.js",
+            "text/javascript; charset=utf-8",
+            "/api/openapi.json",
+        ),
+        ("/docs.css", "text/css; charset=utf-8", ".docs-method"),
     ] {
         let answer = get(uri).await;
 
@@ -127,31 +133,85 @@ fn has_event_handler_attribute(page: &str) -> bool {
     })
 }
 
+fn assert_nothing_inline(page: &str, what: &str) {
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "{what}: one script, loaded by src"
+    );
+    assert!(!page.contains("<style"), "{what}: no inline stylesheet");
+    assert!(!page.contains("style="), "{what}: no style attribute");
+    assert!(
+        !has_event_handler_attribute(page),
+        "{what}: no inline event handler"
+    );
+    assert!(!page.contains("javascript:"), "{what}: no javascript: URL");
+}
+
 #[tokio::test]
 async fn the_page_loads_only_the_served_assets_and_holds_nothing_inline() {
     let page = get("/").await.body;
 
     assert!(page.contains(r#"<script type="module" src="/app.js"></script>"#));
     assert!(page.contains(r#"<link rel="stylesheet" href="/app.css">"#));
-    assert_eq!(
-        page.matches("<script").count(),
-        1,
-        "one script, loaded by src"
-    );
-    assert!(!page.contains("<style"), "no inline stylesheet");
-    assert!(!page.contains("style="), "no style attribute");
-    assert!(
-        !has_event_handler_attribute(&page),
-        "no inline event handler"
-    );
-    assert!(!page.contains("javascript:"), "no javascript: URL");
+    assert_nothing_inline(&page, "/");
 }
 
 #[tokio::test]
-async fn every_input_of_the_page_is_inside_a_label() {
+async fn the_docs_page_is_html_that_loads_its_own_script_and_stylesheet_and_holds_nothing_inline() {
+    let answer = get("/docs").await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.header(header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    assert_protected(&answer, "/docs");
+    assert!(answer.body.starts_with("<!doctype html>"));
+    assert!(
+        answer
+            .body
+            .contains(r#"<script type="module" src="/docs.js"></script>"#)
+    );
+    assert!(
+        answer
+            .body
+            .contains(r#"<link rel="stylesheet" href="/docs.css">"#)
+    );
+    assert_nothing_inline(&answer.body, "/docs");
+}
+
+#[tokio::test]
+async fn the_docs_page_and_its_assets_name_no_other_origin() {
+    for uri in ["/docs", "/docs.js", "/docs.css"] {
+        let body = get(uri).await.body;
+
+        // Absolute URLs, and protocol-relative ones in an attribute, a string or a CSS `url(..)`.
+        for origin in ["http://", "https://", "\"//", "'//", "(//"] {
+            assert!(!body.contains(origin), "{uri} holds {origin}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_index_page_has_a_footer_that_links_the_api_docs() {
     let page = get("/").await.body;
+    let footer = page
+        .split("<footer")
+        .nth(1)
+        .and_then(|rest| rest.split("</footer>").next())
+        .expect("the page has a footer");
+
+    assert!(
+        footer.contains(r#"<a href="/docs">API docs</a>"#),
+        "{footer}"
+    );
+}
+
+/// Asserts that every input, textarea and select of `page` sits inside a `<label>` (task checkboxes aside).
+fn assert_every_input_labelled(page: &str) {
     let mut open_labels = 0_i32;
-    let mut rest = page.as_str();
+    let mut rest = page;
     while let Some(start) = rest.find('<') {
         rest = &rest[start..];
         if rest.starts_with("<label") {
@@ -170,24 +230,41 @@ async fn every_input_of_the_page_is_inside_a_label() {
         }
         rest = &rest[1..];
     }
+}
+
+#[tokio::test]
+async fn every_input_of_the_page_is_inside_a_label() {
+    let page = get("/").await.body;
+
+    assert_every_input_labelled(&page);
     // Task checkboxes are labelled by their title, which the script points at them with `for`.
     assert!(page.contains(r#"<label class="task-title">"#));
 }
 
 #[tokio::test]
-async fn the_script_never_parses_text_as_html() {
-    let script = get("/app.js").await.body;
+async fn every_input_of_the_docs_page_is_inside_a_label() {
+    let page = get("/docs").await.body;
 
-    for sink in [
-        "innerHTML",
-        "outerHTML",
-        "insertAdjacentHTML",
-        "document.write",
-        "createContextualFragment",
-        "eval(",
-        "new Function",
-    ] {
-        assert!(!script.contains(sink), "app.js uses {sink}");
+    assert_every_input_labelled(&page);
+    assert!(page.contains(r#"id="docs-filter""#));
+}
+
+#[tokio::test]
+async fn the_scripts_never_parse_text_as_html() {
+    for uri in ["/app.js", "/docs.js"] {
+        let script = get(uri).await.body;
+
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "createContextualFragment",
+            "eval(",
+            "new Function",
+        ] {
+            assert!(!script.contains(sink), "{uri} uses {sink}");
+        }
     }
 }
 
@@ -240,6 +317,9 @@ async fn unknown_paths_and_other_methods_near_the_ui_are_still_bare_404s() {
         (Method::POST, "/"),
         (Method::DELETE, "/"),
         (Method::PUT, "/app.css"),
+        (Method::GET, "/docs/"),
+        (Method::GET, "/docs.html"),
+        (Method::POST, "/docs"),
     ];
     for (method, uri) in cases {
         let answer = send(method.clone(), uri).await;

@@ -1,8 +1,10 @@
-//! The web UI: three static files compiled into the binary, so serving it needs nothing on disk and no build step.
+//! The web UI and the API docs: static files compiled into the binary, so serving them needs nothing on disk and no
+//! build step.
 //!
-//! The page is a client like any other: it calls the REST routes with the session cookie. Its responses carry a
-//! strict Content-Security-Policy (no inline script or style, same-origin fetches only, no framing), `nosniff` and no
-//! referrer; `no-cache` makes a browser revalidate, so a new binary's UI is picked up at once.
+//! Both pages are clients like any other: they call the REST routes with the session cookie, the docs page reading
+//! `/api/openapi.json` for what to list and sending its "Try it" requests to its own origin only. Their responses
+//! carry a strict Content-Security-Policy (no inline script or style, same-origin fetches only, no framing),
+//! `nosniff` and no referrer; `no-cache` makes a browser revalidate, so a new binary's UI is picked up at once.
 
 use axum::response::{IntoResponse, Response};
 use http::header;
@@ -28,6 +30,21 @@ const APP_JS: Asset = Asset {
 
 const APP_CSS: Asset = Asset {
     body: include_str!("../../ui/app.css"),
+    content_type: "text/css; charset=utf-8",
+};
+
+const DOCS_HTML: Asset = Asset {
+    body: include_str!("../../ui/docs.html"),
+    content_type: "text/html; charset=utf-8",
+};
+
+const DOCS_JS: Asset = Asset {
+    body: include_str!("../../ui/docs.js"),
+    content_type: "text/javascript; charset=utf-8",
+};
+
+const DOCS_CSS: Asset = Asset {
+    body: include_str!("../../ui/docs.css"),
     content_type: "text/css; charset=utf-8",
 };
 
@@ -60,4 +77,19 @@ pub async fn script() -> Response {
 /// `GET /app.css`: the page's one stylesheet.
 pub async fn stylesheet() -> Response {
     APP_CSS.into_response()
+}
+
+/// `GET /docs`: the API docs page.
+pub async fn docs() -> Response {
+    DOCS_HTML.into_response()
+}
+
+/// `GET /docs.js`: the docs page's script, an ES module.
+pub async fn docs_script() -> Response {
+    DOCS_JS.into_response()
+}
+
+/// `GET /docs.css`: the docs page's own styles, over the web UI's `/app.css`.
+pub async fn docs_stylesheet() -> Response {
+    DOCS_CSS.into_response()
 }
