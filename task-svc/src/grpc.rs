@@ -82,7 +82,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         let user = caller(&request)?;
         let body = request.into_inner();
         let id = convert::task_id(&body.id)?;
-        let etag = convert::etag(body.etag);
+        let etag = convert::etag(body.etag)?;
         self.core.delete(&user, &id, etag.as_deref()).await?;
         Ok(Response::new(()))
     }

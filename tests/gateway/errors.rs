@@ -48,6 +48,14 @@ on_both! {
         assert_error(response, 400, "INVALID_EMAIL", "Invalid email").await;
     }
 
+    async fn a_nul_in_a_name_is_a_validation_error_not_a_500(app: TestApp) {
+        let response = app
+            .post("/api/auth/sign-up/email", json!({"name": "Ada\u{0}", "email": "a@example.com", "password": PASSWORD}), None)
+            .await;
+
+        assert_error(response, 400, "VALIDATION_ERROR", "[body.name] name cannot contain a NUL character").await;
+    }
+
     async fn missing_fields_are_validation_errors(app: TestApp) {
         let response = app.post("/api/auth/sign-up/email", json!({"email": "a@example.com"}), None).await;
 

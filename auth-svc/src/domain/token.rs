@@ -4,6 +4,8 @@
 use rand::{Rng, distr::Alphanumeric};
 use warden_common::token::{hash_token, is_token_hash};
 
+use super::is_storable;
+
 const ID_LEN: usize = 32;
 
 /// A fresh random id (≈190 bits), also used for users, sessions and accounts.
@@ -74,9 +76,9 @@ impl SessionRef {
 pub struct LinkToken(String);
 
 impl LinkToken {
-    /// `None` for an empty token.
+    /// `None` for an empty token, or one no link holds: with a NUL, which the database could not even look up.
     pub fn parse(raw: String) -> Option<Self> {
-        (!raw.is_empty()).then_some(Self(raw))
+        (!raw.is_empty() && is_storable(&raw)).then_some(Self(raw))
     }
 
     pub fn expose(&self) -> &str {
@@ -117,6 +119,7 @@ mod tests {
     #[test]
     fn empty_link_tokens_are_refused_and_none_is_shown() {
         assert_eq!(LinkToken::parse(String::new()), None);
+        assert_eq!(LinkToken::parse("abc\0".into()), None);
         let token = LinkToken::parse("abc".into()).unwrap();
         assert_eq!(token.expose(), "abc");
         assert_eq!(format!("{token:?}"), "LinkToken([redacted])");
@@ -138,9 +141,9 @@ mod tests {
         }
 
         #[test]
-        fn link_tokens_keep_any_non_empty_text(raw in any::<String>()) {
+        fn link_tokens_keep_any_non_empty_text_without_a_nul(raw in any::<String>()) {
             let token = LinkToken::parse(raw.clone());
-            prop_assert_eq!(token.is_some(), !raw.is_empty());
+            prop_assert_eq!(token.is_some(), !raw.is_empty() && !raw.contains('\0'));
             if let Some(token) = token {
                 prop_assert_eq!(token.expose(), raw.as_str());
             }

@@ -6,6 +6,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::is_storable;
+
 /// `list-users` as the caller sent it.
 #[derive(Clone, Debug, Default)]
 pub struct ListUsers {
@@ -179,6 +181,17 @@ impl ListUsers {
         option("searchOperator", &self.search_operator, TEXT_OPERATORS);
         option("sortDirection", &self.sort_direction, DIRECTIONS);
         option("filterOperator", &self.filter_operator, FILTER_OPERATORS);
+        // The values are compared with columns; the other parameters are names, which a NUL never matches.
+        for (name, value) in [
+            ("searchValue", &self.search_value),
+            ("filterValue", &self.filter_value),
+        ] {
+            if value.as_deref().is_some_and(|value| !is_storable(value)) {
+                issues.push(format!(
+                    "[query.{name}] {name} cannot contain a NUL character"
+                ));
+            }
+        }
         if !issues.is_empty() {
             return Err(issues.join("; "));
         }
@@ -297,6 +310,22 @@ mod tests {
             error.to_string(),
             "[query.searchField] Invalid option: expected one of \"email\"|\"name\"; \
              [query.sortDirection] Invalid option: expected one of \"asc\"|\"desc\""
+        );
+    }
+
+    #[test]
+    fn values_with_a_nul_are_refused() {
+        let error = ListUsers {
+            search_value: Some("ada\0".into()),
+            filter_value: Some("\0".into()),
+            ..ListUsers::default()
+        }
+        .parse()
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "[query.searchValue] searchValue cannot contain a NUL character; \
+             [query.filterValue] filterValue cannot contain a NUL character"
         );
     }
 

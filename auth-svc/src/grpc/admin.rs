@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     core::admin::{Admin, UserPage},
-    domain::{ListUsers, UserId},
+    domain::ListUsers,
     error::AuthError,
 };
 
@@ -50,10 +50,11 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
         let body = request.into_inner();
+        let user_id = convert::admin::user_id("body.userId", body.user_id)?;
         let roles = convert::admin::roles(body.role)?;
         let user = self
             .admin
-            .set_role(token.as_ref(), &UserId::from(body.user_id), &roles)
+            .set_role(token.as_ref(), &user_id, &roles)
             .await?;
         Ok(user_response(user))
     }
@@ -63,7 +64,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::BanUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let input = convert::admin::ban_user(request.into_inner());
+        let input = convert::admin::ban_user(request.into_inner())?;
         let user = self.admin.ban_user(token.as_ref(), input).await?;
         Ok(user_response(user))
     }
@@ -73,7 +74,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::UnbanUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let user_id = UserId::from(request.into_inner().user_id);
+        let user_id = convert::admin::user_id("body.userId", request.into_inner().user_id)?;
         let user = self.admin.unban_user(token.as_ref(), &user_id).await?;
         Ok(user_response(user))
     }
@@ -116,7 +117,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::ListUserSessionsRequest>,
     ) -> Result<Response<pb::ListUserSessionsResponse>, Status> {
         let token = self.caller.token(&request);
-        let user_id = UserId::from(request.into_inner().user_id);
+        let user_id = convert::admin::user_id("body.userId", request.into_inner().user_id)?;
         let sessions = self
             .admin
             .list_user_sessions(token.as_ref(), &user_id)
@@ -143,7 +144,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::RevokeUserSessionsRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
         let token = self.caller.token(&request);
-        let user_id = UserId::from(request.into_inner().user_id);
+        let user_id = convert::admin::user_id("body.userId", request.into_inner().user_id)?;
         self.admin
             .revoke_user_sessions(token.as_ref(), &user_id)
             .await?;
@@ -155,7 +156,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::RemoveUserRequest>,
     ) -> Result<Response<pb::AdminSuccessResponse>, Status> {
         let token = self.caller.token(&request);
-        let user_id = UserId::from(request.into_inner().user_id);
+        let user_id = convert::admin::user_id("body.userId", request.into_inner().user_id)?;
         self.admin.remove_user(token.as_ref(), &user_id).await?;
         Ok(success())
     }
@@ -165,7 +166,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let token = self.caller.token(&request);
-        let user_id = UserId::from(request.into_inner().id);
+        let user_id = convert::admin::user_id("query.id", request.into_inner().id)?;
         let user = self.admin.get_user(token.as_ref(), &user_id).await?;
         Ok(Response::new(user_pb(user)))
     }
@@ -175,7 +176,7 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::AdminUserResponse>, Status> {
         let token = self.caller.token(&request);
-        let input = convert::admin::new_account(request.into_inner());
+        let input = convert::admin::new_account(request.into_inner())?;
         let user = self.admin.create_user(token.as_ref(), input).await?;
         Ok(user_response(user))
     }

@@ -211,10 +211,10 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         let image = if body.remove_image {
             Some(None)
         } else {
-            body.image.map(Some)
+            convert::optional_text("body.image", body.image)?.map(Some)
         };
         let update = ProfileUpdate {
-            name: body.name,
+            name: convert::optional_text("body.name", body.name)?,
             image,
         };
         let user = self.account.update_user(token.as_ref(), update).await?;
@@ -256,8 +256,9 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         let token = self.caller.token(&request);
         let body = request.into_inner();
         let new_email = convert::auth::email_field("newEmail", &body.new_email)?;
+        let callback_url = convert::optional_text("body.callbackURL", body.callback_url)?;
         self.account
-            .change_email(token.as_ref(), &new_email, body.callback_url.as_deref())
+            .change_email(token.as_ref(), &new_email, callback_url.as_deref())
             .await?;
         Ok(Response::new(pb::ChangeEmailResponse { status: true }))
     }
@@ -268,10 +269,11 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
         let token = self.caller.token(&request);
         let body = request.into_inner();
-        let input = convert::auth::delete_user(body.password, body.token);
+        let input = convert::auth::delete_user(body.password, body.token)?;
         if self.account.deletion_confirmed_by_mail() && input.token.is_none() {
+            let callback_url = convert::optional_text("body.callbackURL", body.callback_url)?;
             return self
-                .mail_deletion_link_rpc(token, input.password, body.callback_url)
+                .mail_deletion_link_rpc(token, input.password, callback_url)
                 .await;
         }
         self.account.delete_user(token.as_ref(), input).await?;
@@ -288,8 +290,9 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         let token = self.caller.token(&request);
         let body = request.into_inner();
         let email = convert::auth::email_field("email", &body.email)?;
+        let callback_url = convert::optional_text("body.callbackURL", body.callback_url)?;
         self.account
-            .send_verification_email(token.as_ref(), &email, body.callback_url.as_deref())
+            .send_verification_email(token.as_ref(), &email, callback_url.as_deref())
             .await?;
         Ok(Response::new(pb::SendVerificationEmailResponse {
             status: true,
@@ -317,8 +320,9 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
     ) -> Result<Response<pb::RequestPasswordResetResponse>, Status> {
         let body = request.into_inner();
         let email = convert::auth::email_field("email", &body.email)?;
+        let redirect_to = convert::optional_text("body.redirectTo", body.redirect_to)?;
         self.account
-            .request_password_reset(&email, body.redirect_to.as_deref())
+            .request_password_reset(&email, redirect_to.as_deref())
             .await?;
         Ok(Response::new(pb::RequestPasswordResetResponse {
             status: true,

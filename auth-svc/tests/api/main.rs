@@ -18,6 +18,7 @@ mod jwt;
 mod legacy;
 mod limits;
 mod metrics;
+mod nul_text;
 mod plugins;
 mod protocol;
 mod sessions;

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document at `/api/openapi.json`: every route [`crate::router`] serves, with its request and
 //! response schemas and its security schemes. The `/api/v1/*` routes are generated from the descriptors the
-//! transcoder serves them from; Better Auth's routes, whose handlers are written by hand, are described beside them in
-//! [`better_auth`]. The document is built once, when the router is, for the plugins `PLUGINS` serves.
+//! transcoder serves them from ([`transcoded`]); the routes whose handlers are written by hand (Better Auth's, and
+//! Warden's own pages, readiness, metrics and outbox) are described beside them in [`better_auth`]. The document is
+//! built once, when the router is, for the plugins `PLUGINS` serves; `tests/openapi.rs` fails when a route is missing.
 
 pub mod better_auth;
 pub mod transcoded;
@@ -81,33 +82,28 @@ pub fn build(plugins: Plugins, transcoder: &Transcoder) -> Value {
     document
 }
 
-/// Adds `part`'s `paths` and `components.schemas` to `document`.
+/// Adds `part`'s `paths` and each of its `components` sections (`schemas`, `responses`) to `document`. A name
+/// defined twice keeps the later definition; the tests check the parts define none twice.
 fn merge(document: &mut Value, part: Value) {
     let Value::Object(mut part) = part else {
         return;
     };
-    for (section, target) in [
-        ("paths", &["paths"][..]),
-        ("schemas", &["components", "schemas"][..]),
-    ] {
-        let entries = match section {
-            "paths" => part.remove("paths"),
-            _ => part
-                .get_mut("components")
-                .and_then(|components| components.get_mut("schemas"))
-                .map(Value::take),
-        };
-        let Some(Value::Object(entries)) = entries else {
-            continue;
-        };
-        let mut slot = &mut *document;
-        for key in target {
-            slot = &mut slot[*key];
+    if let Some(Value::Object(paths)) = part.remove("paths") {
+        extend(&mut document["paths"], paths);
+    }
+    if let Some(Value::Object(components)) = part.remove("components") {
+        for (section, entries) in components {
+            if let Value::Object(entries) = entries {
+                extend(&mut document["components"][section.as_str()], entries);
+            }
         }
-        if let Value::Object(slot) = slot {
-            slot.extend(entries);
-        } else {
-            *slot = Value::Object(Map::from_iter(entries));
-        }
+    }
+}
+
+/// `slot`'s entries and `entries`, in one object.
+fn extend(slot: &mut Value, entries: Map<String, Value>) {
+    match slot {
+        Value::Object(slot) => slot.extend(entries),
+        _ => *slot = Value::Object(entries),
     }
 }

@@ -1,4 +1,5 @@
-//! A task's description: free text of at most 10,000 characters (Unicode scalar values), kept as written.
+//! A task's description: free text of at most 10,000 characters (Unicode scalar values), kept as written, without a
+//! NUL, which PostgreSQL's `text` cannot store.
 
 use crate::error::TaskError;
 
@@ -9,6 +10,11 @@ pub struct TaskDescription(String);
 
 impl TaskDescription {
     pub fn parse(raw: &str) -> Result<Self, TaskError> {
+        if raw.contains('\0') {
+            return Err(TaskError::Validation(
+                "description cannot contain a NUL character".to_owned(),
+            ));
+        }
         if raw.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(TaskError::Validation(
                 "description must be at most 10,000 characters".to_owned(),
@@ -33,6 +39,15 @@ mod tests {
     #[test]
     fn an_empty_description_is_fine() {
         assert_eq!(TaskDescription::parse("").unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn a_nul_is_refused_before_the_database_sees_it() {
+        let error = TaskDescription::parse("line\0two").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "description cannot contain a NUL character"
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! A task's title: trimmed, then 1 to 200 characters (Unicode scalar values).
+//! A task's title: trimmed, then 1 to 200 characters (Unicode scalar values), and no NUL, which PostgreSQL's `text`
+//! cannot store.
 
 use crate::error::TaskError;
 
@@ -10,6 +11,11 @@ pub struct TaskTitle(String);
 impl TaskTitle {
     pub fn parse(raw: &str) -> Result<Self, TaskError> {
         let trimmed = raw.trim();
+        if trimmed.contains('\0') {
+            return Err(TaskError::Validation(
+                "title cannot contain a NUL character".to_owned(),
+            ));
+        }
         let chars = trimmed.chars().count();
         if chars == 0 || chars > MAX_TITLE_CHARS {
             return Err(TaskError::Validation(format!(
@@ -56,6 +62,12 @@ mod tests {
         assert!(TaskTitle::parse(&"é".repeat(201)).is_err());
         // Surrounding spaces do not count.
         assert!(TaskTitle::parse(&format!("  {}  ", "a".repeat(200))).is_ok());
+    }
+
+    #[test]
+    fn a_nul_is_refused_before_the_database_sees_it() {
+        let error = TaskTitle::parse("Buy\0milk").unwrap_err();
+        assert_eq!(error.to_string(), "title cannot contain a NUL character");
     }
 
     #[test]

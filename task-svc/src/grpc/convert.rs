@@ -18,9 +18,15 @@ pub fn task_id(raw: &str) -> Result<TaskId, TaskError> {
     TaskId::parse(raw).ok_or(TaskError::NotFound)
 }
 
-/// An etag to match; empty writes whatever the stored version.
-pub fn etag(raw: String) -> Option<String> {
-    Some(raw).filter(|etag| !etag.is_empty())
+/// An etag to match; empty writes whatever the stored version. It is compared in the database, which cannot take a
+/// NUL, so one holding a NUL is refused.
+pub fn etag(raw: String) -> Result<Option<String>, TaskError> {
+    if raw.contains('\0') {
+        return Err(TaskError::Validation(
+            "etag cannot contain a NUL character".to_owned(),
+        ));
+    }
+    Ok(Some(raw).filter(|etag| !etag.is_empty()))
 }
 
 pub fn create_task(task: pb::Task) -> Result<CreateTask, TaskError> {
@@ -68,7 +74,7 @@ pub fn update_task(body: pb::UpdateTaskRequest) -> Result<UpdateTask, TaskError>
     )?;
     Ok(UpdateTask {
         id,
-        etag: etag(task.etag),
+        etag: etag(task.etag)?,
         patch,
     })
 }
@@ -85,8 +91,13 @@ mod tests {
 
     #[test]
     fn an_empty_etag_matches_any_version() {
-        assert_eq!(etag(String::new()), None);
-        assert_eq!(etag("\"v1\"".into()), Some("\"v1\"".into()));
+        assert_eq!(etag(String::new()).unwrap(), None);
+        assert_eq!(etag("\"v1\"".into()).unwrap(), Some("\"v1\"".into()));
+    }
+
+    #[test]
+    fn an_etag_with_a_nul_is_refused_before_the_database_compares_it() {
+        assert!(matches!(etag("v\0".into()), Err(TaskError::Validation(_))));
     }
 
     #[test]

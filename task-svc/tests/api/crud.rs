@@ -379,3 +379,47 @@ async fn deleting_a_user_deletes_their_tasks() {
     // Ada's JWT lives until it expires, but there is nothing left to see.
     assert!(app.list_all(&ada.jwt).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_nul_in_a_title_description_or_etag_is_a_validation_error_not_a_database_failure() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("ada@example.com").await;
+    let task = |title: &str, description: &str| pb::Task {
+        title: title.into(),
+        description: description.into(),
+        ..Default::default()
+    };
+
+    let title = app.create_task(&user.jwt, task("Buy\0milk", "")).await;
+    let description = app
+        .create_task(&user.jwt, task("Buy milk", "two\0litres"))
+        .await;
+    let created = app.create(&user.jwt, "Buy milk").await.unwrap();
+    let update = app
+        .update(
+            &user.jwt,
+            pb::Task {
+                id: created.id.clone(),
+                title: "Buy\0bread".into(),
+                ..Default::default()
+            },
+            &["title"],
+        )
+        .await;
+    let delete = app.delete(&user.jwt, &created.id, "v\0").await;
+
+    for (result, message) in [
+        (title.map(drop), "title cannot contain a NUL character"),
+        (
+            description.map(drop),
+            "description cannot contain a NUL character",
+        ),
+        (update.map(drop), "title cannot contain a NUL character"),
+        (delete, "etag cannot contain a NUL character"),
+    ] {
+        let status = result.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "VALIDATION_ERROR");
+        assert_eq!(status.message(), message);
+    }
+    assert_eq!(app.list_all(&user.jwt).await, [created]);
+}

@@ -2,38 +2,51 @@
 
 use warden_proto::auth::v1 as pb;
 
+use super::{optional_text, text};
 use crate::{
     core::admin::{BanUser, NewAccount},
-    domain::{Email, Password, Roles, UserId},
+    domain::{Email, Password, Roles, UserId, is_storable},
     error::AuthError,
 };
 
+/// The user a request names in field `field` (`body.userId`, `query.id`).
+pub fn user_id(field: &str, raw: String) -> Result<UserId, AuthError> {
+    text(field, raw).map(UserId::from)
+}
+
+/// Roles as sent, each refused when it holds a NUL.
+fn role_texts(raw: Vec<String>) -> Result<Vec<String>, AuthError> {
+    raw.into_iter()
+        .map(|role| text("body.role", role))
+        .collect()
+}
+
 /// set-role's roles: at least one.
 pub fn roles(raw: Vec<String>) -> Result<Roles, AuthError> {
-    Roles::parse(raw).ok_or_else(|| {
+    Roles::parse(role_texts(raw)?).ok_or_else(|| {
         AuthError::Validation(
             "[body.role] Invalid input: expected string, received undefined".into(),
         )
     })
 }
 
-pub fn ban_user(body: pb::BanUserRequest) -> BanUser {
-    BanUser {
-        user_id: body.user_id.into(),
-        reason: body.ban_reason,
+pub fn ban_user(body: pb::BanUserRequest) -> Result<BanUser, AuthError> {
+    Ok(BanUser {
+        user_id: user_id("body.userId", body.user_id)?,
+        reason: optional_text("body.banReason", body.ban_reason)?,
         expires_in: body.ban_expires_in,
-    }
+    })
 }
 
 /// create-user checks the address only after the caller's permission, with `INVALID_EMAIL`; an empty password
 /// creates a user without a credential account, and no role gives the default one.
-pub fn new_account(body: pb::CreateUserRequest) -> NewAccount {
-    NewAccount {
+pub fn new_account(body: pb::CreateUserRequest) -> Result<NewAccount, AuthError> {
+    Ok(NewAccount {
         email: Email::parse(&body.email).ok_or(AuthError::InvalidEmail),
         password: (!body.password.is_empty()).then(|| body.password.into()),
-        name: body.name,
-        roles: Roles::parse(body.role),
-    }
+        name: text("body.name", body.name)?,
+        roles: Roles::parse(role_texts(body.role)?),
+    })
 }
 
 /// set-user-password requires both fields non-empty, and reports every one that is not.
@@ -42,6 +55,7 @@ pub fn set_user_password(
     new_password: String,
 ) -> Result<(UserId, Password), AuthError> {
     let password = Password::from(new_password);
+    let storable = is_storable(&user_id);
     let user_id = UserId::non_empty(user_id);
     let mut issues = Vec::new();
     if password.is_empty() {
@@ -49,6 +63,9 @@ pub fn set_user_password(
     }
     if user_id.is_none() {
         issues.push("[body.userId] userId cannot be empty");
+    }
+    if !storable {
+        issues.push("[body.userId] userId cannot contain a NUL character");
     }
     match user_id {
         Some(user_id) if issues.is_empty() => Ok((user_id, password)),
@@ -87,9 +104,45 @@ mod tests {
         let input = new_account(pb::CreateUserRequest {
             email: "nope".into(),
             ..Default::default()
-        });
+        })
+        .unwrap();
         assert!(matches!(input.email, Err(AuthError::InvalidEmail)));
         assert!(input.password.is_none());
         assert!(input.roles.is_none());
+    }
+
+    #[test]
+    fn a_nul_in_an_id_a_role_a_name_or_a_reason_is_refused() {
+        let message = |result: Result<(), AuthError>| result.unwrap_err().to_string();
+        assert_eq!(
+            message(user_id("query.id", "u\0".into()).map(drop)),
+            "[query.id] id cannot contain a NUL character"
+        );
+        assert_eq!(
+            message(roles(vec!["admin".into(), "a\0".into()]).map(drop)),
+            "[body.role] role cannot contain a NUL character"
+        );
+        let ban = pb::BanUserRequest {
+            user_id: "u1".into(),
+            ban_reason: Some("spam\0".into()),
+            ban_expires_in: None,
+        };
+        assert_eq!(
+            message(ban_user(ban).map(drop)),
+            "[body.banReason] banReason cannot contain a NUL character"
+        );
+        let create = pb::CreateUserRequest {
+            email: "a@example.com".into(),
+            name: "\0".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            message(new_account(create).map(drop)),
+            "[body.name] name cannot contain a NUL character"
+        );
+        assert_eq!(
+            message(set_user_password("u\0".into(), "password1".into()).map(drop)),
+            "[body.userId] userId cannot contain a NUL character"
+        );
     }
 }

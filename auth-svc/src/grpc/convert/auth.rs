@@ -4,6 +4,7 @@
 
 use warden_proto::auth::v1 as pb;
 
+use super::{optional_text, text};
 use crate::{
     core::account::{ChangePassword, DeleteUser},
     core::auth::{SignIn, SignUp},
@@ -29,9 +30,12 @@ fn optional_password(raw: Option<String>) -> Option<Password> {
     raw.filter(|raw| !raw.is_empty()).map(Password::from)
 }
 
-/// A mailed link's token that may be left out: empty counts as absent.
-fn optional_link_token(raw: Option<String>) -> Option<LinkToken> {
-    raw.and_then(LinkToken::parse)
+/// A mailed link's token that may be left out: empty counts as absent, and one no link holds is `INVALID_TOKEN`.
+fn optional_link_token(raw: Option<String>) -> Result<Option<LinkToken>, AuthError> {
+    match raw.filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => link_token(raw).map(Some),
+    }
 }
 
 /// A mailed link's token where one is required: without it the link is `INVALID_TOKEN`.
@@ -47,11 +51,11 @@ pub fn session_ref(field: &str, raw: &str) -> Result<SessionRef, AuthError> {
 pub fn sign_up(body: pb::SignUpEmailRequest) -> Result<SignUp, AuthError> {
     Ok(SignUp {
         email: email_field("email", &body.email)?,
-        name: body.name,
+        name: text("body.name", body.name)?,
         password: body.password.into(),
-        image: body.image,
+        image: optional_text("body.image", body.image)?,
         remember: body.remember_me.unwrap_or(true),
-        callback_url: body.callback_url,
+        callback_url: optional_text("body.callbackURL", body.callback_url)?,
     })
 }
 
@@ -61,7 +65,7 @@ pub fn sign_in(body: pb::SignInEmailRequest) -> Result<SignIn, AuthError> {
         email: Email::parse(&body.email).ok_or(AuthError::InvalidEmail)?,
         password: body.password.into(),
         remember: body.remember_me.unwrap_or(true),
-        callback_url: body.callback_url,
+        callback_url: optional_text("body.callbackURL", body.callback_url)?,
     })
 }
 
@@ -73,11 +77,14 @@ pub fn change_password(body: pb::ChangePasswordRequest) -> ChangePassword {
     }
 }
 
-pub fn delete_user(password: Option<String>, token: Option<String>) -> DeleteUser {
-    DeleteUser {
+pub fn delete_user(
+    password: Option<String>,
+    token: Option<String>,
+) -> Result<DeleteUser, AuthError> {
+    Ok(DeleteUser {
         password: optional_password(password),
-        token: optional_link_token(token),
-    }
+        token: optional_link_token(token)?,
+    })
 }
 
 #[cfg(test)]
@@ -124,11 +131,55 @@ mod tests {
 
     #[test]
     fn empty_optional_fields_count_as_absent() {
-        let input = delete_user(Some(String::new()), Some(String::new()));
+        let input = delete_user(Some(String::new()), Some(String::new())).unwrap();
         assert!(input.password.is_none() && input.token.is_none());
-        let input = delete_user(Some("pw".into()), Some("t".into()));
+        let input = delete_user(Some("pw".into()), Some("t".into())).unwrap();
         assert_eq!(input.password.unwrap().expose(), "pw");
         assert_eq!(input.token.unwrap().expose(), "t");
+    }
+
+    #[test]
+    fn a_nul_in_text_is_a_validation_error_and_in_a_token_an_invalid_token() {
+        let refused = |body: pb::SignUpEmailRequest| match sign_up(body) {
+            Err(AuthError::Validation(message)) => message,
+            other => panic!("accepted: {:?}", other.map(|input| input.name)),
+        };
+        let valid = || pb::SignUpEmailRequest {
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            password: "correct horse".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            refused(pb::SignUpEmailRequest {
+                name: "A\0da".into(),
+                ..valid()
+            }),
+            "[body.name] name cannot contain a NUL character"
+        );
+        assert_eq!(
+            refused(pb::SignUpEmailRequest {
+                image: Some("\0".into()),
+                ..valid()
+            }),
+            "[body.image] image cannot contain a NUL character"
+        );
+        // A password is only hashed, never stored as sent: Better Auth takes any.
+        let input = sign_up(pb::SignUpEmailRequest {
+            password: "pass\0word".into(),
+            ..valid()
+        })
+        .unwrap();
+        assert_eq!(input.password.expose(), "pass\0word");
+
+        assert!(matches!(
+            delete_user(None, Some("t\0".into())),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            link_token("t\0".into()),
+            Err(AuthError::InvalidToken)
+        ));
     }
 
     #[test]
