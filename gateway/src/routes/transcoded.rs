@@ -12,7 +12,7 @@ use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
-use prost_reflect::{DynamicMessage, Value};
+use prost_reflect::Value;
 
 use crate::error::ApiError;
 use crate::extract::{ClientInfo, CurrentSession, Shape, read_object};
@@ -20,7 +20,7 @@ use crate::identity::Caller;
 use crate::state::AppState;
 use crate::transcode::binding::BodyRule;
 use crate::transcode::hooks::{self, Precondition};
-use crate::transcode::{Operation, Transcoder};
+use crate::transcode::{Operation, Output, Transcoder};
 
 /// Every binding of `transcoder` as an axum route, several methods on one path sharing it.
 pub fn routes(transcoder: &Arc<Transcoder>) -> Router<AppState> {
@@ -139,7 +139,7 @@ async fn read_current(
     params: &HashMap<String, String>,
     caller: &Caller,
     client: &ClientInfo,
-) -> Result<DynamicMessage, ApiError> {
+) -> Result<Output, ApiError> {
     let Some(reader) = transcoder.reader(op) else {
         return Err(hooks::etag_mismatch(op));
     };

@@ -58,3 +58,35 @@ impl Decoder for DynamicDecoder {
             .map_err(|_| Status::internal("the response does not decode"))
     }
 }
+
+/// Encodes the request and keeps the response's bytes as they came, for [`super::wire`] to write as JSON.
+#[derive(Debug, Clone, Default)]
+pub struct RawResponseCodec;
+
+impl Codec for RawResponseCodec {
+    type Encode = DynamicMessage;
+    type Decode = prost::bytes::Bytes;
+    type Encoder = DynamicEncoder;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> DynamicEncoder {
+        DynamicEncoder
+    }
+
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+#[derive(Debug)]
+pub struct RawDecoder;
+
+impl Decoder for RawDecoder {
+    type Item = prost::bytes::Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<prost::bytes::Bytes>, Status> {
+        use prost::bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}

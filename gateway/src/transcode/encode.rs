@@ -36,7 +36,7 @@ fn write_message(out: &mut String, message: &DynamicMessage) {
             out.push(',');
         }
         first = false;
-        write_string(out, field.json_name());
+        write_str(out, field.json_name());
         out.push(':');
         write_field(out, &field, &message.get_field(&field));
     }
@@ -68,7 +68,7 @@ fn write_field(out: &mut String, field: &FieldDescriptor, value: &Value) {
                 if index > 0 {
                     out.push(',');
                 }
-                write_string(out, &map_key(key));
+                write_str(out, &map_key(key));
                 out.push(':');
                 write_value(out, &value_kind, item);
             }
@@ -106,16 +106,16 @@ fn write_value(out: &mut String, kind: &Kind, value: &Value) {
         }
         Value::F32(value) => write_float(out, f64::from(*value)),
         Value::F64(value) => write_float(out, *value),
-        Value::String(text) => write_string(out, text),
+        Value::String(text) => write_str(out, text),
         Value::Bytes(bytes) => {
-            write_string(
+            write_str(
                 out,
                 &base64::engine::general_purpose::STANDARD.encode(bytes),
             );
         }
         Value::EnumNumber(number) => match kind {
             Kind::Enum(values) => match values.get_value(*number) {
-                Some(value) => write_string(out, value.name()),
+                Some(value) => write_str(out, value.name()),
                 None => {
                     let _ = write!(out, "{number}");
                 }
@@ -129,7 +129,7 @@ fn write_value(out: &mut String, kind: &Kind, value: &Value) {
     }
 }
 
-fn write_float(out: &mut String, value: f64) {
+pub fn write_float(out: &mut String, value: f64) {
     if value.is_nan() {
         out.push_str("\"NaN\"");
     } else if value.is_infinite() {
@@ -143,9 +143,37 @@ fn write_float(out: &mut String, value: f64) {
     }
 }
 
-fn write_string(out: &mut String, text: &str) {
-    // serde_json's escaping, so the output is JSON whatever the text holds.
-    out.push_str(&serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned()));
+/// `text` as a JSON string, escaped as serde_json escapes it (short forms for `\b \f \n \r \t`, `\u00xx` for the
+/// other control characters), written in place.
+pub fn write_str(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..at]);
+        plain = at + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
 }
 
 fn i64_field(message: &DynamicMessage, name: &str) -> i64 {
@@ -170,7 +198,7 @@ fn write_well_known(out: &mut String, known: WellKnown, message: &DynamicMessage
                 nanos: i32_field(message, "nanos"),
             };
             match crate::json::iso_date(Some(&timestamp)) {
-                Some(date) => write_string(out, &date),
+                Some(date) => write_str(out, &date),
                 None => out.push_str("null"),
             }
         }
@@ -198,7 +226,7 @@ fn write_well_known(out: &mut String, known: WellKnown, message: &DynamicMessage
                 .iter()
                 .filter_map(|path| path.as_str().map(camel_case))
                 .collect();
-            write_string(out, &paths.join(","));
+            write_str(out, &paths.join(","));
         }
         WellKnown::Empty => out.push_str("{}"),
         WellKnown::Wrapper => {

@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, ReflectMessage, Value};
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, Value};
 use warden_proto::Reason;
 
-use super::Operation;
 use super::binding::{Binding, BodyRule, FieldPath, Segment};
+use super::{Operation, Output};
 use crate::cookies::SetCookies;
 use crate::error::ApiError;
 
@@ -54,11 +54,8 @@ pub fn etag_field(binding: &Binding) -> Option<FieldPath> {
 }
 
 /// A response's `etag`, when it has a non-empty one.
-pub fn etag_of(message: &DynamicMessage) -> Option<String> {
-    message
-        .get_field_by_name(ETAG)
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .filter(|etag| !etag.is_empty())
+pub fn etag_of(output: &Output) -> Option<String> {
+    output.string_field(ETAG).filter(|etag| !etag.is_empty())
 }
 
 /// 412 when `If-Match` names no current version, worded as the service words it (`The task has changed…`).
@@ -99,11 +96,14 @@ pub fn respond(
     op: &Operation,
     params: &HashMap<String, String>,
     cookies: SetCookies,
-    output: &DynamicMessage,
+    output: &Output,
 ) -> Response {
-    if output.descriptor().full_name() == "google.protobuf.Empty" {
+    if output.descriptor.full_name() == "google.protobuf.Empty" {
         return (StatusCode::NO_CONTENT, cookies, ()).into_response();
     }
+    let Some(json) = output.to_json() else {
+        return ApiError::Internal("the service's answer does not decode").into_response();
+    };
     let etag = etag_of(output).and_then(|etag| super::etag::quote(&etag));
     let location = created(op, params, output);
     let status = if location.is_some() {
@@ -118,7 +118,7 @@ pub fn respond(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        super::encode::to_json(output),
+        json,
     )
         .into_response();
     let headers = response.headers_mut();
@@ -135,13 +135,13 @@ pub fn respond(
 fn created(
     op: &Operation,
     params: &HashMap<String, String>,
-    output: &DynamicMessage,
+    output: &Output,
 ) -> Option<HeaderValue> {
     let binding = &op.binding;
     if binding.verb != http::Method::POST || !binding.method.name().starts_with("Create") {
         return None;
     }
-    let id = output.get_field_by_name("id")?.as_str()?.to_owned();
+    let id = output.string_field("id")?;
     let mut path = String::new();
     for segment in &binding.segments {
         path.push('/');

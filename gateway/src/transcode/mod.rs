@@ -18,25 +18,27 @@ pub mod encode;
 pub mod etag;
 pub mod fields;
 pub mod hooks;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, bail};
 use http::Method;
 use http::uri::PathAndQuery;
 use prost_reflect::{
-    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, ServiceDescriptor, Value,
+    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ServiceDescriptor,
+    Value,
 };
 use serde_json::Map;
 use warden_common::in_process::Transport;
 
 use crate::error::{ApiError, Route};
 use binding::{Binding, BodyRule};
-use codec::DynamicCodec;
+use codec::RawResponseCodec;
 use decode::Reader;
 use fields::Catalog;
 
@@ -55,6 +57,28 @@ pub struct Operation {
     etag: Option<binding::FieldPath>,
     /// The GET binding of the same resource, read when `If-Match` names several versions.
     reader: Option<usize>,
+    /// How the response is written as JSON.
+    plans: Arc<wire::Plans>,
+}
+
+/// An RPC's answer, as its bytes: written as JSON from them, without decoding into a message first.
+pub struct Output {
+    pub descriptor: MessageDescriptor,
+    pub bytes: prost::bytes::Bytes,
+    plans: Arc<wire::Plans>,
+}
+
+impl Output {
+    /// A top-level string field, when the answer has one of that name.
+    pub fn string_field(&self, name: &str) -> Option<String> {
+        let number = self.descriptor.get_field_by_name(name)?.number();
+        wire::last_string(&self.bytes, number)
+    }
+
+    /// The answer as proto3 JSON; `None` when the bytes are no valid message.
+    pub fn to_json(&self) -> Option<Vec<u8>> {
+        self.plans.to_json(&self.bytes)
+    }
 }
 
 impl Operation {
@@ -238,7 +262,7 @@ impl Transcoder {
         &self,
         op: &Operation,
         request: tonic::Request<DynamicMessage>,
-    ) -> Result<DynamicMessage, ApiError> {
+    ) -> Result<Output, ApiError> {
         let mut grpc = tonic::client::Grpc::new(op.transport.clone());
         grpc.ready().await.map_err(|error| ApiError::Upstream {
             route: op.route,
@@ -247,12 +271,16 @@ impl Transcoder {
                 Into::<tonic::codegen::StdError>::into(error)
             )),
         })?;
-        let codec = DynamicCodec::new(op.binding.method.output());
-        Ok(grpc
-            .unary(request, op.grpc_path.clone(), codec)
+        let bytes = grpc
+            .unary(request, op.grpc_path.clone(), RawResponseCodec)
             .await
             .map_err(ApiError::upstream(op.route))?
-            .into_inner())
+            .into_inner();
+        Ok(Output {
+            descriptor: op.binding.method.output(),
+            bytes,
+            plans: Arc::clone(&op.plans),
+        })
     }
 }
 
@@ -271,6 +299,7 @@ fn operation(binding: Binding, transport: Transport) -> Operation {
         update_mask,
         etag,
         reader: None,
+        plans: wire::Plans::new(&binding.method.output()),
         binding,
     }
 }

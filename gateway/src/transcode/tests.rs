@@ -275,8 +275,17 @@ fn json_of(message: &impl Message, name: &str) -> Value {
     let descriptor = pool
         .get_message_by_name(&format!("warden.task.v1.{name}"))
         .unwrap();
-    let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice()).unwrap();
-    serde_json::from_slice(&encode::to_json(&dynamic)).unwrap()
+    let bytes = message.encode_to_vec();
+    let written = super::wire::Plans::new(&descriptor)
+        .to_json(&bytes)
+        .unwrap();
+    // The writer from wire bytes and the one from a decoded message agree, byte for byte.
+    let dynamic = DynamicMessage::decode(descriptor, bytes.as_slice()).unwrap();
+    assert_eq!(
+        String::from_utf8(written.clone()).unwrap(),
+        String::from_utf8(encode::to_json(&dynamic)).unwrap()
+    );
+    serde_json::from_slice(&written).unwrap()
 }
 
 #[test]
@@ -304,5 +313,54 @@ fn a_list_always_has_a_next_page_token() {
     assert_eq!(
         json_of(&pb::ListTasksResponse::default(), "ListTasksResponse"),
         json!({"tasks": [], "nextPageToken": ""})
+    );
+}
+
+#[test]
+fn strings_are_escaped_as_serde_json_escapes_them() {
+    for text in [
+        "plain",
+        "",
+        "quote \" and backslash \\",
+        "lines\nand\ttabs\r",
+        "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+        "accents é and emoji 🦀 and </script>",
+    ] {
+        let mut out = String::new();
+        encode::write_str(&mut out, text);
+        assert_eq!(out, serde_json::to_string(text).unwrap(), "{text:?}");
+    }
+}
+
+#[test]
+fn a_task_with_every_kind_of_text_is_written_alike_from_bytes_and_from_a_message() {
+    let mut odd = task();
+    odd.title = "\"quoted\"\n\u{0}é🦀".into();
+    odd.completed = true;
+    odd.created_at = None;
+    let value = json_of(&odd, "Task");
+    assert_eq!(value["title"], "\"quoted\"\n\u{0}é🦀");
+    assert_eq!(value["completed"], true);
+    assert!(
+        value.get("createdAt").is_none(),
+        "an unset message field is left out"
+    );
+}
+
+#[test]
+fn bytes_that_are_no_message_are_refused() {
+    let pool = DescriptorPool::decode(warden_proto::FILE_DESCRIPTOR_SET).unwrap();
+    let plans = super::wire::Plans::new(&pool.get_message_by_name("warden.task.v1.Task").unwrap());
+    assert!(
+        plans.to_json(&[0x0a, 0x05, b'a']).is_none(),
+        "a length past the end"
+    );
+    assert!(
+        plans.to_json(&[0x28, 0x80]).is_none(),
+        "an unfinished varint"
+    );
+    assert!(
+        plans.to_json(&[0x0a, 0x01, 0xff]).is_none(),
+        "a string that is not UTF-8"
     );
 }
