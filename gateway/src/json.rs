@@ -5,6 +5,21 @@ use chrono::SecondsFormat;
 use serde::Serialize;
 use warden_proto::auth::v1 as pb;
 
+/// The type name zod reports for a value it did not expect (`None`: absent, zod's `undefined`), as Better Auth's
+/// validation messages and the transcoded routes' say it.
+pub fn received(value: Option<&serde_json::Value>) -> &'static str {
+    use serde_json::Value;
+    match value {
+        None => "undefined",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {

@@ -176,19 +176,6 @@ pub struct Fields<'a> {
     not_allowed: Option<String>,
 }
 
-/// The type name zod reports for a value it did not expect.
-fn received(value: Option<&Value>) -> &'static str {
-    match value {
-        None => "undefined",
-        Some(Value::Null) => "null",
-        Some(Value::Bool(_)) => "boolean",
-        Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Array(_)) => "array",
-        Some(Value::Object(_)) => "object",
-    }
-}
-
 impl<'a> Fields<'a> {
     pub fn new(object: &'a Map<String, Value>) -> Self {
         Self {
@@ -199,7 +186,7 @@ impl<'a> Fields<'a> {
     }
 
     fn issue(&mut self, key: &str, expected: &str) {
-        let received = received(self.object.get(key));
+        let received = crate::json::received(self.object.get(key));
         self.issues.push(format!(
             "[body.{key}] Invalid input: expected {expected}, received {received}"
         ));

@@ -22,19 +22,6 @@ pub enum Shape {
     Any,
 }
 
-/// The type name zod reports for a body it did not expect; `None` is a missing body.
-fn received(body: Option<&Value>) -> &'static str {
-    match body {
-        None => "undefined",
-        Some(Value::Null) => "null",
-        Some(Value::Bool(_)) => "boolean",
-        Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Array(_)) => "array",
-        Some(Value::Object(_)) => "object",
-    }
-}
-
 impl Shape {
     /// `Ok` when `body` (`None`: no body) has this shape, else 400 `VALIDATION_ERROR` with zod's message.
     pub fn check(self, body: Option<&Value>) -> Result<(), ApiError> {
@@ -46,7 +33,7 @@ impl Shape {
             (Self::Record, _) => &["record"],
             (Self::ObjectAndRecord, _) => &["object", "record"],
         };
-        let received = received(body);
+        let received = crate::json::received(body);
         let issues: Vec<String> = expected
             .iter()
             .map(|expected| {

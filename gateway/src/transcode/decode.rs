@@ -22,19 +22,6 @@ pub struct Reader<'a> {
     pub issues: Vec<String>,
 }
 
-/// The type name zod reports for a value it did not expect.
-fn received(value: Option<&Json>) -> &'static str {
-    match value {
-        None => "undefined",
-        Some(Json::Null) => "null",
-        Some(Json::Bool(_)) => "boolean",
-        Some(Json::Number(_)) => "number",
-        Some(Json::String(_)) => "string",
-        Some(Json::Array(_)) => "array",
-        Some(Json::Object(_)) => "object",
-    }
-}
-
 /// What a field of `kind` expects, in zod's words.
 fn expected(kind: &Kind) -> String {
     match WellKnown::of(kind) {
@@ -78,7 +65,7 @@ impl<'a> Reader<'a> {
         self.issues.push(format!(
             "[{at}] Invalid input: expected {}, received {}",
             expected(kind),
-            received(value)
+            crate::json::received(value)
         ));
     }
 
@@ -149,7 +136,7 @@ impl<'a> Reader<'a> {
             let Json::Object(entries) = value else {
                 self.issues.push(format!(
                     "[{at}] Invalid input: expected record, received {}",
-                    received(Some(value))
+                    crate::json::received(Some(value))
                 ));
                 return None;
             };
@@ -173,7 +160,7 @@ impl<'a> Reader<'a> {
             let Json::Array(items) = value else {
                 self.issues.push(format!(
                     "[{at}] Invalid input: expected array, received {}",
-                    received(Some(value))
+                    crate::json::received(Some(value))
                 ));
                 return None;
             };
