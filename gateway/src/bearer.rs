@@ -1,7 +1,8 @@
 //! Better Auth's bearer plugin: `Authorization: Bearer <token>` in place of the session cookie.
 //!
 //! A value with a `.` is a signed token (`token.signature`, possibly percent-encoded) and must verify; a value
-//! without one is a raw session token, passed on for auth-svc to judge.
+//! without one is a raw session token, passed on for auth-svc to judge. A value shaped like a JWT (three base64url
+//! parts) is no session token at all: the task routes pass it on for task-svc to verify ([`bearer_jwt`]).
 
 use http::{HeaderMap, header};
 use warden_common::AuthSecret;
@@ -14,6 +15,22 @@ pub fn bearer_token(headers: &HeaderMap, secret: &AuthSecret) -> Option<String> 
         return None;
     }
     parse_credential(credential.trim(), secret)
+}
+
+/// The bearer credential when it is shaped like a compact JWS (`header.payload.signature`, base64url), unverified.
+/// A session token has at most one `.`, so the two never meet.
+pub fn bearer_jwt(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, credential) = value.split_once(char::is_whitespace)?;
+    let credential = credential.trim();
+    let base64url = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    };
+    let jws = credential.split('.').count() == 3 && credential.split('.').all(base64url);
+    (scheme.eq_ignore_ascii_case("bearer") && jws).then_some(credential)
 }
 
 fn parse_credential(credential: &str, secret: &AuthSecret) -> Option<String> {
@@ -51,6 +68,42 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::AUTHORIZATION, authorization.parse().unwrap());
         bearer_token(&headers, &secret())
+    }
+
+    fn jwt_from(authorization: &str) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, authorization.parse().unwrap());
+        bearer_jwt(&headers).map(str::to_owned)
+    }
+
+    #[test]
+    fn only_a_three_part_base64url_bearer_is_taken_for_a_jwt() {
+        assert_eq!(
+            jwt_from("Bearer eyJh.eyJz.c2ln").as_deref(),
+            Some("eyJh.eyJz.c2ln")
+        );
+        assert_eq!(
+            jwt_from("bearer  eyJh.eyJz.c2ln ").as_deref(),
+            Some("eyJh.eyJz.c2ln")
+        );
+        for value in [
+            format!("Bearer {SIGNED}"),
+            format!("Bearer {TOKEN}"),
+            "Bearer eyJh.eyJz".into(),
+            "Bearer eyJh.eyJz.c2ln.eHl6".into(),
+            "Bearer eyJh..c2ln".into(),
+            "Bearer eyJh.eyJz.c2ln=".into(),
+            "Basic eyJh.eyJz.c2ln".into(),
+            "Bearer".into(),
+        ] {
+            assert_eq!(jwt_from(&value), None, "{value}");
+        }
+        assert_eq!(jwt_from(&format!("Bearer {SIGNED}")), None);
+        assert_eq!(
+            token_from("Bearer eyJh.eyJz.c2ln"),
+            None,
+            "nor is it a session token"
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Who is calling, for the task routes: the session credential (cookie or bearer) is checked by auth-svc's
-//! `GetSession` on every request, and task-svc is then called with the JWT that call returns. The gateway never tells
-//! task-svc a user id; task-svc verifies the JWT itself.
+//! `GetSession` on every request, and task-svc is then called with the JWT that call returns. A caller that sends a
+//! JWT itself (`Authorization: Bearer <jwt>`, from `/api/auth/token` or `set-auth-jwt`) is passed on with it as it is.
+//! The gateway never tells task-svc a user id; task-svc verifies the JWT itself, either way.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tonic::metadata::MetadataValue;
 use warden_proto::auth::v1 as pb;
 
@@ -10,8 +13,11 @@ use crate::error::{ApiError, Route};
 use crate::extract::{ClientInfo, CurrentSession};
 use crate::state::AppState;
 
-/// A caller whose session auth-svc has just confirmed. No `Debug`: it holds a credential.
+/// A caller whose session auth-svc has just confirmed, or who sent a JWT for task-svc to verify. No `Debug`: it holds a
+/// credential.
 pub struct Caller {
+    /// Confirmed by auth-svc for a session; for a JWT, the `sub` it claims, good only for refusing another user's
+    /// path early (task-svc acts on its own verified reading of the JWT).
     user_id: String,
     jwt: String,
     /// The session cookie again when the lookup extended the session, as Better Auth does on any session route.
@@ -19,12 +25,16 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// 401 `UNAUTHORIZED` without a credential or when its session is gone.
+    /// 401 `UNAUTHORIZED` without a credential or when its session is gone. A JWT bearer goes before a cookie, as any
+    /// bearer does; a bad one is refused by task-svc.
     pub async fn resolve(
         state: &AppState,
         current: &CurrentSession,
         client: &ClientInfo,
     ) -> Result<Self, ApiError> {
+        if let Some(jwt) = current.jwt() {
+            return Self::bearing(jwt);
+        }
         if current.token().is_none() {
             return Err(ApiError::unauthorized());
         }
@@ -56,6 +66,25 @@ impl Caller {
             user_id: user.id,
             jwt: response.jwt,
             cookies,
+        })
+    }
+
+    /// A caller with a JWT of its own: 401 when it does not even name a user.
+    fn bearing(jwt: &str) -> Result<Self, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Claims {
+            sub: String,
+        }
+        let claims = jwt
+            .split('.')
+            .nth(1)
+            .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+            .and_then(|json| serde_json::from_slice::<Claims>(&json).ok())
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok(Self {
+            user_id: claims.sub,
+            jwt: jwt.to_owned(),
+            cookies: SetCookies::none(),
         })
     }
 
@@ -113,6 +142,25 @@ mod tests {
         assert_eq!(metadata.get("authorization").unwrap(), "Bearer h.p.s");
         assert_eq!(metadata.get("x-request-id").unwrap(), "req-1");
         assert_eq!(metadata.len(), 2);
+    }
+
+    #[test]
+    fn a_jwt_bearer_is_passed_on_as_it_is_naming_its_claimed_user_for_the_path_check() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"u9","email":"a@example.com"}"#);
+        let jwt = format!("eyJhbGciOiJFZERTQSJ9.{payload}.c2ln");
+        let caller = Caller::bearing(&jwt).unwrap();
+        assert_eq!(caller.user_id(), "u9");
+        let request = caller.request(&ClientInfo::default(), ());
+        assert_eq!(
+            request.metadata().get("authorization").unwrap(),
+            format!("Bearer {jwt}").as_str()
+        );
+        let no_subject = format!(
+            "h.{}.s",
+            URL_SAFE_NO_PAD.encode(br#"{"email":"a@example.com"}"#)
+        );
+        assert!(Caller::bearing(&no_subject).is_err());
+        assert!(Caller::bearing("h.not-json.s").is_err());
     }
 
     #[test]

@@ -5,30 +5,17 @@
 // for people to look at.
 
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
-
+import { TIMEOUT, launchChromium } from './chromium.mjs';
 import { run } from './helpers.mjs';
 
 const BASE_URL = process.env.WARDEN_URL;
 if (!BASE_URL) throw new Error('WARDEN_URL must name the Warden under test, e.g. http://127.0.0.1:8080');
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCREENSHOT = path.join(REPO_ROOT, 'target', 'ui-dashboard.png');
 const PHONE_SCREENSHOT = path.join(REPO_ROOT, 'target', 'ui-dashboard-phone.png');
@@ -37,26 +24,14 @@ const PASSWORD = 'correct horse battery';
 const NEW_PASSWORD = 'a quite new passphrase';
 const BANNED = 'You have been banned from this application. Please contact support if you believe this is an error.';
 const SESSION_ENDED = 'Your session has ended. Please sign in again.';
-const TIMEOUT = 15_000;
 
 /** Browsers with a profile of their own each: `context` for most tests, more for a second user at the same time. */
 const browsers = [];
 let context;
 
 async function launchBrowser() {
-  const profileDir = await mkdtemp(path.join(tmpdir(), 'warden-chromium-'));
-  const browser = { profileDir, context: null };
+  const browser = await launchChromium();
   browsers.push(browser);
-  browser.context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: { width: 1100, height: 820 },
-    deviceScaleFactor: 1,
-    colorScheme: 'light',
-    reducedMotion: 'reduce',
-  });
-  browser.context.setDefaultTimeout(TIMEOUT);
   return browser.context;
 }
 
@@ -65,10 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const browser of browsers) {
-    await browser.context?.close();
-    await rm(browser.profileDir, { recursive: true, force: true });
-  }
+  for (const browser of browsers) await browser.close();
 });
 
 function uniqueEmail(label) {

@@ -5,33 +5,19 @@
 // violation is logged. Screenshots land in target/ for people to look at.
 
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
-
+import { launchChromium } from './chromium.mjs';
 import { PASSWORD, uniqueEmail, wardenUrl } from './helpers.mjs';
 
 const BASE_URL = wardenUrl();
 const ORIGIN = new URL(BASE_URL).origin;
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCREENSHOT = path.join(REPO_ROOT, 'target', 'ui-docs.png');
 const PHONE_SCREENSHOT = path.join(REPO_ROOT, 'target', 'ui-docs-phone.png');
-const TIMEOUT = 15_000;
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'options', 'head', 'trace'];
 const SIGN_UP = 'POST /api/auth/sign-up/email';
 const OK = 'GET /api/auth/ok';
@@ -43,26 +29,16 @@ const described = await (async () => {
   return response.json();
 })();
 
-let profileDir;
+let browser;
 let context;
 
 before(async () => {
-  profileDir = await mkdtemp(path.join(tmpdir(), 'warden-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-    colorScheme: 'light',
-    reducedMotion: 'reduce',
-  });
-  context.setDefaultTimeout(TIMEOUT);
+  browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
-  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 /** `METHOD /path` of every operation in the document. */

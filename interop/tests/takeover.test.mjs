@@ -8,23 +8,26 @@
 // Warden that interop/run starts.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
-import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import pg from "pg";
 
 import { startBetterAuth } from "../better-auth-peer.mjs";
 import { CookieJar, PASSWORD, run } from "./helpers.mjs";
-
-const POSTGRES = "postgres://postgres@127.0.0.1:5432";
-const REDIS_URL = "redis://127.0.0.1:6379";
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const targetDir = process.env.CARGO_TARGET_DIR || `${root}target`;
-const binary = (name) => `${targetDir}/debug/${name}`;
+import {
+  Cleanup,
+  binary,
+  freePort,
+  rows,
+  scratchDatabase,
+  scratchRedisPrefix,
+  showLogs,
+  sql,
+  startWarden,
+  waitFor,
+  wardenEnv,
+} from "./processes.mjs";
 
 // The FastAPI service's table, as SQLModel creates it from /work/shared/peers/fastapi-tasks/app.py's `Task`.
 const FASTAPI_TASK_TABLE = `
@@ -56,10 +59,7 @@ async function takeOver(t, { withAdmin, betterAuthNames }) {
   const services = [];
   try {
     const suffix = randomBytes(6).toString("hex");
-    const database = `warden_takeover_${suffix}`;
-    await sql(`${POSTGRES}/postgres`, `CREATE DATABASE "${database}"`);
-    cleanup.add(() => sql(`${POSTGRES}/postgres`, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
-    const databaseUrl = `${POSTGRES}/${database}`;
+    const databaseUrl = await scratchDatabase(cleanup, "takeover");
     const secret = randomBytes(32).toString("base64");
     // The public URL stays the same across the cut-over: Better Auth's baseURL, then Warden's gateway.
     const gatewayPort = await freePort();
@@ -119,40 +119,15 @@ async function takeOver(t, { withAdmin, betterAuthNames }) {
     }
 
     // --- The cut-over: Warden's services on the same database with the same secret ------------------------------
-    const redisPrefix = `warden-takeover-${suffix}:`;
-    cleanup.add(() => deleteRedisKeys(redisPrefix));
-    const [authPort, taskPort] = [await freePort(), await freePort()];
-    const env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      RUST_LOG: "warn",
-      NO_COLOR: "1",
-      DATABASE_URL: databaseUrl,
-      DATABASE_MAX_CONNECTIONS: "3",
-      REDIS_URL,
-      REDIS_KEY_PREFIX: redisPrefix,
-      AUTH_ADDR: `127.0.0.1:${authPort}`,
-      TASK_ADDR: `127.0.0.1:${taskPort}`,
-      GATEWAY_ADDR: `127.0.0.1:${gatewayPort}`,
-      AUTH_URL: `http://127.0.0.1:${authPort}`,
-      TASK_URL: `http://127.0.0.1:${taskPort}`,
-      RATE_LIMIT_ENABLED: "false",
-      // Two Wardens may run at once here (interop/run's and this one): no fixed metrics ports.
-      METRICS_ADDR: "off",
-      ...(betterAuthNames
+    const env = await wardenEnv({
+      databaseUrl,
+      redisPrefix: scratchRedisPrefix(cleanup, "takeover"),
+      gatewayPort,
+      settings: betterAuthNames
         ? { BETTER_AUTH_SECRET: secret, BETTER_AUTH_URL: publicUrl }
-        : { AUTH_SECRET: secret, BASE_URL: publicUrl }),
-    };
-    // Two services migrating at once, as a deployment starting everything together does.
-    services.push(startService("auth-svc", ["--migrate"], env), startService("task-svc", ["--migrate"], env));
-    cleanup.add(() => Promise.all(services.map((service) => service.stop())));
-    await waitFor(`auth-svc on ${env.AUTH_ADDR}`, services, () => portOpen(authPort));
-    await waitFor(`task-svc on ${env.TASK_ADDR}`, services, () => portOpen(taskPort));
-    services.push(startService("gateway", [], env));
-    await waitFor(`the gateway on ${publicUrl}`, services, async () => {
-      const response = await fetch(`${publicUrl}/api/auth/ok`).catch(() => null);
-      return response?.status === 200;
+        : { AUTH_SECRET: secret, BASE_URL: publicUrl },
     });
+    await startWarden(env, services, cleanup);
     const warden = (path, init = {}) =>
       fetch(`${publicUrl}${path}`, { ...init, headers: { origin: publicUrl, ...init.headers } });
 
@@ -254,47 +229,11 @@ async function takeOver(t, { withAdmin, betterAuthNames }) {
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(await dump(databaseUrl), before);
   } catch (error) {
-    for (const service of services) {
-      console.error(`--- ${service.name} log (last 100 lines) ---\n${service.log().split("\n").slice(-100).join("\n")}`);
-    }
+    showLogs(services);
     throw error;
   } finally {
     await cleanup.run();
   }
-}
-
-/** Undo steps, run last-added first; each runs even when an earlier one failed. */
-class Cleanup {
-  #steps = [];
-
-  add(step) {
-    this.#steps.push(step);
-  }
-
-  async run() {
-    for (const step of this.#steps.reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        console.error("cleanup step failed:", error);
-      }
-    }
-  }
-}
-
-/** One statement on its own connection. */
-async function sql(url, text, values = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
-}
-
-async function rows(url, text, values = []) {
-  return (await sql(url, text, values)).rows;
 }
 
 /** Every table's rows (as JSON text, so timestamps keep their microseconds), columns and indexes. */
@@ -321,77 +260,4 @@ async function dump(url) {
   }
   assert.ok(result.rows.user?.length > 0 && result.rows.task?.length > 0, "the dump holds the data");
   return result;
-}
-
-async function deleteRedisKeys(prefix) {
-  const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", "6379", "--scan", "--pattern", `${prefix}*`]);
-  const keys = stdout.split("\n").filter(Boolean);
-  for (let i = 0; i < keys.length; i += 100) {
-    await run("redis-cli", ["-h", "127.0.0.1", "-p", "6379", "del", ...keys.slice(i, i + 100)]);
-  }
-}
-
-/** A loopback port nothing listens on right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-/** Starts one of Warden's binaries, keeping its output for when a test fails. */
-function startService(name, args, env) {
-  const child = spawn(binary(name), args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const keep = (chunk) => {
-    output = (output + chunk).slice(-200_000);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  const exited = new Promise((resolve) => child.once("close", resolve));
-  child.once("error", (error) => keep(`could not start ${name}: ${error.message}\n`));
-  return {
-    name,
-    log: () => output,
-    running: () => child.exitCode === null && child.signalCode === null,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-      if (!stopped) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-    },
-  };
-}
-
-/** Polls `check` ten times a second for up to 60 s, failing early when a started service has exited. */
-async function waitFor(what, services, check) {
-  for (let i = 0; i < 600; i += 1) {
-    if (await check()) return;
-    const dead = services.find((service) => !service.running());
-    if (dead) throw new Error(`${dead.name} exited while waiting for ${what}`);
-    await sleep(100);
-  }
-  throw new Error(`${what}: not ready after 60 s`);
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,8 +1,10 @@
 //! The task REST API and the JWT routes through the gateway: the browser's cookie is confirmed by auth-svc, and
-//! task-svc is called with the JWT that comes back, never with a user id.
+//! task-svc is called with the JWT that comes back, or with the JWT the caller sent, never with a user id.
 
 use std::collections::HashSet;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
@@ -333,6 +335,63 @@ on_both! {
 
         let listed: Value = app.list_tasks(&second, "").await.json().await.unwrap();
         assert_eq!(ids(&listed), [id]);
+    }
+
+    async fn a_jwt_bearer_works_in_place_of_the_session_until_it_expires(app: TestApp) {
+        let alice = app.signed_up_cookie("jwt.alice@example.com").await;
+        let bob = app.signed_up_cookie("jwt.bob@example.com").await;
+        let (alice_id, bob_id) = (app.user_id(&alice).await, app.user_id(&bob).await);
+        let token: Value = app.get("/api/auth/token", Some(&alice)).await.json().await.unwrap();
+        let jwt = token["token"].as_str().unwrap().to_owned();
+        let with_jwt = |method: Method, path: &str, jwt: &str| app.request(method, path, None).bearer_auth(jwt);
+
+        let created = with_jwt(Method::POST, "/api/v1/tasks", &jwt).json(&json!({"title": "From a backend"})).send().await.unwrap();
+        assert_eq!(created.status(), 201);
+        let task = task_json(created).await;
+        assert_eq!(task["ownerId"], alice_id.as_str());
+        let one = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
+        let patched = with_jwt(Method::PATCH, &one, &jwt)
+            .header("if-match", quoted(&task))
+            .json(&json!({"completed": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(task_json(patched).await["completed"], true);
+        let own = with_jwt(Method::GET, &format!("/api/{alice_id}/tasks"), &jwt).send().await.unwrap();
+        assert_eq!(ids(&own.json().await.unwrap()), [task["id"].as_str().unwrap()]);
+        let other = with_jwt(Method::GET, &format!("/api/{bob_id}/tasks"), &jwt).send().await.unwrap();
+        assert_error(other, 403, "FORBIDDEN", "Forbidden").await;
+
+        // A JWT bearer goes before the cookie, as any bearer does: Bob's browser cookie with Alice's JWT is Alice.
+        let both = with_jwt(Method::GET, "/api/v1/tasks", &jwt).header("cookie", &bob).send().await.unwrap();
+        assert_eq!(ids(&both.json().await.unwrap()).len(), 1);
+        assert_eq!(ids(&app.list_tasks(&bob, "").await.json().await.unwrap()).len(), 0);
+
+        // Forged: a changed signature, or Bob's id put into Alice's claims, is refused by task-svc.
+        let (signed, signature) = jwt.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { "B" } else { "A" };
+        let bad_signature = format!("{signed}.{flipped}{}", &signature[1..]);
+        let (header, payload) = signed.split_once('.').unwrap();
+        let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let as_bob = URL_SAFE_NO_PAD.encode(claims.replace(&alice_id, &bob_id));
+        let swapped = format!("{header}.{as_bob}.{signature}");
+        // (The older paths are checked against the id a JWT claims before task-svc sees it, so only the claimed
+        // user's own path gets as far as task-svc's verdict; another's is 403 on the claim alone.)
+        for (forged, claimed) in [(bad_signature, &alice_id), (swapped, &bob_id)] {
+            let response = with_jwt(Method::GET, "/api/v1/tasks", &forged).send().await.unwrap();
+            assert_error(response, 401, "UNAUTHORIZED", "Unauthorized").await;
+            let response = with_jwt(Method::GET, &format!("/api/{claimed}/tasks"), &forged).send().await.unwrap();
+            assert_error(response, 401, "UNAUTHORIZED", "Unauthorized").await;
+            let created = with_jwt(Method::POST, "/api/v1/tasks", &forged).json(&json!({"title": "Forged"})).send().await.unwrap();
+            assert_error(created, 401, "UNAUTHORIZED", "Unauthorized").await;
+        }
+        assert_eq!(ids(&app.list_tasks(&bob, "").await.json().await.unwrap()).len(), 0);
+
+        // Signed out: the cookie is refused at once, the JWT stays good until it expires (DESIGN.md's trade-off).
+        app.post("/api/auth/sign-out", json!({}), Some(&alice)).await;
+        assert_error(app.list_tasks(&alice, "").await, 401, "UNAUTHORIZED", "Unauthorized").await;
+        let still = with_jwt(Method::GET, "/api/v1/tasks", &jwt).send().await.unwrap();
+        assert_eq!(still.status(), 200);
     }
 }
 

@@ -1,4 +1,5 @@
-//! The caller's session credential, from the bearer header or the signed session cookie.
+//! The caller's session credential, from the bearer header or the signed session cookie, and a JWT bearer for the
+//! routes that take one.
 
 use std::convert::Infallible;
 
@@ -6,7 +7,7 @@ use axum::extract::FromRequestParts;
 use http::HeaderMap;
 use http::request::Parts;
 
-use crate::bearer::bearer_token;
+use crate::bearer::{bearer_jwt, bearer_token};
 use crate::cookies::read_cookie;
 use crate::state::AppState;
 
@@ -17,6 +18,7 @@ use crate::state::AppState;
 pub struct CurrentSession {
     token: Option<String>,
     dont_remember: bool,
+    jwt: Option<String>,
 }
 
 impl std::fmt::Debug for CurrentSession {
@@ -24,6 +26,7 @@ impl std::fmt::Debug for CurrentSession {
         f.debug_struct("CurrentSession")
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("dont_remember", &self.dont_remember)
+            .field("jwt", &self.jwt.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -40,6 +43,7 @@ impl CurrentSession {
         Self {
             token,
             dont_remember,
+            jwt: bearer_jwt(headers).map(str::to_owned),
         }
     }
 
@@ -47,13 +51,18 @@ impl CurrentSession {
     pub(crate) fn with_token(token: &str) -> Self {
         Self {
             token: Some(token.to_owned()),
-            dont_remember: false,
+            ..Self::default()
         }
     }
 
     /// The raw session token, verified when it came signed.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    /// A bearer credential shaped like a JWT, unverified: only the task routes take it, and task-svc verifies it.
+    pub fn jwt(&self) -> Option<&str> {
+        self.jwt.as_deref()
     }
 
     /// Whether a valid `dont_remember` cookie marks this session as not to be extended.

@@ -196,7 +196,10 @@ impl Schemas<'_> {
             }
         }
         responses.insert("400".into(), error("A malformed body, query or path (`VALIDATION_ERROR`, `BAD_REQUEST`), or a service refusal."));
-        responses.insert("401".into(), error("No live session (`UNAUTHORIZED`)."));
+        responses.insert(
+            "401".into(),
+            error("No live session, or a JWT that does not verify (`UNAUTHORIZED`)."),
+        );
         responses.insert("403".into(), error("An untrusted origin on a cookie write (`INVALID_ORIGIN`), or another user's path (`FORBIDDEN`)."));
         responses.insert(
             "404".into(),
