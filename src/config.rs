@@ -85,7 +85,7 @@ impl Cli {
         settings.base_url = self.public.optional_base_url(env)?;
         settings.trusted_origins = self.public.trusted_origins(env)?;
         let session_expires_in = self.account.session_expires_in;
-        settings.account = self.account.resolve()?;
+        settings.account = self.account.resolve(env)?;
         settings.cookies = self.cookies.resolve(session_expires_in)?;
         settings.rate_limit_enabled = self.rate_limit_enabled;
         let mut limits = Limits::default();

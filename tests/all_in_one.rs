@@ -219,6 +219,11 @@ fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2_and_creates_not
             "1:short",
             "error: AUTH_SECRETS: must start with a secret",
         ),
+        (
+            "GITHUB_CLIENT_SECRET",
+            "s3cret",
+            "error: GITHUB_CLIENT_ID: required with GITHUB_CLIENT_SECRET",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let output = Command::new(env!("CARGO_BIN_EXE_warden"))

@@ -17,6 +17,7 @@ use warden_common::settings::{
 };
 
 use crate::core::sessions::SessionLifetimes;
+use crate::core::social::settings::Social;
 use crate::mail::SmtpSettings;
 
 /// Everything auth-svc needs to run; built from [`Cli`] or directly (tests, the all-in-one).
@@ -66,6 +67,8 @@ pub struct Config {
     pub drain_delay: Duration,
     /// The Better Auth plugins served (`PLUGINS`).
     pub plugins: Plugins,
+    /// The social sign-in providers (`GOOGLE_*`, `GITHUB_*`, `OAUTH_PROVIDERS`, `TRUSTED_PROVIDERS`).
+    pub social: Social,
 }
 
 impl Config {
@@ -97,6 +100,7 @@ impl Config {
             metrics_listen: None,
             drain_delay: Duration::ZERO,
             plugins: Plugins::all(),
+            social: account.social,
         }
     }
 }
@@ -201,6 +205,8 @@ pub struct AccountArgs {
     #[arg(long, env = "ADMIN_USER_IDS", default_value = "")]
     pub admin_user_ids: String,
     /// Seconds between deletions of expired sessions and verifications; 0 turns them off.
+    #[command(flatten)]
+    pub social: crate::core::social::settings::SocialArgs,
     #[arg(long, env = "CLEANUP_INTERVAL", default_value_t = crate::core::cleanup::DEFAULT_INTERVAL.as_secs())]
     pub cleanup_interval: u64,
 }
@@ -216,6 +222,7 @@ pub struct Account {
     pub smtp: Option<SmtpSettings>,
     pub admin_user_ids: Vec<String>,
     pub cleanup_interval: Duration,
+    pub social: Social,
 }
 
 impl Default for Account {
@@ -229,12 +236,15 @@ impl Default for Account {
             smtp: None,
             admin_user_ids: Vec::new(),
             cleanup_interval: crate::core::cleanup::DEFAULT_INTERVAL,
+            social: Social::default(),
         }
     }
 }
 
 impl AccountArgs {
-    pub fn resolve(self) -> Result<Account, SettingsError> {
+    /// Every setting parsed; the providers' `OAUTH_<ID>_*` variables are read through `env`.
+    pub fn resolve(self, env: &impl Env) -> Result<Account, SettingsError> {
+        let social = self.social.resolve(env)?;
         let sessions = SessionLifetimes::from_secs(
             self.session_expires_in,
             self.session_update_age,
@@ -273,6 +283,7 @@ impl AccountArgs {
             smtp,
             admin_user_ids: split_list(&self.admin_user_ids),
             cleanup_interval: Duration::from_secs(self.cleanup_interval),
+            social,
         })
     }
 }
@@ -288,6 +299,7 @@ impl Account {
         config.smtp = self.smtp;
         config.admin_user_ids = self.admin_user_ids;
         config.cleanup_interval = self.cleanup_interval;
+        config.social = self.social;
     }
 }
 
@@ -333,7 +345,7 @@ impl Cli {
         config.redis_key_prefix = self.redis.redis_key_prefix;
         config.base_url = self.public.base_url(env)?;
         config.trusted_origins = self.public.trusted_origins(env)?;
-        self.account.resolve()?.apply_to(&mut config);
+        self.account.resolve(env)?.apply_to(&mut config);
         config.trusted_proxies = Networks::parse("TRUSTED_PROXIES", &self.trusted_proxies)?;
         config.rate_limit_enabled = self.rate_limit_enabled;
         config.migrate = self.migrate;

@@ -50,6 +50,30 @@ fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2() {
 }
 
 #[test]
+fn an_incomplete_provider_stops_the_start_naming_the_missing_variable() {
+    warden_testkit::assert_setting_refused(
+        &auth_svc(&[("GOOGLE_CLIENT_ID", "g.apps.googleusercontent.com")]),
+        "error: GOOGLE_CLIENT_SECRET: required with GOOGLE_CLIENT_ID",
+    );
+    warden_testkit::assert_setting_refused(
+        &auth_svc(&[
+            ("OAUTH_PROVIDERS", "okta"),
+            ("OAUTH_OKTA_CLIENT_ID", "okta-id"),
+            ("OAUTH_OKTA_CLIENT_SECRET", "okta-secret"),
+        ]),
+        "error: OAUTH_OKTA_DISCOVERY_URL: required for the provider `okta`",
+    );
+    warden_testkit::assert_setting_refused(
+        &auth_svc(&[
+            ("OAUTH_PROVIDERS", "okta"),
+            ("OAUTH_OKTA_DISCOVERY_URL", "https://example.okta.com"),
+            ("OAUTH_OKTA_CLIENT_SECRET", "okta-secret"),
+        ]),
+        "error: OAUTH_OKTA_CLIENT_ID: required for the provider `okta` in OAUTH_PROVIDERS",
+    );
+}
+
+#[test]
 fn a_value_clap_cannot_read_names_its_variable_too() {
     warden_testkit::assert_setting_refused(
         &auth_svc(&[("SESSION_CACHE_TTL", "soon")]),

@@ -28,6 +28,7 @@ pub use plugins::{Plugin, Plugins};
 pub use public_url::{DEFAULT_PUBLIC_URL, PublicUrl};
 pub use urls::{DatabaseUrl, RedisUrl, UpstreamUrl};
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -35,14 +36,15 @@ use std::process::ExitCode;
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("{variable}: {reason}")]
 pub struct SettingsError {
-    pub variable: &'static str,
+    /// A fixed name (`BASE_URL`), or one built from a setting (`OAUTH_OKTA_CLIENT_ID`).
+    pub variable: Cow<'static, str>,
     pub reason: String,
 }
 
 impl SettingsError {
-    pub fn new(variable: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(variable: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
         Self {
-            variable,
+            variable: variable.into(),
             reason: reason.into(),
         }
     }
