@@ -110,7 +110,9 @@ impl AuthServer {
             &config.base_url,
             config.key_refresh,
         );
-        let sessions = Sessions::new(store.clone(), cache).with_lifetimes(config.sessions);
+        let sessions = Sessions::new(store.clone(), cache)
+            .with_lifetimes(config.sessions)
+            .with_verified_email_required(config.require_email_verification);
         let admin = Admin::new(
             store.clone(),
             sessions.clone(),

@@ -6,9 +6,9 @@ use sea_orm::{
 
 use super::{
     CREDENTIAL_PROVIDER, Store,
-    entity::{account, session, user},
+    entity::{account, user},
 };
-use crate::domain::{SessionRecord, UserRecord, generate_id};
+use crate::domain::{UserRecord, generate_id};
 
 /// A user about to be created by sign-up.
 pub struct NewUser {
@@ -75,7 +75,6 @@ impl Store {
         &self,
         new: NewUser,
         password_hash: String,
-        session: Option<&SessionRecord>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<UserRecord, sea_orm::DbErr> {
         let user = UserRecord {
@@ -124,11 +123,6 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
-        if let Some(session) = session {
-            session::Entity::insert(super::sessions::active_model(session))
-                .exec_without_returning(&txn)
-                .await?;
-        }
         txn.commit().await?;
         Ok(user)
     }

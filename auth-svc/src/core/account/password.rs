@@ -10,7 +10,7 @@ use warden_common::token::hash_token;
 
 use super::{Account, UNIFORM_ANSWER_FLOOR, at_least, token};
 use crate::{
-    core::sessions::ClientInfo,
+    core::sessions::{ClientInfo, Proof},
     domain::{Email, LinkToken, Password, SessionRecord, SessionToken, UserRecord, now},
     error::AuthError,
     store::Verification,
@@ -69,11 +69,11 @@ impl Account {
             Some(true) => {
                 let gone = self.store.delete_user_sessions(&user.id, None).await?;
                 self.sessions.forget(&gone).await;
-                let (token, session) =
-                    self.sessions
-                        .start(&user.id, current.remember, client, now());
-                self.store.insert_session(&session).await?;
-                Some((token, session))
+                let opened = self
+                    .sessions
+                    .open(user.clone(), Proof::Password, current.remember, client)
+                    .await?;
+                Some((opened.token, opened.session))
             }
             Some(false) => None,
         };

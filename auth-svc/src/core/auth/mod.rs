@@ -4,7 +4,7 @@ use crate::{
     core::account::{Emails, UNIFORM_ANSWER_FLOOR},
     core::jwt::{Keys, PublicKey},
     core::sessions::throttle::SignInThrottle,
-    core::sessions::{ClientInfo, Resolved, Sessions},
+    core::sessions::{ClientInfo, Proof, Resolved, Sessions},
     domain::{
         Email, Password, SessionRecord, SessionRef, SessionToken, UserRecord, generate_id, now,
     },
@@ -41,12 +41,7 @@ pub enum SignedUp {
     Unverified(UserRecord),
 }
 
-/// A session just opened: the raw token goes back to the caller once and is never stored.
-pub struct Opened {
-    pub token: SessionToken,
-    pub session: SessionRecord,
-    pub user: UserRecord,
-}
+pub use crate::core::sessions::Opened;
 
 #[derive(Clone)]
 pub struct AuthCore {
@@ -119,10 +114,9 @@ impl AuthCore {
             email: email.as_str().to_owned(),
             image,
         };
-        let (token, session) = self.sessions.start(&new.id, remember, client, now);
         let user = self
             .store
-            .create_user(new, hash, Some(&session), now)
+            .create_user(new, hash, now)
             .await
             .map_err(|error| {
                 if is_unique_violation(&error) {
@@ -131,11 +125,11 @@ impl AuthCore {
                     error.into()
                 }
             })?;
-        Ok(SignedUp::Opened(Box::new(Opened {
-            token,
-            session,
-            user,
-        })))
+        let opened = self
+            .sessions
+            .open(user, Proof::Password, remember, client)
+            .await?;
+        Ok(SignedUp::Opened(Box::new(opened)))
     }
 
     /// Sign-up under `REQUIRE_EMAIL_VERIFICATION`: the user is created without a session and mailed a verification
@@ -182,7 +176,7 @@ impl AuthCore {
             tracing::info!("sign-up for an address that has an account");
             return Ok(SignedUp::Unverified(stand_in));
         }
-        match self.store.create_user(new, hash, None, now).await {
+        match self.store.create_user(new, hash, now).await {
             Ok(user) => {
                 self.emails
                     .send_verification(&user, callback_url.as_deref())?;
@@ -224,20 +218,22 @@ impl AuthCore {
             Verdict::Match { rehash: false } => {}
         }
         self.throttle.succeeded(email).await;
-        if self.emails.verification_required() && !user.email_verified {
-            // Better Auth's `sendOnSignIn`: the right password earns a fresh link, not a session.
-            self.emails
-                .send_verification(&user, input.callback_url.as_deref())?;
-            return Err(AuthError::EmailNotVerified);
+        let unverified = (!user.email_verified).then(|| user.clone());
+        match self
+            .sessions
+            .open(user, Proof::Password, input.remember, client)
+            .await
+        {
+            Err(AuthError::EmailNotVerified) => {
+                // Better Auth's `sendOnSignIn`: the right password earns a fresh link, not a session.
+                if let Some(user) = unverified {
+                    self.emails
+                        .send_verification(&user, input.callback_url.as_deref())?;
+                }
+                Err(AuthError::EmailNotVerified)
+            }
+            opened => opened,
         }
-        let user = admit(&self.store, user).await?;
-        let (token, session) = self.sessions.start(&user.id, input.remember, client, now());
-        self.store.insert_session(&session).await?;
-        Ok(Opened {
-            token,
-            session,
-            user,
-        })
     }
 
     /// Replaces a legacy scrypt hash by argon2id; a failure here must not fail the sign-in.
@@ -353,17 +349,4 @@ impl AuthCore {
     pub async fn jwks(&self) -> Result<Vec<PublicKey>, AuthError> {
         Ok(self.keys.jwks().await?)
     }
-}
-
-/// Lets a user whose password was just verified open a session: a banned user is refused, and a ban whose time
-/// has passed is lifted first.
-async fn admit(store: &Store, user: UserRecord) -> Result<UserRecord, AuthError> {
-    if user.banned != Some(true) {
-        return Ok(user);
-    }
-    let now = now();
-    if user.is_banned(now) {
-        return Err(AuthError::BannedUser);
-    }
-    Ok(store.lift_ban(&user.id, now).await?.unwrap_or(user))
 }

@@ -3,6 +3,10 @@
 //! Reads go cache → database → refill (SET NX, so a refill cannot overwrite a revocation's tombstone). Writes go to
 //! the database first, then the cache. Expiry slides as Better Auth's does: [`SessionLifetimes`] (7 days, extended at
 //! most once a day, by default), and a `rememberMe=false` session lives one day and is never extended.
+//!
+//! [`Sessions::open`] is the one place a session is created, whatever proved who the user is (a password, a
+//! provider, later a passkey or a second factor): it applies bans and the email-verification rule the same way for
+//! REST, gRPC and gRPC-web.
 
 pub mod throttle;
 
@@ -70,6 +74,22 @@ impl SessionLifetimes {
     }
 }
 
+/// What proved who the user is; decides what [`Sessions::open`] checks before a session opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    /// Email and password: sign-in, sign-up, the fresh session of a password change.
+    Password,
+    /// A social provider vouched for the user: its sign-in flow, or an ID token it issued.
+    Provider,
+}
+
+/// A session just opened: the raw token goes back to the caller once and is never stored.
+pub struct Opened {
+    pub token: SessionToken,
+    pub session: SessionRecord,
+    pub user: UserRecord,
+}
+
 /// Where a request came from, as far as it can be believed.
 #[derive(Clone, Debug, Default)]
 pub struct ClientInfo {
@@ -98,6 +118,8 @@ pub struct Sessions {
     store: Store,
     cache: SessionCache,
     lifetimes: SessionLifetimes,
+    /// Better Auth's `requireEmailVerification`: no session for an unverified address.
+    require_verified_email: bool,
 }
 
 impl Sessions {
@@ -107,12 +129,50 @@ impl Sessions {
             store,
             cache,
             lifetimes: SessionLifetimes::default(),
+            require_verified_email: false,
         }
     }
 
     pub fn with_lifetimes(mut self, lifetimes: SessionLifetimes) -> Self {
         self.lifetimes = lifetimes;
         self
+    }
+
+    /// `REQUIRE_EMAIL_VERIFICATION`: [`Self::open`] refuses users whose address is not verified.
+    pub fn with_verified_email_required(mut self, required: bool) -> Self {
+        self.require_verified_email = required;
+        self
+    }
+
+    /// Opens and stores a session for `user`, whom `proof` has just identified. Refuses a banned user (lifting a ban
+    /// whose time has passed first) and, under `REQUIRE_EMAIL_VERIFICATION`, an unverified address.
+    pub async fn open(
+        &self,
+        user: UserRecord,
+        proof: Proof,
+        remember: bool,
+        client: ClientInfo,
+    ) -> Result<Opened, AuthError> {
+        let now = now();
+        let user = if user.banned == Some(true) {
+            if user.is_banned(now) {
+                return Err(AuthError::BannedUser);
+            }
+            self.store.lift_ban(&user.id, now).await?.unwrap_or(user)
+        } else {
+            user
+        };
+        if self.require_verified_email && !user.email_verified {
+            tracing::info!(?proof, "no session for an unverified address");
+            return Err(AuthError::EmailNotVerified);
+        }
+        let (token, session) = self.start(&user.id, remember, client, now);
+        self.store.insert_session(&session).await?;
+        Ok(Opened {
+            token,
+            session,
+            user,
+        })
     }
 
     pub fn lifetimes(&self) -> &SessionLifetimes {
@@ -124,7 +184,7 @@ impl Sessions {
     }
 
     /// A new session for `user_id` with this deployment's lifetimes, not yet stored.
-    pub fn start(
+    fn start(
         &self,
         user_id: &str,
         remember: bool,
