@@ -13,5 +13,6 @@ pub mod admin;
 pub mod auth;
 pub mod cleanup;
 pub mod jwt;
+pub mod sealed;
 pub mod sessions;
 pub mod social;

@@ -14,21 +14,16 @@ use base64::{
         DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig, general_purpose::URL_SAFE_NO_PAD,
     },
 };
-use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce, aead::Aead};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use warden_common::AuthSecret;
 
-use crate::{domain::generate_id, store::KeyRow};
+use crate::{core::sealed, domain::generate_id, store::KeyRow};
 
 pub const ALG: &str = "EdDSA";
 pub const CRV: &str = "Ed25519";
 pub const KTY: &str = "OKP";
-
-const NONCE_LEN: usize = 24;
-const ENVELOPE_PREFIX: &str = "$ba$";
 
 /// Padding is optional on input (some JWK writers add it); output never has it, as jose writes.
 const B64_LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -96,44 +91,20 @@ pub fn generate(secret: &AuthSecret, now: DateTime<Utc>) -> KeyRow {
     }
 }
 
-/// `plaintext` encrypted under the newest secret as Better Auth's `symmetricEncrypt` does (in the `$ba$<version>$`
-/// envelope when that secret has a version), as the JSON string literal stored in `privateKey`.
+/// `plaintext` encrypted under the newest secret as Better Auth's `symmetricEncrypt` does ([`sealed`]), as the JSON
+/// string literal stored in `privateKey`.
 pub fn encrypt(secret: &AuthSecret, plaintext: &str) -> String {
-    let nonce: [u8; NONCE_LEN] = rand::random();
-    let sealed = cipher(secret.expose())
-        .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
-        .expect("XChaCha20-Poly1305 encrypts any message this size");
-    let mut bytes = nonce.to_vec();
-    bytes.extend_from_slice(&sealed);
-    let hex_text = hex::encode(bytes);
-    let data = match secret.current_version() {
-        Some(version) => format!("{ENVELOPE_PREFIX}{version}${hex_text}"),
-        None => hex_text,
-    };
-    serde_json::Value::String(data).to_string()
+    serde_json::Value::String(sealed::seal(secret, plaintext)).to_string()
 }
 
-/// The plaintext of a `privateKey` column value written by [`encrypt`] or by Better Auth, under any of the secrets:
-/// the one its envelope names first, then the others (the cipher is authenticated, so a wrong one fails cleanly).
+/// The plaintext of a `privateKey` column value written by [`encrypt`] or by Better Auth, under any of the secrets.
 pub fn decrypt(secret: &AuthSecret, column: &str) -> Result<String, FormatError> {
     let quoted: String = serde_json::from_str(column).map_err(|_| FormatError::NotJson)?;
-    let (version, hex_text) = open_envelope(&quoted);
-    let bytes = hex::decode(hex_text).map_err(|_| FormatError::NotHex)?;
-    if bytes.len() < NONCE_LEN {
-        return Err(FormatError::Decrypt);
+    let hex_text = quoted.rsplit('$').next().unwrap_or_default();
+    if hex::decode(hex_text).is_err() {
+        return Err(FormatError::NotHex);
     }
-    let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-    let named = secret
-        .expose_all()
-        .filter(|(own, _)| version.is_some() && *own == version);
-    let others = secret
-        .expose_all()
-        .filter(|(own, _)| version.is_none() || *own != version);
-    named
-        .chain(others)
-        .find_map(|(_, key)| cipher(key).decrypt(XNonce::from_slice(nonce), sealed).ok())
-        .ok_or(FormatError::Decrypt)
-        .and_then(|plain| String::from_utf8(plain).map_err(|_| FormatError::Decrypt))
+    sealed::open(secret, &quoted).ok_or(FormatError::Decrypt)
 }
 
 /// The private key of a row, checked against its own `x` and the row's public key.
@@ -175,23 +146,11 @@ fn coordinate(b64: &str) -> Result<[u8; 32], FormatError> {
         .ok_or(FormatError::BadCoordinate)
 }
 
-fn cipher(secret: &str) -> XChaCha20Poly1305 {
-    let key = Sha256::digest(secret.as_bytes());
-    XChaCha20Poly1305::new(&key)
-}
-
-/// `$ba$<version>$<hex>` → (`Some(version)`, `<hex>`); bare hex → (`None`, hex). The envelope names which of several
-/// secrets encrypted it.
-fn open_envelope(data: &str) -> (Option<u32>, &str) {
-    data.strip_prefix(ENVELOPE_PREFIX)
-        .and_then(|rest| rest.split_once('$'))
-        .filter(|(version, _)| !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()))
-        .map_or((None, data), |(version, hex)| (version.parse().ok(), hex))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce, aead::Aead};
+    use sha2::{Digest, Sha256};
 
     fn secret(text: &str) -> AuthSecret {
         AuthSecret::parse(text.to_owned().into()).unwrap()
