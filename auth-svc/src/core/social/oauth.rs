@@ -12,10 +12,10 @@
 //! - No redirect is followed anywhere (Better Auth refuses them on the token, userinfo and JWKS endpoints; here
 //!   discovery too), every call ends after 10 s, and an answer over 1 MiB is refused.
 //!
-//! Caches, per URL: a discovery document for 24 h (past that it is refetched, and the old one serves while the
-//! provider cannot answer); a JWKS until a token names a `kid` it lacks, refetched then at most once per 10 s, so
-//! tokens with made-up `kid`s cost the provider one request per 10 s. One lock per URL lets one request fetch while
-//! the others wait for its answer.
+//! Caches, per URL: a discovery document for 24 h (past that it is refetched; while the provider cannot answer, the
+//! old one serves and the next try is a minute on); a JWKS until a token names a `kid` it lacks, refetched then at
+//! most once per 10 s, so tokens with made-up `kid`s cost the provider one request per 10 s. One lock per URL lets
+//! one request fetch while the others wait for its answer.
 //!
 //! A failure is logged once, here, with the provider id, the error and a cause made only of fixed text, status codes
 //! and OAuth error codes: never a token, code, secret, verifier or an answer's body.
@@ -42,6 +42,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_ANSWER: usize = 1 << 20;
 /// How long a discovery document is used before it is fetched again.
 const DISCOVERY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long the previous discovery document serves when its refetch failed, before the next try.
+const DISCOVERY_RETRY: Duration = Duration::from_secs(60);
 /// The least time between two fetches of a JWKS prompted by unknown `kid`s.
 const JWKS_REFETCH: Duration = Duration::from_secs(10);
 /// Clock skew allowed on `exp` and `nbf`, Better Auth's 30 s.
@@ -547,8 +549,8 @@ impl OAuth {
     async fn discover(&self, provider: &Provider, url: &Url) -> Result<Arc<Discovered>, Failure> {
         let slot = self.discovery.get(url);
         let mut slot = slot.lock().await;
-        if let Some((document, at)) = &slot.document
-            && at.elapsed() < DISCOVERY_TTL
+        if let Some((document, fresh_until)) = &slot.document
+            && Instant::now() < *fresh_until
         {
             return Ok(document.clone());
         }
@@ -556,7 +558,7 @@ impl OAuth {
         match (fetched.await, &slot.document) {
             (Ok(document), _) => {
                 let document = Arc::new(document);
-                slot.document = Some((document.clone(), Instant::now()));
+                slot.document = Some((document.clone(), Instant::now() + DISCOVERY_TTL));
                 Ok(document)
             }
             (Err(cause), Some((stale, _))) => {
@@ -565,7 +567,9 @@ impl OAuth {
                     %cause,
                     "discovery refetch failed; the previous document serves"
                 );
-                Ok(stale.clone())
+                let stale = stale.clone();
+                slot.document = Some((stale.clone(), Instant::now() + DISCOVERY_RETRY));
+                Ok(stale)
             }
             (Err(cause), None) => Err(Failure {
                 error: OAuthError::Discovery(provider.id.clone()),
@@ -697,6 +701,7 @@ impl Discovered {
 
 #[derive(Default)]
 struct DiscoverySlot {
+    /// The document and when to fetch it again.
     document: Option<(Arc<Discovered>, Instant)>,
 }
 
@@ -2661,6 +2666,34 @@ ZOOU6lFrIn4mHblNnmhIRJdlZm6hRANCAASMCxaB02+hVXMjvT7ID2dJOwaZW+LN
             .await;
         assert!(matches!(exchanged, Err(OAuthError::Discovery(_))));
         assert!(op.seen("/token").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_discovery_document_past_its_time_serves_while_the_provider_is_down() {
+        let op = Op::start().await;
+        let oauth = OAuth::new();
+        let provider = op.generic();
+        let sign_in = request("https://app/cb", &[], &[]);
+        let ask = || oauth.authorization_url(&provider, &sign_in);
+        ask().await.unwrap();
+        let expire = || async {
+            let url = op.base.join(".well-known/openid-configuration").unwrap();
+            let slot = oauth.discovery.get(&url);
+            let mut slot = slot.lock().await;
+            if let Some((_, fresh_until)) = slot.document.as_mut() {
+                *fresh_until = Instant::now();
+            }
+        };
+        expire().await;
+        op.set(|answers| answers.discovery = json!("down"));
+
+        ask().await.unwrap();
+        ask().await.unwrap();
+        assert_eq!(
+            op.seen("/.well-known/openid-configuration").len(),
+            2,
+            "one failed refetch, then a minute's rest"
+        );
     }
 
     #[tokio::test]
