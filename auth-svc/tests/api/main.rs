@@ -24,4 +24,5 @@ mod protocol;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod social_oauth;
 mod tls;
