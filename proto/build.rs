@@ -5,6 +5,7 @@ use std::{env, fs, path::PathBuf};
 const PROTOS: &[&str] = &[
     "warden/auth/v1/auth.proto",
     "warden/auth/v1/dev.proto",
+    "warden/auth/v1/social.proto",
     "warden/task/v1/task.proto",
 ];
 

@@ -76,6 +76,25 @@ pub enum AuthError {
     /// delete-user/callback without a session: the user the link is for cannot be known.
     #[error("Failed to get user info")]
     FailedToGetUserInfo,
+    #[error("Provider not found")]
+    ProviderNotFound,
+    #[error("Account not found")]
+    AccountNotFound,
+    #[error("You can't unlink your last account")]
+    FailedToUnlinkLastAccount,
+    #[error("id_token not supported")]
+    IdTokenNotSupported,
+    #[error("User email not found")]
+    UserEmailNotFound,
+    /// The account-linking rules refused an ID-token sign-in; Better Auth's message names the rule.
+    #[error("{0}")]
+    OauthLink(String),
+    /// A callback, new-user or error URL that is neither relative nor on a trusted origin.
+    #[error("Invalid {0}")]
+    UntrustedUrl(UrlField),
+    /// A social sign-in's callback refused, as Better Auth redirects it (`?error=<code>`).
+    #[error("{}", .0.code)]
+    Callback(crate::core::social::CallbackError),
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -110,7 +129,15 @@ impl AuthError {
             Self::TooManyRequests { .. } => Reason::RateLimited,
             Self::FieldNotAllowed(_) => Reason::FieldNotAllowed,
             Self::FailedToGetUserInfo => Reason::FailedToGetUserInfo,
+            Self::ProviderNotFound => Reason::ProviderNotFound,
+            Self::AccountNotFound => Reason::AccountNotFound,
+            Self::FailedToUnlinkLastAccount => Reason::FailedToUnlinkLastAccount,
+            Self::IdTokenNotSupported => Reason::IdTokenNotSupported,
+            Self::UserEmailNotFound => Reason::UserEmailNotFound,
+            Self::OauthLink(_) => Reason::OauthLinkError,
+            Self::UntrustedUrl(field) => field.reason(),
             Self::NoFieldsToUpdate
+            | Self::Callback(_)
             | Self::EmailIsTheSame
             | Self::Unavailable(_)
             | Self::Internal(_) => return None,
@@ -143,9 +170,42 @@ impl AuthError {
             Self::TooManyRequests { .. } => Code::ResourceExhausted,
             Self::FieldNotAllowed(_) => Code::InvalidArgument,
             Self::FailedToGetUserInfo => Code::NotFound,
+            Self::ProviderNotFound | Self::IdTokenNotSupported => Code::NotFound,
+            Self::UserEmailNotFound | Self::OauthLink(_) => Code::Unauthenticated,
+            Self::AccountNotFound | Self::FailedToUnlinkLastAccount => Code::InvalidArgument,
+            Self::UntrustedUrl(_) => Code::PermissionDenied,
+            Self::Callback(_) => Code::FailedPrecondition,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
+    }
+}
+
+/// Which URL of a request was refused, named as Better Auth names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlField {
+    Callback,
+    NewUserCallback,
+    ErrorCallback,
+}
+
+impl UrlField {
+    fn reason(self) -> Reason {
+        match self {
+            Self::Callback => Reason::InvalidCallbackUrl,
+            Self::NewUserCallback => Reason::InvalidNewUserCallbackUrl,
+            Self::ErrorCallback => Reason::InvalidErrorCallbackUrl,
+        }
+    }
+}
+
+impl std::fmt::Display for UrlField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Callback => "callbackURL",
+            Self::NewUserCallback => "newUserCallbackURL",
+            Self::ErrorCallback => "errorCallbackURL",
+        })
     }
 }
 
@@ -172,6 +232,9 @@ impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
         if let AuthError::TooManyRequests { retry_after } = error {
             return rate_limited(retry_after);
+        }
+        if let AuthError::Callback(refusal) = error {
+            return refusal.into_status();
         }
         let code = error.code();
         let message = match &error {

@@ -24,6 +24,7 @@ use crate::{
         cleanup::Cleanup,
         jwt::Keys,
         sessions::{Sessions, throttle::SignInThrottle},
+        social::SocialCore,
     },
     grpc::{
         Caller,
@@ -31,6 +32,7 @@ use crate::{
         auth::{AuthServiceServer, GrpcAuth},
         dev::{DevServiceServer, GrpcDev},
         limits::Limits,
+        social::{GrpcSocial, SocialServiceServer},
     },
     mail::Mailer,
     metrics::AuthProbe,
@@ -65,6 +67,7 @@ pub struct AuthServer {
     admin: Option<GrpcAdmin>,
     /// The development outbox, served only while no SMTP server is configured.
     dev: Option<GrpcDev>,
+    social: GrpcSocial,
     limits: Limits,
     cors: CorsLayer,
     tls: Option<tonic::transport::ServerTlsConfig>,
@@ -140,6 +143,17 @@ impl AuthServer {
             hasher.clone(),
             emails.clone(),
         );
+        let social = GrpcSocial::new(
+            SocialCore::new(
+                store.clone(),
+                sessions.clone(),
+                config.social.clone(),
+                config.secret.clone(),
+                config.base_url.clone(),
+                &config.trusted_origins,
+            ),
+            caller.clone(),
+        );
         let cleanup = Cleanup::new(store.clone(), config.cleanup_interval);
         let core = AuthCore::new(store, sessions, hasher, keys, emails);
         let (limits, throttle) = abuse_limits(&config).context("REDIS_URL")?;
@@ -163,6 +177,7 @@ impl AuthServer {
             auth,
             admin,
             dev,
+            social,
             limits,
             cors: grpc::grpc_web_cors(TrustedOrigins::for_site(
                 &config.base_url,
@@ -209,6 +224,7 @@ impl AuthServer {
         if let Some(admin) = self.admin {
             services = services.with(self.limits.wrap(AdminServiceServer::new(admin)));
         }
+        services = services.with(self.limits.wrap(SocialServiceServer::new(self.social)));
         if let Some(dev) = self.dev {
             services = services.with(self.limits.wrap(DevServiceServer::new(dev)));
         }

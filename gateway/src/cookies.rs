@@ -17,6 +17,9 @@ pub const SESSION_MAX_AGE: u64 = 604_800;
 
 pub const SET_AUTH_TOKEN: &str = "set-auth-token";
 
+/// How long a started social sign-in's state cookie lives (Better Auth: five minutes).
+pub const STATE_MAX_AGE: u64 = 300;
+
 /// Better Auth's default `advanced.cookiePrefix`.
 pub const DEFAULT_PREFIX: &str = "better-auth";
 
@@ -29,6 +32,7 @@ pub struct CookieSettings {
     session_token: String,
     session_data: String,
     dont_remember: String,
+    state: String,
 }
 
 impl CookieSettings {
@@ -51,6 +55,7 @@ impl CookieSettings {
             session_token: name("session_token"),
             session_data: name("session_data"),
             dont_remember: name("dont_remember"),
+            state: name("state"),
         }
     }
 
@@ -60,6 +65,21 @@ impl CookieSettings {
 
     pub fn dont_remember_name(&self) -> &str {
         &self.dont_remember
+    }
+
+    /// Social sign-in's state cookie (`<prefix>.state`), binding a started sign-in to this browser.
+    pub fn state_name(&self) -> &str {
+        &self.state
+    }
+
+    /// The signed state cookie of a sign-in just started: five minutes, as Better Auth's.
+    pub fn state_cookie(&self, secret: &AuthSecret, state: &str) -> String {
+        self.serialize(&self.state, &secret.sign_cookie(state), Some(STATE_MAX_AGE))
+    }
+
+    /// Expires the state cookie, once its sign-in has been completed or refused.
+    pub fn state_deletion(&self) -> String {
+        self.deletion(&self.state)
     }
 
     fn serialize(&self, name: &str, value: &str, max_age: Option<u64>) -> String {
@@ -168,6 +188,20 @@ impl SetCookies {
 
     pub fn cookies(&self) -> &[String] {
         &self.cookies
+    }
+
+    /// These cookies with `cookie` set before them (Better Auth expires the state cookie first).
+    pub fn after(mut self, cookie: String) -> Self {
+        self.cookies.insert(0, cookie);
+        self
+    }
+
+    /// Just `cookie`.
+    pub fn one(cookie: String) -> Self {
+        Self {
+            cookies: vec![cookie],
+            auth_token: None,
+        }
     }
 }
 

@@ -53,6 +53,10 @@ pub enum Route {
     UpdateSession,
     VerifyPassword,
     DeleteUserCallback,
+    SignInSocial,
+    SocialCallback,
+    ListAccounts,
+    UnlinkAccount,
 }
 
 impl Route {
@@ -146,6 +150,10 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
             StatusCode::NOT_FOUND
         }
         (Route::ResetPassword, Some(R::UserNotFound)) => StatusCode::BAD_REQUEST,
+        // An ID-token sign-in that does not verify, or names nobody, is 401 in Better Auth.
+        (Route::SignInSocial, Some(R::InvalidToken | R::FailedToGetUserInfo)) => {
+            StatusCode::UNAUTHORIZED
+        }
         (
             _,
             Some(

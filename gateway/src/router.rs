@@ -22,7 +22,9 @@ use crate::origin::OriginPolicy;
 use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
-use crate::routes::{self, admin, dev, error_page, jwt, not_found, ok, sessions, transcoded, ui};
+use crate::routes::{
+    self, admin, dev, error_page, jwt, not_found, ok, sessions, social, transcoded, ui,
+};
 use crate::transcode::hooks::OLDER_CLIENTS;
 use warden_common::settings::{Plugin, Plugins};
 
@@ -63,6 +65,14 @@ pub fn router(state: AppState) -> Router {
             post(sessions::revoke_other_sessions),
         )
         .merge(served(plugins, Plugin::Jwt, jwt_routes()))
+        // Social sign-in (core in Better Auth, so never switched off) and the caller's linked accounts.
+        .route("/api/auth/sign-in/social", post(social::sign_in_social))
+        .route(
+            "/api/auth/callback/{provider}",
+            get(social::callback).post(social::callback_post),
+        )
+        .route("/api/auth/list-accounts", get(social::list_accounts))
+        .route("/api/auth/unlink-account", post(social::unlink_account))
         .route("/api/auth/update-user", post(profile::update_user))
         .route("/api/auth/change-password", post(password::change_password))
         .route("/api/auth/change-email", post(profile::change_email))

@@ -12,6 +12,7 @@ use warden_common::settings::Plugins;
 use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 use warden_proto::auth::v1::dev_service_client::DevServiceClient;
+use warden_proto::auth::v1::social_service_client::SocialServiceClient;
 use warden_ratelimit::RateLimiter;
 
 use crate::client_ip::TrustedProxies;
@@ -44,6 +45,8 @@ pub struct Shared {
     pub admin: AdminServiceClient<Transport>,
     /// auth-svc's DevService (the development outbox), on the same channel; absent when auth-svc sends over SMTP.
     pub dev: DevServiceClient<Transport>,
+    /// auth-svc's SocialService (sign-in with other providers, linked accounts), on the same channel.
+    pub social: SocialServiceClient<Transport>,
     /// The `/api/v1/*` routes, served from TaskService's annotations.
     pub transcoder: Arc<Transcoder>,
     /// grpc.health.v1 on auth-svc's and task-svc's channels, for `/readyz`.
@@ -117,6 +120,7 @@ impl Shared {
             auth: AuthServiceClient::new(auth.clone()),
             admin: AdminServiceClient::new(auth.clone()),
             readiness: Readiness::new(auth.clone(), tasks),
+            social: SocialServiceClient::new(auth.clone()),
             dev: DevServiceClient::new(auth),
             openapi: crate::openapi::Document::new(config.plugins, &transcoder),
             transcoder,

@@ -84,6 +84,15 @@ reasons! {
     /// delete-user/callback without a session.
     FailedToGetUserInfo = "FAILED_TO_GET_USER_INFO",
 
+    // Social sign-in and linked accounts.
+    ProviderNotFound = "PROVIDER_NOT_FOUND",
+    AccountNotFound = "ACCOUNT_NOT_FOUND",
+    FailedToUnlinkLastAccount = "FAILED_TO_UNLINK_LAST_ACCOUNT",
+    IdTokenNotSupported = "ID_TOKEN_NOT_SUPPORTED",
+    UserEmailNotFound = "USER_EMAIL_NOT_FOUND",
+    /// An ID-token sign-in the account-linking rules refused; the message says which (`account not linked`).
+    OauthLinkError = "OAUTH_LINK_ERROR",
+
     // Better Auth's admin plugin.
     YouAreNotAllowedToListUsers = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
     YouAreNotAllowedToCreateUsers = "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",

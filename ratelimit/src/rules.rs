@@ -25,8 +25,15 @@ pub struct Rules {
     special: Vec<(&'static str, Rule)>,
 }
 
-/// Paths that sign in or change credentials: 3 per 10 s.
-const CREDENTIAL_PATHS: [&str; 4] = ["/sign-in", "/sign-up", "/change-password", "/change-email"];
+/// Paths that sign in or change credentials: 3 per 10 s. A social sign-in's callback counts as a sign-in (stronger
+/// than Better Auth, which allows it 100 per 10 s): it is where a guessed or replayed code would be tried.
+const CREDENTIAL_PATHS: [&str; 5] = [
+    "/sign-in",
+    "/sign-up",
+    "/change-password",
+    "/change-email",
+    "/callback/",
+];
 
 /// Paths that send mail: 3 per 60 s.
 const MAIL_PATHS: [&str; 5] = [
@@ -83,6 +90,8 @@ mod tests {
             "/sign-in/email",
             "/sign-up/email",
             "/sign-in/social",
+            "/callback/google",
+            "/callback/{provider_id}",
             "/change-password",
             "/change-email",
         ] {

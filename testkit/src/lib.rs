@@ -11,6 +11,7 @@
 mod admin;
 pub mod grpc;
 pub mod metrics;
+pub mod providers;
 pub mod smtp;
 mod template;
 mod test_db;

@@ -99,9 +99,20 @@ impl TestApp {
         adjust: impl FnOnce(&mut gateway::Config),
         adjust_server: impl FnOnce(gateway::GatewayServer, &gateway::Config) -> gateway::GatewayServer,
     ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::postgres_on(listener, adjust_auth, adjust, adjust_server).await
+    }
+
+    /// Like [`Self::postgres_serving`], the gateway on `listener`, bound beforehand so that the public URL is known
+    /// first (an identity provider must know Warden's callback URL before Warden knows the provider).
+    pub async fn postgres_on(
+        listener: tokio::net::TcpListener,
+        adjust_auth: impl FnOnce(&mut auth_svc::Config),
+        adjust: impl FnOnce(&mut gateway::Config),
+        adjust_server: impl FnOnce(gateway::GatewayServer, &gateway::Config) -> gateway::GatewayServer,
+    ) -> Self {
         let db = TestDb::new().await;
         let redis_prefix = warden_testkit::redis_prefix();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let listen = listener.local_addr().unwrap();
         let base_url = format!("http://{listen}");
 

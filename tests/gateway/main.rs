@@ -16,6 +16,8 @@ mod origins;
 mod plugins;
 mod sessions;
 mod settings;
+mod social;
+mod social_flow;
 mod tasks;
 mod transcode;
 mod wire;

@@ -6,6 +6,7 @@ mod entity;
 mod expired;
 mod keys;
 mod sessions;
+mod social;
 mod users;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ pub use account::Verification;
 pub use admin::{AdminNewUser, Ban};
 pub use keys::KeyRow;
 pub use sessions::SessionRow;
+pub use social::{AccountRow, TokenColumns};
 pub use users::NewUser;
 
 /// The provider id of email-and-password accounts, as Better Auth names it.

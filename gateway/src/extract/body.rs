@@ -269,6 +269,75 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The issues found so far, for a nested object read with a `Fields` of its own.
+    pub fn into_issues(self) -> Vec<String> {
+        self.issues
+    }
+
+    /// Records an issue found elsewhere (a nested object's).
+    pub fn push_issue(&mut self, issue: String) {
+        self.issues.push(issue);
+    }
+
+    /// zod's bare refusal of a field (an enum or union that matched nothing): `[body.key] Invalid input`.
+    pub fn invalid(&mut self, key: &str) {
+        self.issues.push(format!("[body.{key}] Invalid input"));
+    }
+
+    /// zod's refusal of a field of the wrong type: `[body.key] Invalid input: expected <expected>, received …`.
+    pub fn mismatch(&mut self, key: &str, expected: &str) {
+        self.issue(key, expected);
+    }
+
+    /// An optional array of strings (zod's `array(string())`); a wrong element is named by its index.
+    pub fn string_array(&mut self, key: &str) -> Vec<String> {
+        match self.object.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut strings = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(value) => strings.push(value.clone()),
+                        other => self.issues.push(format!(
+                            "[body.{key}.{index}] Invalid input: expected string, received {}",
+                            crate::json::received(Some(other))
+                        )),
+                    }
+                }
+                strings
+            }
+            Some(_) => {
+                self.issue(key, "array");
+                Vec::new()
+            }
+        }
+    }
+
+    /// An optional object of strings (zod's `record(string(), string())`), in the body's order; a wrong value is
+    /// named by its key.
+    pub fn string_record(&mut self, key: &str) -> Vec<(String, String)> {
+        match self.object.get(key) {
+            None => Vec::new(),
+            Some(Value::Object(entries)) => {
+                let mut pairs = Vec::with_capacity(entries.len());
+                for (name, value) in entries {
+                    match value {
+                        Value::String(value) => pairs.push((name.clone(), value.clone())),
+                        other => self.issues.push(format!(
+                            "[body.{key}.{name}] Invalid input: expected string, received {}",
+                            crate::json::received(Some(other))
+                        )),
+                    }
+                }
+                pairs
+            }
+            Some(_) => {
+                self.issue(key, "record");
+                Vec::new()
+            }
+        }
+    }
+
     /// The whole body, for schemas that take any field (Better Auth's additional fields).
     pub fn object(&self) -> &Map<String, Value> {
         self.object

@@ -1,5 +1,6 @@
 //! Handlers, by Better Auth area: [`sessions`] (sign-up, sign-in, the session and the caller's sessions),
-//! [`account`] (profile, password, email, verification, deletion), [`jwt`] and [`admin`] (those plugins), and
+//! [`account`] (profile, password, email, verification, deletion), [`social`] (sign-in with other providers, linked
+//! accounts), [`jwt`] and [`admin`] (those plugins), and
 //! Warden's own [`ui`], [`dev`] outbox and [`openapi`] document, and [`transcoded`], the one handler of every route
 //! served from an RPC's annotation. [`crate::router`]
 //! says which path reaches which.
@@ -13,6 +14,7 @@ pub mod dev;
 pub mod error_page;
 pub mod jwt;
 pub mod sessions;
+pub mod social;
 pub mod transcoded;
 pub mod ui;
 
@@ -105,6 +107,16 @@ impl OpensSession for pb::ChangePasswordResponse {
 
     fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+}
+
+impl OpensSession for pb::SignInWithIdTokenResponse {
+    fn take_user(&mut self) -> Option<pb::User> {
+        self.user.take()
+    }
+
+    fn token(&self) -> Option<&str> {
+        Some(&self.token)
     }
 }
 

@@ -145,7 +145,7 @@ impl Sessions {
     }
 
     /// Opens and stores a session for `user`, whom `proof` has just identified. Refuses a banned user (lifting a ban
-    /// whose time has passed first) and, under `REQUIRE_EMAIL_VERIFICATION`, an unverified address.
+    /// whose time has passed first) and, under `REQUIRE_EMAIL_VERIFICATION`, a password user's unverified address.
     pub async fn open(
         &self,
         user: UserRecord,
@@ -162,7 +162,9 @@ impl Sessions {
         } else {
             user
         };
-        if self.require_verified_email && !user.email_verified {
+        // As in Better Auth, REQUIRE_EMAIL_VERIFICATION (its emailAndPassword option) guards passwords only; a
+        // provider's user is judged by the provider.
+        if proof == Proof::Password && self.require_verified_email && !user.email_verified {
             tracing::info!(?proof, "no session for an unverified address");
             return Err(AuthError::EmailNotVerified);
         }

@@ -193,15 +193,19 @@ impl OAuth {
     ) -> Result<Tokens, OAuthError> {
         let exchange = async {
             let endpoints = self.endpoints(provider).await?;
-            let mut form = form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", "authorization_code")
-                .append_pair("code", code);
-            if let Some(verifier) = code_verifier.filter(|_| provider.pkce) {
-                form.append_pair("code_verifier", verifier);
-            }
-            form.append_pair("redirect_uri", redirect_uri);
-            client_secret_post(&mut form, provider);
-            self.token_request(&endpoints.token, form.finish())
+            // The serializer is not Send; it is done with before the request is awaited.
+            let body = {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                form.append_pair("grant_type", "authorization_code")
+                    .append_pair("code", code);
+                if let Some(verifier) = code_verifier.filter(|_| provider.pkce) {
+                    form.append_pair("code_verifier", verifier);
+                }
+                form.append_pair("redirect_uri", redirect_uri);
+                client_secret_post(&mut form, provider);
+                form.finish()
+            };
+            self.token_request(&endpoints.token, body)
                 .await
                 .or_fail(OAuthError::InvalidCode)
         };
@@ -216,11 +220,14 @@ impl OAuth {
     ) -> Result<Tokens, OAuthError> {
         let refresh = async {
             let endpoints = self.endpoints(provider).await?;
-            let mut form = form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", "refresh_token")
-                .append_pair("refresh_token", refresh_token);
-            client_secret_post(&mut form, provider);
-            self.token_request(&endpoints.token, form.finish())
+            let body = {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                form.append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", refresh_token);
+                client_secret_post(&mut form, provider);
+                form.finish()
+            };
+            self.token_request(&endpoints.token, body)
                 .await
                 .or_fail(OAuthError::RefreshFailed)
         };
