@@ -94,7 +94,7 @@ pub enum AuthError {
     UntrustedUrl(UrlField),
     /// A social sign-in's callback refused, as Better Auth redirects it (`?error=<code>`).
     #[error("{}", .0.code)]
-    Callback(crate::core::social::CallbackError),
+    Callback(CallbackError),
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -178,6 +178,65 @@ impl AuthError {
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
+    }
+}
+
+/// A callback refused, as Better Auth redirects it: `?error=<code>` (and the provider's `error_description`) to the
+/// state's error URL, or to the error page when the state could not be read.
+#[derive(Clone, Debug)]
+pub struct CallbackError {
+    pub code: String,
+    pub description: Option<String>,
+    /// The state's `errorCallbackURL`; `None` means the error page.
+    pub error_url: Option<String>,
+    /// The state was used up: the browser's state cookie is to be cleared.
+    pub state_consumed: bool,
+}
+
+impl CallbackError {
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            description: None,
+            error_url: None,
+            state_consumed: false,
+        }
+    }
+
+    /// Sent to the state's error URL.
+    pub fn to(mut self, error_url: Option<String>) -> Self {
+        self.error_url = error_url;
+        self
+    }
+
+    pub fn consumed(mut self) -> Self {
+        self.state_consumed = true;
+        self
+    }
+
+    pub fn described(mut self, description: Option<String>) -> Self {
+        self.description = description;
+        self
+    }
+
+    /// FAILED_PRECONDITION with an `ErrorInfo` whose reason is the code and whose metadata says where to go.
+    pub fn into_status(self) -> Status {
+        let mut metadata = HashMap::new();
+        if let Some(url) = self.error_url {
+            metadata.insert("error_url".to_owned(), url);
+        }
+        if let Some(description) = self.description {
+            metadata.insert("error_description".to_owned(), description);
+        }
+        metadata.insert("state_consumed".to_owned(), self.state_consumed.to_string());
+        let details = ErrorDetails::with_error_info(&self.code, ERROR_DOMAIN, metadata);
+        Status::with_error_details(Code::FailedPrecondition, self.code.clone(), details)
+    }
+}
+
+impl From<CallbackError> for AuthError {
+    fn from(error: CallbackError) -> Self {
+        Self::Callback(error)
     }
 }
 
@@ -302,5 +361,23 @@ mod tests {
         }
         let status = Status::from(AuthError::EmailIsTheSame);
         assert!(status.get_details_error_info().is_none());
+    }
+
+    #[test]
+    fn a_callback_refusal_carries_its_code_and_where_to_go() {
+        let status = CallbackError::new("access_denied")
+            .to(Some("/oops".into()))
+            .described(Some("End-User aborted interaction".into()))
+            .consumed()
+            .into_status();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.reason, "access_denied");
+        assert_eq!(info.metadata["error_url"], "/oops");
+        assert_eq!(
+            info.metadata["error_description"],
+            "End-User aborted interaction"
+        );
+        assert_eq!(info.metadata["state_consumed"], "true");
     }
 }

@@ -14,12 +14,10 @@ pub mod oauth;
 pub mod settings;
 pub mod state;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
 use warden_common::AuthSecret;
 use warden_common::settings::{PublicUrl, TrustedOrigins};
 
@@ -27,7 +25,7 @@ use crate::{
     core::sealed,
     core::sessions::{ClientInfo, Opened, Proof, Sessions},
     domain::{SessionToken, UserRecord, generate_id, now},
-    error::{AuthError, ERROR_DOMAIN, UrlField, is_unique_violation},
+    error::{AuthError, CallbackError, UrlField, is_unique_violation},
     store::{AccountRow, Store, TokenColumns},
 };
 
@@ -49,65 +47,6 @@ const RESERVED_PARAMS: [&str; 8] = [
     "nonce",
     "scope",
 ];
-
-/// A callback refused, as Better Auth redirects it: `?error=<code>` (and the provider's `error_description`) to the
-/// state's error URL, or to the error page when the state could not be read.
-#[derive(Clone, Debug)]
-pub struct CallbackError {
-    pub code: String,
-    pub description: Option<String>,
-    /// The state's `errorCallbackURL`; `None` means the error page.
-    pub error_url: Option<String>,
-    /// The state was used up: the browser's state cookie is to be cleared.
-    pub state_consumed: bool,
-}
-
-impl CallbackError {
-    pub fn new(code: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            description: None,
-            error_url: None,
-            state_consumed: false,
-        }
-    }
-
-    /// Sent to the state's error URL.
-    pub fn to(mut self, error_url: Option<String>) -> Self {
-        self.error_url = error_url;
-        self
-    }
-
-    pub fn consumed(mut self) -> Self {
-        self.state_consumed = true;
-        self
-    }
-
-    fn described(mut self, description: Option<String>) -> Self {
-        self.description = description;
-        self
-    }
-
-    /// FAILED_PRECONDITION with an `ErrorInfo` whose reason is the code and whose metadata says where to go.
-    pub fn into_status(self) -> Status {
-        let mut metadata = HashMap::new();
-        if let Some(url) = self.error_url {
-            metadata.insert("error_url".to_owned(), url);
-        }
-        if let Some(description) = self.description {
-            metadata.insert("error_description".to_owned(), description);
-        }
-        metadata.insert("state_consumed".to_owned(), self.state_consumed.to_string());
-        let details = ErrorDetails::with_error_info(&self.code, ERROR_DOMAIN, metadata);
-        Status::with_error_details(Code::FailedPrecondition, self.code.clone(), details)
-    }
-}
-
-impl From<CallbackError> for AuthError {
-    fn from(error: CallbackError) -> Self {
-        Self::Callback(error)
-    }
-}
 
 /// A sign-in to start (Better Auth's `/sign-in/social` body, without the ID-token branch).
 #[derive(Clone, Debug, Default)]
@@ -698,23 +637,5 @@ mod tests {
              redirect_uri, response_type, code_challenge, code_challenge_method, nonce, scope"
         );
         assert!(check_params(&[("hd".into(), "example.com".into())]).is_ok());
-    }
-
-    #[test]
-    fn a_callback_refusal_carries_its_code_and_where_to_go() {
-        let status = CallbackError::new("access_denied")
-            .to(Some("/oops".into()))
-            .described(Some("End-User aborted interaction".into()))
-            .consumed()
-            .into_status();
-        assert_eq!(status.code(), Code::FailedPrecondition);
-        let info = status.get_details_error_info().unwrap();
-        assert_eq!(info.reason, "access_denied");
-        assert_eq!(info.metadata["error_url"], "/oops");
-        assert_eq!(
-            info.metadata["error_description"],
-            "End-User aborted interaction"
-        );
-        assert_eq!(info.metadata["state_consumed"], "true");
     }
 }

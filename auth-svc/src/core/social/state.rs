@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{error::AuthError, store::Store, store::Verification};
 
-use super::CallbackError;
+use crate::error::CallbackError;
 
 /// How long a started sign-in can be completed (Better Auth: 10 minutes; its cookie lives 5).
 pub const STATE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
