@@ -89,6 +89,29 @@ pub enum AuthError {
     /// The account-linking rules refused an ID-token sign-in; Better Auth's message names the rule.
     #[error("{0}")]
     OauthLink(String),
+    /// An ID-token link of a provider account that belongs to another user.
+    #[error("Social account already linked")]
+    SocialAccountAlreadyLinked,
+    /// An ID-token link the provider does not vouch for (address unverified, provider not trusted).
+    #[error("Account not linked - linking not allowed")]
+    LinkingNotAllowed,
+    #[error("Account not linked - different emails not allowed")]
+    LinkingDifferentEmailsNotAllowed,
+    #[error("Account not linked - unable to create account")]
+    LinkingFailed,
+    /// The account's provider is not configured here; holds its id.
+    #[error("Provider {0} is not supported.")]
+    ProviderNotSupported(String),
+    #[error("Account is not associated with a configured social provider.")]
+    ProviderNotConfigured,
+    #[error("Failed to get a valid access token")]
+    FailedToGetAccessToken,
+    #[error("Refresh token not found")]
+    RefreshTokenNotFound,
+    #[error("Failed to refresh access token")]
+    FailedToRefreshAccessToken,
+    #[error("Access token not found")]
+    AccessTokenNotFound,
     /// A callback, new-user or error URL that is neither relative nor on a trusted origin.
     #[error("Invalid {0}")]
     UntrustedUrl(UrlField),
@@ -135,6 +158,16 @@ impl AuthError {
             Self::IdTokenNotSupported => Reason::IdTokenNotSupported,
             Self::UserEmailNotFound => Reason::UserEmailNotFound,
             Self::OauthLink(_) => Reason::OauthLinkError,
+            Self::SocialAccountAlreadyLinked => Reason::SocialAccountAlreadyLinked,
+            Self::LinkingNotAllowed => Reason::LinkingNotAllowed,
+            Self::LinkingDifferentEmailsNotAllowed => Reason::LinkingDifferentEmailsNotAllowed,
+            Self::LinkingFailed => Reason::LinkingFailed,
+            Self::ProviderNotSupported(_) => Reason::ProviderNotSupported,
+            Self::ProviderNotConfigured => Reason::ProviderNotConfigured,
+            Self::FailedToGetAccessToken => Reason::FailedToGetAccessToken,
+            Self::RefreshTokenNotFound => Reason::RefreshTokenNotFound,
+            Self::FailedToRefreshAccessToken => Reason::FailedToRefreshAccessToken,
+            Self::AccessTokenNotFound => Reason::AccessTokenNotFound,
             Self::UntrustedUrl(field) => field.reason(),
             Self::NoFieldsToUpdate
             | Self::Callback(_)
@@ -173,6 +206,15 @@ impl AuthError {
             Self::ProviderNotFound | Self::IdTokenNotSupported => Code::NotFound,
             Self::UserEmailNotFound | Self::OauthLink(_) => Code::Unauthenticated,
             Self::AccountNotFound | Self::FailedToUnlinkLastAccount => Code::InvalidArgument,
+            Self::SocialAccountAlreadyLinked => Code::AlreadyExists,
+            Self::LinkingNotAllowed | Self::LinkingDifferentEmailsNotAllowed => {
+                Code::PermissionDenied
+            }
+            Self::LinkingFailed => Code::Aborted,
+            Self::ProviderNotSupported(_) | Self::ProviderNotConfigured => Code::InvalidArgument,
+            Self::RefreshTokenNotFound | Self::AccessTokenNotFound => Code::FailedPrecondition,
+            // The provider refused or could not be reached.
+            Self::FailedToGetAccessToken | Self::FailedToRefreshAccessToken => Code::Unavailable,
             Self::UntrustedUrl(_) => Code::PermissionDenied,
             Self::Callback(_) => Code::FailedPrecondition,
             Self::Unavailable(_) => Code::Unavailable,

@@ -57,6 +57,10 @@ pub enum Route {
     SocialCallback,
     ListAccounts,
     UnlinkAccount,
+    LinkSocial,
+    GetAccessToken,
+    RefreshToken,
+    AccountInfo,
 }
 
 impl Route {
@@ -151,9 +155,10 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
         }
         (Route::ResetPassword, Some(R::UserNotFound)) => StatusCode::BAD_REQUEST,
         // An ID-token sign-in that does not verify, or names nobody, is 401 in Better Auth.
-        (Route::SignInSocial, Some(R::InvalidToken | R::FailedToGetUserInfo)) => {
-            StatusCode::UNAUTHORIZED
-        }
+        (
+            Route::SignInSocial | Route::LinkSocial,
+            Some(R::InvalidToken | R::FailedToGetUserInfo),
+        ) => StatusCode::UNAUTHORIZED,
         (
             _,
             Some(
@@ -170,6 +175,24 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
         (_, Some(R::SessionNotFresh | R::BannedUser | R::EmailNotVerified)) => {
             StatusCode::FORBIDDEN
         }
+        (Route::AccountInfo, Some(R::FailedToGetUserInfo)) => StatusCode::UNAUTHORIZED,
+        // Better Auth's linking refusals and its token routes' errors.
+        (_, Some(R::SocialAccountAlreadyLinked)) => StatusCode::CONFLICT,
+        (_, Some(R::LinkingNotAllowed | R::LinkingDifferentEmailsNotAllowed)) => {
+            StatusCode::UNAUTHORIZED
+        }
+        (_, Some(R::LinkingFailed)) => StatusCode::EXPECTATION_FAILED,
+        (
+            _,
+            Some(
+                R::ProviderNotSupported
+                | R::ProviderNotConfigured
+                | R::FailedToGetAccessToken
+                | R::RefreshTokenNotFound
+                | R::FailedToRefreshAccessToken
+                | R::AccessTokenNotFound,
+            ),
+        ) => StatusCode::BAD_REQUEST,
         (_, Some(R::TaskNotFound)) => StatusCode::NOT_FOUND,
         (_, Some(R::EtagMismatch)) => StatusCode::PRECONDITION_FAILED,
         (_, Some(R::InvalidPageToken | R::ValidationError)) => StatusCode::BAD_REQUEST,

@@ -23,7 +23,8 @@ use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
 use crate::routes::{
-    self, admin, dev, error_page, jwt, not_found, ok, sessions, social, transcoded, ui,
+    self, admin, dev, error_page, jwt, not_found, ok, provider_tokens, sessions, social,
+    transcoded, ui,
 };
 use crate::transcode::hooks::OLDER_CLIENTS;
 use warden_common::settings::{Plugin, Plugins};
@@ -71,6 +72,16 @@ pub fn router(state: AppState) -> Router {
             "/api/auth/callback/{provider}",
             get(social::callback).post(social::callback_post),
         )
+        .route("/api/auth/link-social", post(social::link_social))
+        .route(
+            "/api/auth/get-access-token",
+            post(provider_tokens::get_access_token),
+        )
+        .route(
+            "/api/auth/refresh-token",
+            post(provider_tokens::refresh_token),
+        )
+        .route("/api/auth/account-info", get(provider_tokens::account_info))
         .route("/api/auth/list-accounts", get(social::list_accounts))
         .route("/api/auth/unlink-account", post(social::unlink_account))
         .route("/api/auth/update-user", post(profile::update_user))

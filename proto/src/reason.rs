@@ -92,6 +92,18 @@ reasons! {
     UserEmailNotFound = "USER_EMAIL_NOT_FOUND",
     /// An ID-token sign-in the account-linking rules refused; the message says which (`account not linked`).
     OauthLinkError = "OAUTH_LINK_ERROR",
+    SocialAccountAlreadyLinked = "SOCIAL_ACCOUNT_ALREADY_LINKED",
+    LinkingNotAllowed = "LINKING_NOT_ALLOWED",
+    LinkingDifferentEmailsNotAllowed = "LINKING_DIFFERENT_EMAILS_NOT_ALLOWED",
+    LinkingFailed = "LINKING_FAILED",
+    /// get-access-token or refresh-token on an account whose provider is not configured (`credential` included).
+    ProviderNotSupported = "PROVIDER_NOT_SUPPORTED",
+    /// account-info on an account whose provider is not configured.
+    ProviderNotConfigured = "PROVIDER_NOT_CONFIGURED",
+    FailedToGetAccessToken = "FAILED_TO_GET_ACCESS_TOKEN",
+    RefreshTokenNotFound = "REFRESH_TOKEN_NOT_FOUND",
+    FailedToRefreshAccessToken = "FAILED_TO_REFRESH_ACCESS_TOKEN",
+    AccessTokenNotFound = "ACCESS_TOKEN_NOT_FOUND",
 
     // Better Auth's admin plugin.
     YouAreNotAllowedToListUsers = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",

@@ -18,6 +18,7 @@ mod sessions;
 mod settings;
 mod social;
 mod social_flow;
+mod social_link;
 mod tasks;
 mod transcode;
 mod wire;

@@ -12,22 +12,30 @@ use warden_testkit::providers::{OidcProvider, TestClient};
 
 use crate::helpers::{Backend, TestApp, assert_error, session_cookie, set_cookies};
 
-const CLIENT_ID: &str = "warden";
-const CLIENT_SECRET: &str = "warden secret";
+pub(crate) const CLIENT_ID: &str = "warden";
+pub(crate) const CLIENT_SECRET: &str = "warden secret";
 
 /// Warden with the provider `oidc` (discovered) pointed at a fresh local provider, on PostgreSQL and Redis.
-struct Fixture {
-    app: TestApp,
-    provider: OidcProvider,
+pub(crate) struct Fixture {
+    pub(crate) app: TestApp,
+    pub(crate) provider: OidcProvider,
     browser: reqwest::Client,
 }
 
 impl Fixture {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
 
     async fn start_with(adjust: impl FnOnce(&mut auth_svc::Config)) -> Self {
+        Self::start_full(&[], adjust).await
+    }
+
+    /// `provider_args` are more arguments for the provider (`--access-token-ttl 5`).
+    pub(crate) async fn start_full(
+        provider_args: &[&str],
+        adjust: impl FnOnce(&mut auth_svc::Config),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let native = TestClient {
@@ -40,7 +48,7 @@ impl Fixture {
             secret: CLIENT_SECRET.into(),
             redirect_uris: vec![format!("{base_url}/api/auth/callback/oidc")],
         };
-        let provider = OidcProvider::start(&[warden, native], &[]).await;
+        let provider = OidcProvider::start(&[warden, native], provider_args).await;
         let issuer = provider.issuer().to_owned();
         let app = TestApp::postgres_on(
             listener,
@@ -78,7 +86,7 @@ impl Fixture {
     }
 
     /// `POST /sign-in/social` for `oidc` with `body`'s extra fields: the authorization URL and the state cookie pair.
-    async fn start_sign_in(&self, body: Value) -> (String, String) {
+    pub(crate) async fn start_sign_in(&self, body: Value) -> (String, String) {
         let mut request = json!({"provider": "oidc"});
         request
             .as_object_mut()
@@ -101,7 +109,7 @@ impl Fixture {
     }
 
     /// The browser coming back to Warden's callback, with `cookie` when given.
-    async fn come_back(&self, callback: &str, cookie: Option<&str>) -> Response {
+    pub(crate) async fn come_back(&self, callback: &str, cookie: Option<&str>) -> Response {
         let mut request = self.browser.get(callback);
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
@@ -110,13 +118,13 @@ impl Fixture {
     }
 
     /// A whole sign-in as `email`: the callback's answer.
-    async fn sign_in_as(&self, email: &str, password: &str, body: Value) -> Response {
+    pub(crate) async fn sign_in_as(&self, email: &str, password: &str, body: Value) -> Response {
         let (url, state_cookie) = self.start_sign_in(body).await;
         let callback = self.provider.sign_in(&url, email, password, true).await;
         self.come_back(&callback, Some(&state_cookie)).await
     }
 
-    async fn rows(&self, sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    pub(crate) async fn rows(&self, sql: &str) -> Vec<serde_json::Map<String, Value>> {
         use sea_orm::{ConnectionTrait, Statement};
         let Backend::Postgres { database_url, .. } = &self.app.backend else {
             unreachable!()
@@ -140,11 +148,11 @@ impl Fixture {
     }
 }
 
-fn location(response: &Response) -> String {
+pub(crate) fn location(response: &Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
-fn query_of(url: &str) -> Vec<(String, String)> {
+pub(crate) fn query_of(url: &str) -> Vec<(String, String)> {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -490,9 +498,21 @@ async fn a_banned_user_is_sent_back_with_better_auths_code_and_no_session() {
 }
 
 /// A genuine ID token for `client` from the provider, through a code flow with PKCE and `nonce` (the native app's
-/// own sign-in).
+/// own sign-in), as ada.
 async fn id_token(
     fx: &Fixture,
+    client_id: &str,
+    secret: &str,
+    redirect: &str,
+    nonce: Option<&str>,
+) -> String {
+    id_token_of(fx, "ada", client_id, secret, redirect, nonce).await
+}
+
+/// [`id_token`] for the provider's account `name` (`ada`, `grace`, `mallory`).
+pub(crate) async fn id_token_of(
+    fx: &Fixture,
+    name: &str,
     client_id: &str,
     secret: &str,
     redirect: &str,
@@ -514,7 +534,12 @@ async fn id_token(
     }
     let back = fx
         .provider
-        .sign_in(url.as_str(), "ada@example.com", "ada password", true)
+        .sign_in(
+            url.as_str(),
+            &format!("{name}@example.com"),
+            &format!("{name} password"),
+            true,
+        )
         .await;
     let code = query_of(&back)
         .into_iter()

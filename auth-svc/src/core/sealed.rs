@@ -3,6 +3,9 @@
 //!
 //! The text is lowercase hex of a 24-byte random nonce followed by XChaCha20-Poly1305 of the plaintext under
 //! SHA-256 of the secret; under a versioned secret (`AUTH_SECRETS`) it is wrapped as `$ba$<version>$<hex>`.
+//!
+//! Some texts are sealed under a purpose key instead of the secret itself ([`seal_for`], Better Auth's
+//! `derivePurposeKey`), so that a ciphertext made for one use cannot be opened as another.
 
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce, aead::Aead};
 use sha2::{Digest, Sha256};
@@ -56,6 +59,48 @@ pub fn open(secret: &AuthSecret, text: &str) -> Option<String> {
         .and_then(|plain| String::from_utf8(plain).ok())
 }
 
+/// The salt of Better Auth's purpose keys.
+const PURPOSE_SALT: &[u8] = b"better-auth:oauth-encryption:v1";
+
+/// Better Auth's `derivePurposeKey(secret, purpose)`: HKDF-SHA256 of the secret, written as 64 hex digits, which
+/// then serve as the secret of the cipher.
+fn purpose_key(secret: &str, purpose: &str) -> String {
+    let hkdf = hkdf::Hkdf::<Sha256>::new(Some(PURPOSE_SALT), secret.as_bytes());
+    let mut key = [0u8; 32];
+    hkdf.expand(format!("better-auth:{purpose}:v1").as_bytes(), &mut key)
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    hex::encode(key)
+}
+
+/// `plaintext` sealed under the newest secret's key for `purpose` (bare hex, as Better Auth writes it).
+pub fn seal_for(secret: &AuthSecret, purpose: &str, plaintext: &str) -> String {
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let key = purpose_key(secret.expose(), purpose);
+    let sealed = cipher(&key)
+        .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+        .expect("XChaCha20-Poly1305 encrypts any message this size");
+    let mut bytes = nonce.to_vec();
+    bytes.extend_from_slice(&sealed);
+    hex::encode(bytes)
+}
+
+/// The plaintext of a [`seal_for`]ed text, under any of the secrets' keys for `purpose`.
+pub fn open_for(secret: &AuthSecret, purpose: &str, text: &str) -> Option<String> {
+    let bytes = hex::decode(text).ok()?;
+    if bytes.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+    secret
+        .expose_all()
+        .find_map(|(_, key)| {
+            cipher(&purpose_key(key, purpose))
+                .decrypt(XNonce::from_slice(nonce), sealed)
+                .ok()
+        })
+        .and_then(|plain| String::from_utf8(plain).ok())
+}
+
 fn cipher(secret: &str) -> XChaCha20Poly1305 {
     let key = Sha256::digest(secret.as_bytes());
     XChaCha20Poly1305::new(&key)
@@ -89,6 +134,28 @@ mod tests {
         assert_eq!(open(&secret, &sealed).as_deref(), Some("gho_a-token"));
         assert_eq!(open(&secret, &sealed.replacen('0', "1", 1)), None);
         assert_eq!(open(&self::secret(&"y".repeat(32)), &sealed), None);
+    }
+
+    #[test]
+    fn purpose_keys_are_better_auths() {
+        // derivePurposeKey("x"*32, …), from the package itself.
+        let secret_text = "x".repeat(32);
+        assert_eq!(
+            purpose_key(&secret_text, "oauth-link-session-token"),
+            "19fa803a7baf5be9c24d30f01bce21268bc9d54a29021090490e3b7417854a10"
+        );
+        assert_eq!(
+            purpose_key(&secret_text, "oauth-state-cookie"),
+            "898bac3f0d39190403bb0baa497264866ba5f26ea45edc29a76c84c99e8f27bb"
+        );
+        let secret = secret(&secret_text);
+        let sealed = seal_for(&secret, "oauth-link-session-token", "a-session-token");
+        assert_eq!(
+            open_for(&secret, "oauth-link-session-token", &sealed).as_deref(),
+            Some("a-session-token")
+        );
+        assert_eq!(open_for(&secret, "oauth-state-cookie", &sealed), None);
+        assert_eq!(open(&secret, &sealed), None);
     }
 
     #[test]

@@ -10,7 +10,10 @@ use super::{
     convert::{self, session_pb, user_pb},
 };
 use crate::{
-    core::social::{Callback, Completed, IdTokenSignIn, SocialCore, StartSignIn},
+    core::social::{
+        Callback, Completed, IdTokenLink, IdTokenSignIn, LinkAccount, LinkStarted, SocialCore,
+        StartSignIn, parse_scopes,
+    },
     error::AuthError,
     store::AccountRow,
 };
@@ -73,6 +76,13 @@ impl pb::social_service_server::SocialService for GrpcSocial {
             new_user,
             opened,
         } = self.core.complete_sign_in(callback, client).await?;
+        let Some(opened) = opened else {
+            return Ok(Response::new(pb::CompleteSignInResponse {
+                redirect_url,
+                linked: true,
+                ..Default::default()
+            }));
+        };
         let token = opened.token.expose().to_owned();
         Ok(Response::new(pb::CompleteSignInResponse {
             redirect_url,
@@ -80,6 +90,7 @@ impl pb::social_service_server::SocialService for GrpcSocial {
             session: Some(session_pb(opened.session, &token)),
             user: Some(user_pb(opened.user)),
             token,
+            linked: false,
         }))
     }
 
@@ -102,6 +113,82 @@ impl pb::social_service_server::SocialService for GrpcSocial {
             session: Some(session_pb(opened.session, &token)),
             user: Some(user_pb(opened.user)),
             token,
+        }))
+    }
+
+    async fn link_account(
+        &self,
+        request: Request<pb::LinkAccountRequest>,
+    ) -> Result<Response<pb::LinkAccountResponse>, Status> {
+        let token = self.caller.token(&request);
+        let input = link_account(request.into_inner())?;
+        let response = match self.core.link_account(token.as_ref(), input).await? {
+            LinkStarted::Redirect { url, state } => pb::LinkAccountResponse {
+                url,
+                state,
+                linked: false,
+            },
+            LinkStarted::Linked => pb::LinkAccountResponse {
+                linked: true,
+                ..Default::default()
+            },
+        };
+        Ok(Response::new(response))
+    }
+
+    async fn get_access_token(
+        &self,
+        request: Request<pb::GetAccessTokenRequest>,
+    ) -> Result<Response<pb::GetAccessTokenResponse>, Status> {
+        let token = self.caller.token(&request);
+        let account_id = request.into_inner().account_id;
+        let valid = self
+            .core
+            .get_access_token(token.as_ref(), &account_id)
+            .await?;
+        Ok(Response::new(pb::GetAccessTokenResponse {
+            access_token: valid.access_token,
+            access_token_expires_at: valid.access_token_expires_at.map(timestamp),
+            scopes: valid.scopes,
+            id_token: valid.id_token,
+        }))
+    }
+
+    async fn refresh_token(
+        &self,
+        request: Request<pb::RefreshTokenRequest>,
+    ) -> Result<Response<pb::RefreshTokenResponse>, Status> {
+        let token = self.caller.token(&request);
+        let account_id = request.into_inner().account_id;
+        let fresh = self.core.refresh_token(token.as_ref(), &account_id).await?;
+        Ok(Response::new(pb::RefreshTokenResponse {
+            access_token: fresh.access_token,
+            refresh_token: fresh.refresh_token,
+            access_token_expires_at: fresh.access_token_expires_at.map(timestamp),
+            refresh_token_expires_at: fresh.refresh_token_expires_at.map(timestamp),
+            scope: fresh.scope.unwrap_or_default(),
+            id_token: fresh.id_token,
+            provider_id: fresh.account.provider_id,
+            account_id: fresh.account.id,
+        }))
+    }
+
+    async fn get_account_info(
+        &self,
+        request: Request<pb::GetAccountInfoRequest>,
+    ) -> Result<Response<pb::GetAccountInfoResponse>, Status> {
+        let token = self.caller.token(&request);
+        let account_id = request.into_inner().account_id;
+        let info = self.core.account_info(token.as_ref(), &account_id).await?;
+        Ok(Response::new(pb::GetAccountInfoResponse {
+            name: info.user.name,
+            email: info.user.email,
+            email_verified: info.user.email_verified,
+            image: info.user.image,
+            data_json: info.user.raw.to_string(),
+            id: info.account.id,
+            provider_id: info.account.provider_id,
+            provider_account_id: info.account.account_id,
         }))
     }
 
@@ -130,14 +217,7 @@ impl pb::social_service_server::SocialService for GrpcSocial {
 }
 
 fn start_sign_in(message: pb::StartSignInRequest) -> Result<StartSignIn, AuthError> {
-    let additional_data = match message.additional_data_json.as_deref() {
-        None | Some("") => BTreeMap::new(),
-        Some(json) => serde_json::from_str(json).map_err(|_| {
-            AuthError::Validation(
-                "[body.additionalData] Invalid input: expected record, received string".into(),
-            )
-        })?,
-    };
+    let additional_data = additional_data(message.additional_data_json.as_deref())?;
     Ok(StartSignIn {
         provider: convert::text("body.provider", message.provider)?,
         callback_url: convert::optional_text("body.callbackURL", message.callback_url)?,
@@ -161,6 +241,43 @@ fn start_sign_in(message: pb::StartSignInRequest) -> Result<StartSignIn, AuthErr
     })
 }
 
+fn link_account(message: pb::LinkAccountRequest) -> Result<LinkAccount, AuthError> {
+    Ok(LinkAccount {
+        provider: convert::text("body.provider", message.provider)?,
+        callback_url: convert::optional_text("body.callbackURL", message.callback_url)?,
+        error_callback_url: convert::optional_text(
+            "body.errorCallbackURL",
+            message.error_callback_url,
+        )?,
+        scopes: message.scopes,
+        login_hint: message.login_hint,
+        additional_params: message
+            .additional_params
+            .into_iter()
+            .map(|param| (param.name, param.value))
+            .collect(),
+        additional_data: additional_data(message.additional_data_json.as_deref())?,
+        id_token: message.id_token.map(|id_token| IdTokenLink {
+            token: id_token.token,
+            nonce: id_token.nonce,
+            access_token: id_token.access_token,
+            refresh_token: id_token.refresh_token,
+        }),
+    })
+}
+
+/// Better Auth's `additionalData`, a JSON object carried as text.
+fn additional_data(json: Option<&str>) -> Result<BTreeMap<String, serde_json::Value>, AuthError> {
+    match json {
+        None | Some("") => Ok(BTreeMap::new()),
+        Some(json) => serde_json::from_str(json).map_err(|_| {
+            AuthError::Validation(
+                "[body.additionalData] Invalid input: expected record, received string".into(),
+            )
+        }),
+    }
+}
+
 /// An account as Better Auth lists it: no tokens, the scope as a list.
 fn account_pb(row: AccountRow) -> pb::LinkedAccount {
     pb::LinkedAccount {
@@ -170,13 +287,6 @@ fn account_pb(row: AccountRow) -> pb::LinkedAccount {
         user_id: row.user_id,
         created_at: Some(timestamp(row.created_at)),
         updated_at: Some(timestamp(row.updated_at)),
-        scopes: row
-            .scope
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|scope| !scope.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        scopes: parse_scopes(row.scope.as_deref()),
     }
 }

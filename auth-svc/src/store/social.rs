@@ -38,6 +38,7 @@ pub struct TokenColumns {
     pub id_token: Option<String>,
     pub access_token_expires_at: Option<DateTime<Utc>>,
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    pub scope: Option<String>,
 }
 
 impl Store {
@@ -112,6 +113,7 @@ impl Store {
             (account::Column::AccessToken, &tokens.access_token),
             (account::Column::RefreshToken, &tokens.refresh_token),
             (account::Column::IdToken, &tokens.id_token),
+            (account::Column::Scope, &tokens.scope),
         ] {
             if let Some(value) = value {
                 update = update.col_expr(column, Expr::value(value.clone()));
@@ -125,6 +127,54 @@ impl Store {
         }
         update.exec(self.connection()).await?;
         Ok(())
+    }
+
+    /// Writes the token columns after a refresh, as Better Auth does: the access token and its expiry as given (an
+    /// expiry of None clears it), the refresh token, its expiry and the ID token only when given. The scope stays.
+    pub async fn store_refreshed_tokens(
+        &self,
+        id: &str,
+        tokens: &TokenColumns,
+        now: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let mut update = account::Entity::update_many()
+            .col_expr(account::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                account::Column::AccessToken,
+                Expr::value(tokens.access_token.clone()),
+            )
+            .col_expr(
+                account::Column::AccessTokenExpiresAt,
+                Expr::value(tokens.access_token_expires_at),
+            )
+            .filter(account::Column::Id.eq(id));
+        for (column, value) in [
+            (account::Column::RefreshToken, &tokens.refresh_token),
+            (account::Column::IdToken, &tokens.id_token),
+        ] {
+            if let Some(value) = value {
+                update = update.col_expr(column, Expr::value(value.clone()));
+            }
+        }
+        if let Some(at) = tokens.refresh_token_expires_at {
+            update = update.col_expr(account::Column::RefreshTokenExpiresAt, Expr::value(at));
+        }
+        update.exec(self.connection()).await?;
+        Ok(())
+    }
+
+    /// One of a user's accounts by row id, with its tokens.
+    pub async fn find_user_account(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<AccountRow>, sea_orm::DbErr> {
+        let found = account::Entity::find()
+            .filter(account::Column::UserId.eq(user_id))
+            .filter(account::Column::Id.eq(id))
+            .one(self.connection())
+            .await?;
+        Ok(found.map(AccountRow::from))
     }
 
     /// Every account of a user, oldest first (the order Better Auth lists them in).

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod dev;
 pub mod error_page;
 pub mod jwt;
+pub mod provider_tokens;
 pub mod sessions;
 pub mod social;
 pub mod transcoded;

@@ -1,7 +1,7 @@
 //! Better Auth's social routes: `sign-in/social` (the provider's authorization URL, and the signed `state` cookie
 //! that binds the sign-in to this browser), `callback/{provider}` (completing it: a session and a redirect, or a
-//! redirect with `?error=`), and the caller's accounts (`list-accounts`, `unlink-account`). One `SocialService`
-//! call each; `docs/reference/better-auth-social-wire.md` is the contract.
+//! redirect with `?error=`), and the caller's accounts (`link-social`, `list-accounts`, `unlink-account`). One
+//! `SocialService` call each; `docs/reference/better-auth-social-wire.md` is the contract.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -50,6 +50,7 @@ struct IdToken {
     token: String,
     nonce: Option<String>,
     access_token: Option<String>,
+    refresh_token: Option<String>,
 }
 
 impl IdToken {
@@ -68,7 +69,7 @@ impl IdToken {
         let token = inner.string("token");
         let nonce = inner.optional_string("nonce");
         let access_token = inner.optional_string("accessToken");
-        inner.optional_string("refreshToken");
+        let refresh_token = inner.optional_string("refreshToken");
         inner.optional_number("expiresAt");
         for issue in inner.into_issues() {
             fields.push_issue(issue.replacen("[body.", "[body.idToken.", 1));
@@ -77,27 +78,46 @@ impl IdToken {
             token,
             nonce,
             access_token,
+            refresh_token,
         })
     }
 }
 
+/// The provider's id, as zod's enum of configured providers reads it: any other type is "Invalid input".
+fn provider(fields: &mut Fields<'_>) -> String {
+    match fields.object().get("provider") {
+        Some(Value::String(provider)) => provider.clone(),
+        _ => {
+            fields.invalid("provider");
+            String::new()
+        }
+    }
+}
+
+/// `additionalData`, a record kept as JSON text.
+fn additional_data(fields: &mut Fields<'_>) -> Option<String> {
+    match fields.object().get("additionalData") {
+        None => None,
+        Some(data @ Value::Object(_)) => Some(data.to_string()),
+        Some(_) => {
+            fields.mismatch("additionalData", "record");
+            None
+        }
+    }
+}
+
+fn additional_params(fields: &mut Fields<'_>) -> Vec<pb::AuthorizationParam> {
+    fields
+        .string_record("additionalParams")
+        .into_iter()
+        .map(|(name, value)| pb::AuthorizationParam { name, value })
+        .collect()
+}
+
 impl Schema for SignInSocialBody {
     fn read(fields: &mut Fields<'_>) -> Self {
-        let provider = match fields.object().get("provider") {
-            Some(Value::String(provider)) => provider.clone(),
-            _ => {
-                fields.invalid("provider");
-                String::new()
-            }
-        };
-        let additional_data = match fields.object().get("additionalData") {
-            None => None,
-            Some(data @ Value::Object(_)) => Some(data.to_string()),
-            Some(_) => {
-                fields.mismatch("additionalData", "record");
-                None
-            }
-        };
+        let provider = provider(fields);
+        let additional_data = additional_data(fields);
         Self {
             provider,
             callback_url: fields.optional_string("callbackURL"),
@@ -107,11 +127,40 @@ impl Schema for SignInSocialBody {
             scopes: fields.string_array("scopes"),
             login_hint: fields.optional_string("loginHint"),
             request_sign_up: fields.optional_bool("requestSignUp"),
-            additional_params: fields
-                .string_record("additionalParams")
-                .into_iter()
-                .map(|(name, value)| pb::AuthorizationParam { name, value })
-                .collect(),
+            additional_params: additional_params(fields),
+            additional_data,
+            id_token: IdToken::read(fields),
+        }
+    }
+}
+
+/// `POST /link-social`'s body: the sign-in's, without `newUserCallbackURL`.
+pub struct LinkSocialBody {
+    provider: String,
+    callback_url: Option<String>,
+    error_callback_url: Option<String>,
+    disable_redirect: Option<bool>,
+    scopes: Vec<String>,
+    login_hint: Option<String>,
+    additional_params: Vec<pb::AuthorizationParam>,
+    additional_data: Option<String>,
+    id_token: Option<IdToken>,
+}
+
+impl Schema for LinkSocialBody {
+    fn read(fields: &mut Fields<'_>) -> Self {
+        let provider = provider(fields);
+        let additional_data = additional_data(fields);
+        // Accepted and, as in Better Auth, not used.
+        fields.optional_bool("requestSignUp");
+        Self {
+            provider,
+            callback_url: fields.optional_string("callbackURL"),
+            error_callback_url: fields.optional_string("errorCallbackURL"),
+            disable_redirect: fields.optional_bool("disableRedirect"),
+            scopes: fields.string_array("scopes"),
+            login_hint: fields.optional_string("loginHint"),
+            additional_params: additional_params(fields),
             additional_data,
             id_token: IdToken::read(fields),
         }
@@ -187,16 +236,77 @@ pub async fn sign_in_social(
         state.social.clone().start_sign_in(request),
     )
     .await?;
-    let cookie = SetCookies::one(state.cookies.state_cookie(&state.secret, &started.state));
+    Ok(started_response(
+        &state,
+        started.url,
+        &started.state,
+        redirect,
+    ))
+}
+
+/// The ID-token link's answer.
+#[derive(Serialize)]
+struct LinkedResponse {
+    url: &'static str,
+    status: bool,
+    redirect: bool,
+}
+
+pub async fn link_social(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(body): Body<LinkSocialBody>,
+) -> Result<Response, ApiError> {
+    let redirect = !body.disable_redirect.unwrap_or(false);
+    let request = client.request(
+        pb::LinkAccountRequest {
+            provider: body.provider,
+            callback_url: body.callback_url,
+            error_callback_url: body.error_callback_url,
+            scopes: body.scopes,
+            login_hint: body.login_hint,
+            additional_params: body.additional_params,
+            additional_data_json: body.additional_data,
+            id_token: body.id_token.map(|id_token| pb::IdTokenCredential {
+                token: id_token.token,
+                nonce: id_token.nonce,
+                access_token: id_token.access_token,
+                refresh_token: id_token.refresh_token,
+            }),
+        },
+        Some(&current),
+    );
+    let started = call(
+        Route::LinkSocial,
+        state.social.clone().link_account(request),
+    )
+    .await?;
+    if started.linked {
+        let body = LinkedResponse {
+            url: "",
+            status: true,
+            redirect: false,
+        };
+        return Ok(Json(body).into_response());
+    }
+    Ok(started_response(
+        &state,
+        started.url,
+        &started.state,
+        redirect,
+    ))
+}
+
+/// A started flow's answer: the URL (and `Location` unless the client handles the redirect) and the state cookie.
+fn started_response(state: &AppState, url: String, flow: &str, redirect: bool) -> Response {
+    let cookie = SetCookies::one(state.cookies.state_cookie(&state.secret, flow));
     let location = redirect
-        .then(|| HeaderValue::try_from(started.url.as_str()).ok())
+        .then(|| HeaderValue::try_from(url.as_str()).ok())
         .flatten()
         .map(|url| [(header::LOCATION, url)]);
-    let body = StartedResponse {
-        url: started.url,
-        redirect,
-    };
-    Ok((cookie, location, Json(body)).into_response())
+    let body = StartedResponse { url, redirect };
+    (cookie, location, Json(body)).into_response()
 }
 
 /// `GET /callback/{provider}`: the provider sends the browser back here.
@@ -241,6 +351,11 @@ pub async fn callback(
         Ok(completed) => completed.into_inner(),
         Err(status) => return Ok(refused(&state, &status)),
     };
+    if completed.linked {
+        // A link opens no session: the state cookie goes, the session cookie stays as it is.
+        let cookies = SetCookies::one(state.cookies.state_deletion());
+        return Ok(redirect_to(&completed.redirect_url, cookies));
+    }
     let token = completed.token.clone();
     let cookies = SetCookies::session(&state.cookies, &state.secret, &token, true, false)
         .after(state.cookies.state_deletion());

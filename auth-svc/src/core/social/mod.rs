@@ -10,9 +10,11 @@
 //! ([`crate::core::sealed`]; rows Better Auth stored in plain text still read), and an ID token is verified whenever
 //! one arrives, Google's included.
 
+mod link;
 pub mod oauth;
 pub mod settings;
 pub mod state;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +34,9 @@ use crate::{
 use oauth::{AuthorizationRequest, OAuth, ProviderUser, Tokens};
 use settings::{Kind, Provider, Social};
 use state::StateData;
+
+pub use link::{IdTokenLink, LinkAccount, LinkStarted};
+pub use tokens::{AccessToken, AccountInfo, Refreshed, parse_scopes};
 
 /// The `verification` identifier prefix of ID tokens already used without a nonce.
 pub const SPENT_ID_TOKEN: &str = "spent-id-token:";
@@ -84,11 +89,12 @@ pub struct Callback {
     pub kept_state: Option<String>,
 }
 
-/// A completed sign-in.
+/// A completed flow: a sign-in's session, or nothing more for a link.
 pub struct Completed {
     pub redirect_url: String,
     pub new_user: bool,
-    pub opened: Opened,
+    /// None when the flow linked an account to the user who started it.
+    pub opened: Option<Opened>,
 }
 
 #[derive(Clone)]
@@ -140,6 +146,16 @@ impl SocialCore {
             .social
             .provider(&input.provider)
             .ok_or(AuthError::ProviderNotFound)?;
+        self.start_flow(provider, input, None).await
+    }
+
+    /// Stores a flow's state and answers the provider's authorization URL and the state; `link` makes it a link.
+    async fn start_flow(
+        &self,
+        provider: &Provider,
+        input: StartSignIn,
+        link: Option<state::LinkState>,
+    ) -> Result<(String, String), AuthError> {
         let nonce = self
             .oauth
             .requires_nonce(provider)
@@ -159,6 +175,7 @@ impl SocialCore {
             request_sign_up: input.request_sign_up,
             id_token_nonce: nonce,
             oauth_state: Some(state::random_string(32)),
+            link,
         };
         let url = self
             .oauth
@@ -250,6 +267,16 @@ impl SocialCore {
         if user.account_id.is_empty() || matches!(user.account_id.as_str(), "undefined" | "null") {
             return Err(refuse("unable_to_get_user_info").into());
         }
+        if let Some(link) = &data.link {
+            self.link_from_callback(provider, link, &user, &tokens, now)
+                .await
+                .map_err(refuse)?;
+            return Ok(Completed {
+                redirect_url: data.callback_url,
+                new_user: false,
+                opened: None,
+            });
+        }
         let Some(email) = user.email.clone().filter(|email| !email.is_empty()) else {
             return Err(refuse("email_not_found").into());
         };
@@ -279,7 +306,7 @@ impl SocialCore {
         Ok(Completed {
             redirect_url,
             new_user,
-            opened,
+            opened: Some(opened),
         })
     }
 
@@ -513,6 +540,7 @@ impl SocialCore {
             id_token: tokens.id_token.clone(),
             access_token_expires_at: tokens.access_token_expires_at,
             refresh_token_expires_at: tokens.refresh_token_expires_at,
+            scope: None,
         }
     }
 

@@ -255,6 +255,60 @@ impl OAuth {
         user.map_err(|failure| failure.logged(provider))
     }
 
+    /// The user behind an account's stored tokens, for account-info (§12): as [`Self::user_info`], except that a
+    /// stored ID token is read without verifying it again. It was verified when it was stored, and has often
+    /// expired since (Google's live an hour); Better Auth decodes it too.
+    pub async fn stored_user(
+        &self,
+        provider: &Provider,
+        tokens: &Tokens,
+    ) -> Result<ProviderUser, OAuthError> {
+        let claims = tokens.id_token.as_deref().and_then(|id_token| {
+            jsonwebtoken::dangerous::insecure_decode::<Map<String, Value>>(id_token)
+                .ok()
+                .map(|decoded| decoded.claims)
+        });
+        let user = match &provider.kind {
+            Kind::Github { api } => self.github_user(api, tokens).await,
+            Kind::Google => claims
+                .ok_or(Fault::Missing("a stored ID token"))
+                .and_then(google_user)
+                .or_fail(OAuthError::UserInfo),
+            Kind::Generic => match claims.filter(holds_sub_and_email) {
+                Some(claims) => {
+                    let account_id = subject_of(claims.get("sub"));
+                    generic_user(profile_from_claims(&claims), account_id)
+                        .or_fail(OAuthError::UserInfo)
+                }
+                None => self.stored_generic_user(provider, tokens).await,
+            },
+        };
+        user.map_err(|failure| failure.logged(provider))
+    }
+
+    /// A generic provider's user from its userinfo endpoint, named as [`Self::generic_user`] names it.
+    async fn stored_generic_user(
+        &self,
+        provider: &Provider,
+        tokens: &Tokens,
+    ) -> Result<ProviderUser, Failure> {
+        let endpoints = self.endpoints(provider).await?;
+        let profile = self
+            .userinfo(&endpoints, tokens)
+            .await
+            .or_fail(OAuthError::UserInfo)?;
+        let oidc = endpoints
+            .discovered
+            .as_deref()
+            .is_some_and(Discovered::is_oidc);
+        let account_id = if oidc {
+            subject_of(profile.get("sub"))
+        } else {
+            subject_of(profile.get("id")).or_else(|| subject_of(profile.get("sub")))
+        };
+        generic_user(profile, account_id).or_fail(OAuthError::UserInfo)
+    }
+
     /// Verifies an ID token a client obtained itself (the native-app sign-in, §4.4); `nonce` is checked when given.
     /// Errors: `IdTokenNotSupported` for GitHub and for a provider without discovered keys; `InvalidIdToken` for a
     /// token that fails; `UserInfo` for a generic provider's token without `sub` and `email` (Better Auth's

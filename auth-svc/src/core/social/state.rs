@@ -50,7 +50,23 @@ pub struct StateData {
     pub id_token_nonce: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oauth_state: Option<String>,
+    /// Present when the flow links an account to a signed-in user instead of signing in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkState>,
 }
+
+/// The user a link flow is for, as Better Auth keeps it: the session that started it travels encrypted under its own
+/// purpose key, and must still be live when the provider sends the user back.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkState {
+    pub user_id: String,
+    pub email: String,
+    pub encrypted_session_token: String,
+}
+
+/// The purpose key a link flow's session token is sealed under (Better Auth's).
+pub const LINK_SESSION_PURPOSE: &str = "oauth-link-session-token";
 
 /// Stores a new sign-in's state and returns it.
 pub async fn save(
@@ -142,6 +158,7 @@ mod tests {
             request_sign_up: None,
             id_token_nonce: Some("n".into()),
             oauth_state: Some("s".into()),
+            link: None,
         };
         let value: serde_json::Value = serde_json::to_value(&data).unwrap();
         let mut keys: Vec<&str> = value
@@ -169,5 +186,17 @@ mod tests {
         assert_eq!(read.callback_url, "http://localhost:3100");
         assert_eq!(read.oauth_state.as_deref(), Some("tJSl"));
         assert!(read.additional_data.is_empty());
+        assert!(read.link.is_none());
+        let linking = r#"{"callbackURL":"/settings","codeVerifier":"G","expiresAt":1,"oauthState":"t","link":{"userId":"u1","email":"ada@example.com","encryptedSessionToken":"00ff"}}"#;
+        let read: StateData = serde_json::from_str(linking).unwrap();
+        let link = read.link.expect("the link half is read");
+        assert_eq!(
+            (link.user_id.as_str(), link.email.as_str()),
+            ("u1", "ada@example.com")
+        );
+        assert!(
+            read.additional_data.is_empty(),
+            "`link` is not additional data"
+        );
     }
 }
