@@ -25,4 +25,5 @@ mod sessions;
 mod sign_in;
 mod sign_up;
 mod social_oauth;
+mod social_providers;
 mod tls;
