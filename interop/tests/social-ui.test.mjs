@@ -267,6 +267,8 @@ describe("social sign-in in the web UI", () => {
     });
     assert.equal(signUp.status, 200);
 
+    // The provider still remembers Ada from the last case.
+    await browser.context.clearCookies();
     await page.goto(base);
     await continueWithGoogle();
     await atGoogle(email, "grace password");
