@@ -24,5 +24,6 @@ mod protocol;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod social_grpc;
 mod social_oauth;
 mod tls;
