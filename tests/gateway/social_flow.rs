@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Response;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use warden_testkit::providers::{OidcProvider, TestClient};
 
 use crate::helpers::{Backend, TestApp, assert_error, session_cookie, set_cookies};
