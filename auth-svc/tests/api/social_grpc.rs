@@ -392,3 +392,33 @@ async fn a_signed_in_user_links_over_grpc_by_a_flow_or_an_id_token_and_a_native_
         "ada@example.com"
     );
 }
+
+#[tokio::test]
+async fn an_id_token_without_a_nonce_signs_in_once_even_when_presented_many_times_at_once() {
+    let fx = Fixture::start().await;
+    let redirect = format!("{BASE_URL}/api/auth/callback/oidc");
+    let token = fx.provider.id_token(CLIENT, &redirect, "ada", None).await;
+    let attempts = (0..8).map(|_| {
+        let mut social = fx.social.clone();
+        let id_token = token.clone();
+        tokio::spawn(async move {
+            social
+                .sign_in_with_id_token(pb::SignInWithIdTokenRequest {
+                    provider: "oidc".into(),
+                    id_token,
+                    ..Default::default()
+                })
+                .await
+        })
+    });
+    let mut opened = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.unwrap() {
+            Ok(_) => opened += 1,
+            Err(status) => assert_error(&status, Code::InvalidArgument, "INVALID_TOKEN"),
+        }
+    }
+    assert_eq!(opened, 1, "one session from one ID token");
+    let sessions = fx.app.query_strings(r#"select id from session"#).await;
+    assert_eq!(sessions.len(), 1);
+}
