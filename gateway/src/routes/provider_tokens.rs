@@ -72,9 +72,13 @@ fn account_id(selection: Option<String>) -> Result<String, ApiError> {
     selection.ok_or_else(|| ApiError::bad_request(Reason::AccountNotFound, "Account not found"))
 }
 
-/// Better Auth's bare 401 on these routes, for a caller without a live session.
+/// Better Auth's bare 401 on these routes, for a caller without a live session: an empty body, yet labelled JSON.
 fn unauthorized() -> Response {
-    StatusCode::UNAUTHORIZED.into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        [(http::header::CONTENT_TYPE, "application/json")],
+    )
+        .into_response()
 }
 
 /// The RPC's answer, or the error response: a refused session is the bare 401.
@@ -295,6 +299,20 @@ mod tests {
             provider_id: provider_id.into(),
             provider_account_id: "ada".into(),
         }
+    }
+
+    #[tokio::test]
+    async fn the_bare_401_is_empty_and_labelled_json_as_better_auths() {
+        let response = unauthorized();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[http::header::CONTENT_TYPE],
+            "application/json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert!(body.is_empty());
     }
 
     #[test]
