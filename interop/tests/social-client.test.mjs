@@ -200,12 +200,20 @@ describe("social sign-in with the official Better Auth client", () => {
         assert.equal(back.location, "/oops?error=account_not_linked", provider);
         assert.equal(b.jar.get(SESSION_COOKIE), undefined);
       }
+      // Nor by the provider's ID token: Better Auth's OAUTH_LINK_ERROR with its internal text.
+      const minted = await mintTokens(warden, PEOPLE.mallory);
+      const byIdToken = await browser().client.signIn.social({ provider: "google", idToken: { token: minted.id_token } });
+      assertError(byIdToken.error, 401, "OAUTH_LINK_ERROR");
+      assert.equal(byIdToken.error.message, "account not linked");
+
       // Nor does the owner link it: the provider does not vouch for the address, by redirect or by ID token.
       const { data } = await owner.client.linkSocial({ provider: "oidc", errorCallbackURL: "/link-error" });
       const back = await completeAtProvider(owner, "oidc", data.url, PEOPLE.mallory);
       assert.equal(back.location, "/link-error?error=unable_to_link_account");
-      const tokens = await mintTokens(warden, PEOPLE.mallory);
-      const unvouched = await owner.client.linkSocial({ provider: "google", idToken: { token: tokens.id_token } });
+      // (With a nonce: the same person's nonce-less tokens minted within one second are the same token, used above.)
+      const n = nonce();
+      const tokens = await mintTokens(warden, PEOPLE.mallory, { nonce: n });
+      const unvouched = await owner.client.linkSocial({ provider: "google", idToken: { token: tokens.id_token, nonce: n } });
       assertError(unvouched.error, 401, "LINKING_NOT_ALLOWED");
       assert.equal((await accounts(owner)).length, 1, "still only the password account");
     }),
