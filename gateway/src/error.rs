@@ -50,6 +50,8 @@ pub enum Route {
     CheckResetToken,
     ResetPassword,
     ListOutbox,
+    /// Warden's own list of the social providers configured.
+    ListProviders,
     UpdateSession,
     VerifyPassword,
     DeleteUserCallback,

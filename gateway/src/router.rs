@@ -23,7 +23,7 @@ use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
 use crate::routes::{
-    self, admin, dev, error_page, jwt, not_found, ok, provider_tokens, sessions, social,
+    self, admin, dev, error_page, jwt, not_found, ok, provider_tokens, providers, sessions, social,
     transcoded, ui,
 };
 use crate::transcode::hooks::OLDER_CLIENTS;
@@ -116,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         )
         // Better Auth's error page: HTML, no RPC behind it.
         .route("/api/auth/error", get(error_page::error_page))
+        // Warden's own: the providers configured, for the web UI's sign-in buttons.
+        .route("/api/warden/providers", get(providers::list_providers))
         // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
         .route("/api/dev/outbox", get(dev::dev_outbox))
         .merge(served(plugins, Plugin::Admin, admin_routes()))

@@ -295,6 +295,32 @@ async fn the_page_has_the_admin_outbox_and_password_reset_views() {
 }
 
 #[tokio::test]
+async fn the_sign_in_pages_have_provider_buttons_and_there_is_an_account_page() {
+    let page = get("/").await.body;
+    let script = get("/app.js").await.body;
+
+    for html in [
+        // Hidden until the server names a provider.
+        r#"<div class="social" id="sign-in-social" hidden>"#,
+        r#"<div class="social" id="sign-up-social" hidden>"#,
+        r#"id="accounts""#,
+        r#"id="linked-template""#,
+        r##"href="#accounts""##,
+    ] {
+        assert!(page.contains(html), "the page lacks {html}");
+    }
+    for route in [
+        "/api/warden/providers",
+        "/api/auth/sign-in/social",
+        "/api/auth/link-social",
+        "/api/auth/list-accounts",
+        "/api/auth/unlink-account",
+    ] {
+        assert!(script.contains(route), "app.js never calls {route}");
+    }
+}
+
+#[tokio::test]
 async fn head_requests_are_answered_without_a_body() {
     let answer = send(Method::HEAD, "/").await;
 

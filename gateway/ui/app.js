@@ -1,5 +1,6 @@
-// Warden's web UI: sign-up, sign-in, password reset, a task dashboard, an admin page for administrators and, in
-// development, the mail outbox; all speaking the gateway's REST routes with the session cookie like any other client.
+// Warden's web UI: sign-up, sign-in (with a password or a configured provider), password reset, a task dashboard,
+// an account page listing the ways to sign in, an admin page for administrators and, in development, the mail
+// outbox; all speaking the gateway's REST routes with the session cookie like any other client.
 // The cookie is HttpOnly, so nothing is kept in the page: whether someone is signed in is asked of
 // /api/auth/get-session. Text from the server is only ever set as textContent, links included.
 
@@ -22,11 +23,42 @@ const AUTH_VIEWS = {
   forgot: 'Reset password',
   reset: 'New password',
 };
-const VIEWS = ['loading', ...Object.keys(AUTH_VIEWS), 'dashboard', 'admin', 'outbox'];
+const VIEWS = ['loading', ...Object.keys(AUTH_VIEWS), 'dashboard', 'accounts', 'admin', 'outbox'];
+/** Where a provider sends the browser back to: the dashboard, or the account page after linking. */
+const HOME_URL = '/';
+const ACCOUNTS_URL = '/?view=accounts';
+/**
+ * Better Auth's `?error=` codes of a sign-in or link that came back from a provider, in words. Any other code gets
+ * SOCIAL_ERROR: the code itself is never shown, since anyone can put one in a link.
+ */
+const SOCIAL_ERRORS = {
+  access_denied: 'The sign-in was cancelled at the provider. Nothing was changed.',
+  account_not_linked: 'An account with this email address already exists, and that provider is not linked to it. '
+    + 'Sign in with your password, then link the provider on your account page.',
+  signup_disabled: 'New accounts cannot be created with that provider. Sign in with an account you already have.',
+  banned: 'You have been banned from this application. Please contact support if you believe this is an error.',
+  BANNED_USER: 'You have been banned from this application. Please contact support if you believe this is an error.',
+  state_mismatch: 'That sign-in expired or was started in another browser. Please try again.',
+  state_not_found: 'That sign-in expired or was started in another browser. Please try again.',
+  email_not_found: 'The provider did not share an email address, which is needed to sign in.',
+  unable_to_create_user: 'Your account could not be created. Please try again.',
+  unable_to_link_account: 'That provider account could not be linked. The provider must confirm its email address, '
+    + 'and you must still be signed in here.',
+  email_does_not_match: 'That provider account has a different email address from yours, so it was not linked.',
+  account_already_linked_to_different_user: 'That provider account is already linked to another user.',
+};
+const SOCIAL_ERROR = 'Signing in with that provider did not work. Please try again, or sign in another way.';
+/** Refusals of unlink-account, in words. */
+const UNLINK_ERRORS = {
+  FAILED_TO_UNLINK_LAST_ACCOUNT: 'This is your only way to sign in, so it cannot be unlinked. Link another one first.',
+  SESSION_NOT_FRESH: 'For your safety, sign out and in again before unlinking a sign-in method.',
+};
 
 const state = {
   /** The signed-in user as the server last described them, or null. */
   user: null,
+  /** The social providers offered, `{ id, name }`, as GET /api/warden/providers lists them. */
+  providers: [],
   /** Whether GET /api/dev/outbox answers (development, on this machine). */
   outbox: false,
   /** The token of the reset link the page was opened with, taken off the address bar. */
@@ -47,6 +79,7 @@ const state = {
     loads: 0,
   },
   outboxLoads: 0,
+  accountLoads: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -168,10 +201,17 @@ function updateChrome(view) {
   setText($('account-name'), user ? user.name || user.email : '');
   $('nav').hidden = !user && !state.outbox;
   setText($('nav-home'), user ? 'Tasks' : 'Sign in');
+  $('nav-accounts').hidden = !user;
   $('nav-admin').hidden = !isAdmin(user);
   $('nav-outbox').hidden = !state.outbox;
-  const current = { dashboard: 'nav-home', 'sign-in': 'nav-home', admin: 'nav-admin', outbox: 'nav-outbox' }[view];
-  for (const id of ['nav-home', 'nav-admin', 'nav-outbox']) {
+  const current = {
+    dashboard: 'nav-home',
+    'sign-in': 'nav-home',
+    accounts: 'nav-accounts',
+    admin: 'nav-admin',
+    outbox: 'nav-outbox',
+  }[view];
+  for (const id of ['nav-home', 'nav-accounts', 'nav-admin', 'nav-outbox']) {
     if (id === current) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }
@@ -186,6 +226,7 @@ async function route() {
   const view = routeName();
   if (view === 'outbox' && state.outbox) await showOutbox();
   else if (!state.user) showAuth('sign-in');
+  else if (view === 'accounts') await showAccounts();
   else if (view === 'admin' && isAdmin(state.user)) await showAdmin();
   else await showDashboard();
 }
@@ -212,6 +253,7 @@ function showAuth(mode, message = '', notice = '') {
   document.title = `${AUTH_VIEWS[mode]} · Warden`;
   setText(alertOf($(`${mode}-form`)), message);
   setText($('sign-in-notice'), mode === 'sign-in' ? notice : '');
+  for (const id of ['sign-in-social', 'sign-up-social']) setText(alertOf($(id)), '');
   if (mode === 'forgot') $('forgot-sent').replaceChildren();
   $(`${mode}-heading`).focus();
 }
@@ -240,6 +282,7 @@ async function signUp(data) {
 function signedOut(message = '', notice = '') {
   state.user = null;
   clearDashboard();
+  clearAccounts();
   clearUsers();
   showAuth('sign-in', message, notice);
 }
@@ -304,6 +347,143 @@ async function resetPassword(data) {
   } else {
     signedOut('', 'Your password has been changed. Sign in with your new password.');
   }
+}
+
+// ---- other providers: "Continue with …" and the account page ----
+
+/** Sends the browser to a provider's authorization page, which must be an http(s) address. */
+function leaveFor(url) {
+  const href = safeHref(String(url ?? ''));
+  if (!href) throw new ApiError(0, '', 'The server answered with an address this page cannot open.');
+  location.assign(href);
+}
+
+const providerName = (id) => state.providers.find((provider) => provider.id === id)?.name ?? id;
+
+/** One button per provider, `label(name)` its text and `data-provider` its id. */
+function providerButtons(container, providers, label) {
+  container.replaceChildren(...providers.map(({ id, name }) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'button secondary wide social-button';
+    button.dataset.provider = id;
+    button.textContent = label(name);
+    return button;
+  }));
+}
+
+/** The sign-in and sign-up pages' buttons, for the providers the server offers (none: no buttons at all). */
+function showProviderButtons() {
+  for (const id of ['sign-in-social', 'sign-up-social']) {
+    const group = $(id);
+    providerButtons(group.querySelector('.social-buttons'), state.providers, (name) => `Continue with ${name}`);
+    group.hidden = state.providers.length === 0;
+  }
+}
+
+async function loadProviders() {
+  try {
+    const { providers } = await api('GET', '/api/warden/providers');
+    state.providers = Array.isArray(providers) ? providers : [];
+  } catch {
+    // Without the list the password forms still work; the buttons just do not appear.
+    state.providers = [];
+  }
+  showProviderButtons();
+}
+
+/** Starts a sign-in with a provider; a failure there comes back to this page as `?error=`. */
+async function continueWith(provider, signUp) {
+  const body = { provider, callbackURL: HOME_URL, errorCallbackURL: HOME_URL };
+  if (signUp) body.requestSignUp = true;
+  const { url } = await api('POST', '/api/auth/sign-in/social', { body });
+  leaveFor(url);
+}
+
+function onProviderClick(event, signUp) {
+  const button = event.target.closest('button[data-provider]');
+  if (button) working(event.currentTarget, () => continueWith(button.dataset.provider, signUp));
+}
+
+/** A `?error=` code from a provider's round trip, in words. */
+function socialErrorText(code) {
+  return Object.hasOwn(SOCIAL_ERRORS, code) ? SOCIAL_ERRORS[code] : SOCIAL_ERROR;
+}
+
+async function showAccounts(message = '') {
+  showOnly('accounts');
+  document.title = 'Account · Warden';
+  $('accounts-heading').focus();
+  await loadAccounts();
+  setText($('accounts-error'), message);
+}
+
+function clearAccounts() {
+  state.accountLoads += 1;
+  $('linked-list').replaceChildren();
+  $('link-group').hidden = true;
+  setText($('accounts-error'), '');
+}
+
+async function loadAccounts() {
+  const load = ++state.accountLoads;
+  const list = $('linked-list');
+  setText($('accounts-error'), '');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const accounts = await api('GET', '/api/auth/list-accounts');
+    if (load !== state.accountLoads) return;
+    const shown = Array.isArray(accounts) ? accounts : [];
+    list.replaceChildren(...shown.map(linkedItem));
+    const linked = new Set(shown.map((account) => account.providerId));
+    const linkable = state.providers.filter((provider) => !linked.has(provider.id));
+    providerButtons($('link-buttons'), linkable, (name) => `Link ${name}`);
+    $('link-group').hidden = linkable.length === 0;
+  } catch (error) {
+    if (load === state.accountLoads && !sessionEnded(error)) setText($('accounts-error'), error.message);
+  } finally {
+    if (load === state.accountLoads) list.removeAttribute('aria-busy');
+  }
+}
+
+function linkedItem(account) {
+  const item = $('linked-template').content.firstElementChild.cloneNode(true);
+  item.dataset.id = String(account.id ?? '');
+  const name = account.providerId === 'credential' ? 'Email and password' : providerName(String(account.providerId));
+  item.dataset.provider = String(account.providerId ?? '');
+  setText(item.querySelector('.linked-provider'), name);
+  const since = dateText(account.createdAt);
+  setText(item.querySelector('.linked-since'), since ? `Since ${since}` : '');
+  item.querySelector('.unlink').setAttribute('aria-label', `Unlink ${name}`);
+  return item;
+}
+
+/** Links a provider to the signed-in user; the provider sends the browser back to this page. */
+async function linkProvider(provider) {
+  const { url } = await api('POST', '/api/auth/link-social', {
+    body: { provider, callbackURL: ACCOUNTS_URL, errorCallbackURL: ACCOUNTS_URL },
+  });
+  leaveFor(url);
+}
+
+async function unlink(item) {
+  const name = item.querySelector('.linked-provider').textContent;
+  try {
+    await api('POST', '/api/auth/unlink-account', { body: { accountId: item.dataset.id } });
+  } catch (error) {
+    if (Object.hasOwn(UNLINK_ERRORS, error.code)) throw new ApiError(error.status, error.code, UNLINK_ERRORS[error.code]);
+    throw error;
+  }
+  await loadAccounts();
+  $('accounts-heading').focus();
+  announce(`Unlinked ${name}.`);
+}
+
+function onAccountsClick(event) {
+  const button = event.target.closest('button');
+  if (!button) return;
+  if (button.matches('.unlink')) working(button.closest('.linked'), () => unlink(button.closest('.linked')), sessionEnded);
+  else if (button.dataset.provider) working($('link-group'), () => linkProvider(button.dataset.provider), sessionEnded);
 }
 
 // ---- the dashboard ----
@@ -950,20 +1130,28 @@ function bindEvents() {
   users.addEventListener('click', onUserClick);
   users.addEventListener('submit', onUserSubmit);
   users.addEventListener('keydown', onUserKeydown);
+  $('sign-in-social').addEventListener('click', (event) => onProviderClick(event, false));
+  $('sign-up-social').addEventListener('click', (event) => onProviderClick(event, true));
+  $('accounts').addEventListener('click', onAccountsClick);
   $('outbox-refresh').addEventListener('click', loadOutbox);
   $('nav').addEventListener('click', onNavClick);
   $('forgot-sent').addEventListener('click', onNavClick);
   window.addEventListener('hashchange', () => route());
 }
 
-/** Takes a reset link's `?token=` or `?error=` off the address, so it stays out of history and bookmarks. */
+/**
+ * Takes what a link or a provider's redirect put in the address (a reset link's `?token=`, `?error=`, the view to
+ * open) off it, so it stays out of history and bookmarks.
+ */
 function takeLinkParameters() {
   const params = new URLSearchParams(location.search);
   const token = params.get('token');
   const error = params.get('error');
-  if (token === null && error === null) return {};
-  history.replaceState(null, '', location.pathname + location.hash);
-  return { token, error };
+  const view = params.get('view');
+  if (token === null && error === null && view === null) return {};
+  const hash = view === 'accounts' ? '#accounts' : location.hash;
+  history.replaceState(null, '', location.pathname + hash);
+  return { token, error, view };
 }
 
 async function start() {
@@ -972,6 +1160,7 @@ async function start() {
   const [session, outbox] = await Promise.all([
     api('GET', '/api/auth/get-session').catch((error) => error),
     outboxAvailable(),
+    loadProviders(),
   ]);
   state.outbox = outbox;
   if (session instanceof ApiError) {
@@ -984,8 +1173,13 @@ async function start() {
     showAuth('reset');
   } else if (link.error === 'INVALID_TOKEN') {
     showAuth('forgot', INVALID_RESET_LINK);
+  } else if (link.error && !state.user) {
+    showAuth('sign-in', socialErrorText(link.error));
+  } else if (link.error && routeName() === 'accounts') {
+    await showAccounts(socialErrorText(link.error));
   } else {
     await route();
+    if (link.error) setText($('account-error'), socialErrorText(link.error));
   }
 }
 

@@ -14,6 +14,7 @@ mod mail;
 mod metrics;
 mod origins;
 mod plugins;
+mod providers;
 mod sessions;
 mod settings;
 mod social;

@@ -26,4 +26,5 @@ mod sign_in;
 mod sign_up;
 mod social_grpc;
 mod social_oauth;
+mod social_providers;
 mod tls;

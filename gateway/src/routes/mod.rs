@@ -1,7 +1,7 @@
 //! Handlers, by Better Auth area: [`sessions`] (sign-up, sign-in, the session and the caller's sessions),
 //! [`account`] (profile, password, email, verification, deletion), [`social`] (sign-in with other providers, linked
 //! accounts), [`jwt`] and [`admin`] (those plugins), and
-//! Warden's own [`ui`], [`dev`] outbox and [`openapi`] document, and [`transcoded`], the one handler of every route
+//! Warden's own [`ui`], [`dev`] outbox, [`providers`] list and [`openapi`] document, and [`transcoded`], the one handler of every route
 //! served from an RPC's annotation. [`crate::router`]
 //! says which path reaches which.
 //!
@@ -14,6 +14,7 @@ pub mod dev;
 pub mod error_page;
 pub mod jwt;
 pub mod provider_tokens;
+pub mod providers;
 pub mod sessions;
 pub mod social;
 pub mod transcoded;
