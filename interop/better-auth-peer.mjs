@@ -1,6 +1,7 @@
 // Better Auth 1.7 itself, run in this process against a PostgreSQL database, as the deployment Warden takes over:
-// email and password, the bearer and jwt plugins and, when asked, the admin plugin, with Better Auth's own
-// migrations. Used by tests/takeover.test.mjs.
+// email and password, the bearer and jwt plugins and, when asked, the admin plugin and social sign-in through an
+// OpenID Connect provider (the genericOAuth plugin), with Better Auth's own migrations. Used by
+// tests/takeover.test.mjs and tests/social-takeover.test.mjs.
 
 import http from "node:http";
 
@@ -9,11 +10,16 @@ import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
+import { genericOAuth } from "better-auth/plugins/generic-oauth";
 import { jwt } from "better-auth/plugins/jwt";
 import pg from "pg";
 
-/** Better Auth's options as a team would have written them. `baseURL` is the public URL users reach. */
-export function betterAuthOptions({ pool, secret, baseURL, withAdmin }) {
+/**
+ * Better Auth's options as a team would have written them. `baseURL` is the public URL users reach. `social`, when
+ * given, is `{ providerId, issuer, clientId, clientSecret, encryptOAuthTokens }`: one genericOAuth provider discovered
+ * at `issuer`, with PKCE, and `account.encryptOAuthTokens` as given.
+ */
+export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social }) {
   return {
     baseURL,
     basePath: "/api/auth",
@@ -23,8 +29,24 @@ export function betterAuthOptions({ pool, secret, baseURL, withAdmin }) {
     rateLimit: { enabled: false },
     telemetry: { enabled: false },
     logger: { level: "error" },
-    plugins: [jwt(), bearer(), ...(withAdmin ? [admin()] : [])],
+    ...(social ? { account: { encryptOAuthTokens: social.encryptOAuthTokens ?? false } } : {}),
+    plugins: [jwt(), bearer(), ...(withAdmin ? [admin()] : []), ...(social ? [socialPlugin(social)] : [])],
   };
+}
+
+function socialPlugin({ providerId, issuer, clientId, clientSecret }) {
+  return genericOAuth({
+    config: [
+      {
+        providerId,
+        discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+        clientId,
+        clientSecret,
+        scopes: ["openid", "email", "profile"],
+        pkce: true,
+      },
+    ],
+  });
 }
 
 /**
@@ -33,7 +55,7 @@ export function betterAuthOptions({ pool, secret, baseURL, withAdmin }) {
  * Resolves to `{ url, options, stop }`; `url` is where it listens, `stop()` closes the server and the pool (once,
  * however often it is called).
  */
-export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin = false }) {
+export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin = false, social }) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   const server = http.createServer();
   try {
@@ -42,7 +64,7 @@ export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin 
       server.listen(0, "127.0.0.1", resolve);
     });
     const url = `http://127.0.0.1:${server.address().port}`;
-    const options = betterAuthOptions({ pool, secret, baseURL: baseURL ?? url, withAdmin });
+    const options = betterAuthOptions({ pool, secret, baseURL: baseURL ?? url, withAdmin, social });
     const { runMigrations } = await getMigrations(options);
     await runMigrations();
     const handler = toNodeHandler(betterAuth(options));

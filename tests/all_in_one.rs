@@ -238,3 +238,195 @@ fn a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2_and_creates_not
         }
     }
 }
+
+/// Reads a child's pipe to its end on a thread of its own, so the child never blocks on a full pipe.
+fn drain(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        BufReader::new(pipe).read_to_string(&mut text).unwrap();
+        text
+    })
+}
+
+/// The value of cookie `name` among a response's `Set-Cookie` headers, percent-decoded.
+fn cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .find_map(|header| header.strip_prefix(&format!("{name}=")))
+        .and_then(|rest| rest.split(';').next())
+        .map(|value| {
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+}
+
+#[tokio::test]
+async fn a_social_sign_in_logged_at_debug_leaves_no_secret_code_or_token_in_the_logs() {
+    use warden_testkit::providers::{OidcProvider, TestClient};
+    const CLIENT_SECRET: &str = "client-secret-8d1f3c";
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let base_url = format!("http://127.0.0.1:{http_port}");
+    let provider = OidcProvider::start(
+        &[TestClient {
+            id: "warden".into(),
+            secret: CLIENT_SECRET.into(),
+            redirect_uris: vec![format!("{base_url}/api/auth/callback/oidc")],
+        }],
+        &[],
+    )
+    .await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(dir.path())
+        .env_remove("AUTH_SECRET")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("LOG_LEVEL", "debug")
+        .env("BASE_URL", &base_url)
+        .env("GATEWAY_ADDR", format!("127.0.0.1:{http_port}"))
+        .env("AUTH_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("TASK_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("OAUTH_PROVIDERS", "oidc")
+        .env(
+            "OAUTH_OIDC_DISCOVERY_URL",
+            format!("{}/.well-known/openid-configuration", provider.issuer()),
+        )
+        .env("OAUTH_OIDC_CLIENT_ID", "warden")
+        .env("OAUTH_OIDC_CLIENT_SECRET", CLIENT_SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = drain(child.stderr.take().unwrap());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    while !first.contains(&base_url) {
+        first.clear();
+        assert!(stdout.read_line(&mut first).unwrap() > 0, "no URL printed");
+    }
+    let stdout = drain(stdout);
+
+    // Sign in through the provider, then hand out, refresh and use the provider's tokens.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let started = http
+        .post(format!("{base_url}/api/auth/sign-in/social"))
+        .json(&serde_json::json!({"provider": "oidc", "callbackURL": "/"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200);
+    let state_cookie = cookie_value(&started, "better-auth.state").expect("a state cookie");
+    let url = started.json::<serde_json::Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = provider
+        .sign_in(&url, "ada@example.com", "ada password", true)
+        .await;
+    let query: Vec<(String, String)> = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap()
+    };
+    let (code, state) = (param("code"), param("state"));
+    let signed_in = http
+        .get(&back)
+        .header(
+            "cookie",
+            format!(
+                "better-auth.state={}",
+                percent_encoding::utf8_percent_encode(
+                    &state_cookie,
+                    percent_encoding::NON_ALPHANUMERIC
+                )
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 302);
+    let session = cookie_value(&signed_in, "better-auth.session_token").expect("signed in");
+    let session_token = session.split('.').next().unwrap().to_owned();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{base_url}{path}"))
+            .header("authorization", format!("Bearer {session_token}"))
+            .json(&body)
+            .send()
+    };
+    let accounts: serde_json::Value = http
+        .get(format!("{base_url}/api/auth/list-accounts"))
+        .header("authorization", format!("Bearer {session_token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let account_id = accounts[0]["id"].as_str().unwrap().to_owned();
+    let selection = serde_json::json!({"accountId": account_id});
+    let tokens: serde_json::Value = post("/api/auth/get-access-token", selection.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refreshed: serde_json::Value = post("/api/auth/refresh-token", selection.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let info = http
+        .get(format!(
+            "{base_url}/api/auth/account-info?accountId={account_id}"
+        ))
+        .header("authorization", format!("Bearer {session_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200, "{:?}", info.text().await);
+
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let logs = format!("{}{}", stdout.join().unwrap(), stderr.join().unwrap());
+    assert!(
+        logs.contains("http.route=/api/auth/refresh-token"),
+        "the requests were logged at all"
+    );
+    let text = |value: &serde_json::Value| value.as_str().expect("a token").to_owned();
+    let secrets = [
+        ("the client secret", CLIENT_SECRET.to_owned()),
+        ("the authorization code", code),
+        ("the state", state),
+        ("the state cookie", state_cookie),
+        ("the session token", session_token.clone()),
+        ("the access token", text(&tokens["accessToken"])),
+        ("the ID token", text(&tokens["idToken"])),
+        (
+            "the refreshed access token",
+            text(&refreshed["accessToken"]),
+        ),
+        ("the refresh token", text(&refreshed["refreshToken"])),
+    ];
+    for (what, secret) in secrets {
+        assert!(secret.len() >= 16, "{what} is a real value: {secret}");
+        assert!(!logs.contains(&secret), "{what} is in the logs");
+    }
+}

@@ -8,11 +8,13 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 import { AuthService } from "../gen/warden/auth/v1/auth_pb.js";
+import { SocialService } from "../gen/warden/auth/v1/social_pb.js";
 import { TaskService } from "../gen/warden/task/v1/task_pb.js";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { PASSWORD, authAddr, taskAddr, uniqueEmail, wardenUrl } from "./helpers.mjs";
 
 const auth = createClient(AuthService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
+const social = createClient(SocialService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
 const tasks = createClient(TaskService, createGrpcWebTransport({ baseUrl: `http://${taskAddr()}` }));
 
 const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
@@ -207,5 +209,27 @@ describe("a gRPC-web client", () => {
     assert.equal(out.success, true);
     const after = await failure(() => tasks.listTasks({}, bearer(signIn.token)));
     assert.equal(after.code, Code.Unauthenticated);
+  });
+
+  test("reaches SocialService: the providers, the caller's accounts and Better Auth's refusals", async () => {
+    // This Warden has no provider configured.
+    const { providers } = await social.listProviders({});
+    assert.deepEqual(providers, []);
+    const unknown = await failure(() => social.startSignIn({ provider: "google" }));
+    assert.equal(unknown.code, Code.NotFound);
+    assert.equal(unknown.reason, "PROVIDER_NOT_FOUND");
+
+    const { signIn } = await signedIn("grpc-web-social");
+    const { accounts } = await social.listAccounts({}, bearer(signIn.token));
+    assert.deepEqual(
+      accounts.map((account) => [account.providerId, account.accountId, account.userId]),
+      [["credential", signIn.user.id, signIn.user.id]],
+    );
+    const last = await failure(() =>
+      social.unlinkAccount({ accountId: accounts[0].accountId }, bearer(signIn.token)),
+    );
+    assert.equal(last.reason, "FAILED_TO_UNLINK_LAST_ACCOUNT");
+    const anonymous = await failure(() => social.listAccounts({}));
+    assert.equal(anonymous.code, Code.Unauthenticated);
   });
 });

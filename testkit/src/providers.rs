@@ -8,6 +8,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -109,6 +111,61 @@ impl OidcProvider {
                 .unwrap_or_else(|| panic!("the provider refused the form at {path}"));
             url = absolute(&next);
         }
+    }
+}
+
+impl OidcProvider {
+    /// A genuine ID token for `client` (registered with `redirect_uri`), through a code flow with S256 PKCE and
+    /// `nonce`, as the provider's account `name` (`ada`, `grace`, `mallory`): what a native app holds after signing
+    /// in with the provider itself.
+    pub async fn id_token(
+        &self,
+        client: (&str, &str),
+        redirect_uri: &str,
+        name: &str,
+        nonce: Option<&str>,
+    ) -> String {
+        let (client_id, client_secret) = client;
+        let verifier = "v".repeat(64);
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let mut url = url::Url::parse(&format!("{}/auth", self.issuer)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", "openid email profile")
+            .append_pair("state", "s")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(nonce) = nonce {
+            url.query_pairs_mut().append_pair("nonce", nonce);
+        }
+        let email = format!("{name}@example.com");
+        let password = format!("{name} password");
+        let back = self.sign_in(url.as_str(), &email, &password, true).await;
+        let code = url::Url::parse(&back)
+            .unwrap()
+            .query_pairs()
+            .find(|(key, _)| key == "code")
+            .map(|(_, code)| code.into_owned())
+            .unwrap_or_else(|| panic!("no code in {back}"));
+        let tokens: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/token", self.issuer))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", &verifier),
+                ("client_id", client_id),
+                ("client_secret", client_secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens["id_token"].as_str().expect("an ID token").to_owned()
     }
 }
 

@@ -171,6 +171,19 @@ async fn the_fourth_sign_in_within_ten_seconds_is_429_with_x_retry_after() {
 }
 
 #[tokio::test]
+async fn a_social_callback_is_limited_like_a_sign_in() {
+    let app = Limited::start(1, |_| {}).await;
+    // Guessed codes: each is sent back to the error page, and the fourth within ten seconds is not tried at all.
+    for attempt in 0..3 {
+        let path = format!("/api/auth/callback/google?state=s{attempt}&code=c{attempt}");
+        assert_eq!(app.get(&path).await.status(), 302, "{path}");
+    }
+    let refused = app.get("/api/auth/callback/google?state=s&code=c").await;
+    let retry = assert_too_many_requests(refused).await;
+    assert!((1..=10).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
 async fn two_gateway_replicas_sharing_redis_count_together() {
     let app = Limited::start(2, |_| {}).await;
     app.sign_up("replicas@example.com").await;

@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Response;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use warden_testkit::providers::{OidcProvider, TestClient};
 
 use crate::helpers::{Backend, TestApp, assert_error, session_cookie, set_cookies};
@@ -518,51 +517,9 @@ pub(crate) async fn id_token_of(
     redirect: &str,
     nonce: Option<&str>,
 ) -> String {
-    let verifier = "v".repeat(64);
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let mut url = url::Url::parse(&format!("{}/auth", fx.provider.issuer())).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", redirect)
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", "s")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    if let Some(nonce) = nonce {
-        url.query_pairs_mut().append_pair("nonce", nonce);
-    }
-    let back = fx
-        .provider
-        .sign_in(
-            url.as_str(),
-            &format!("{name}@example.com"),
-            &format!("{name} password"),
-            true,
-        )
-        .await;
-    let code = query_of(&back)
-        .into_iter()
-        .find(|(name, _)| name == "code")
-        .unwrap()
-        .1;
-    let tokens: Value = reqwest::Client::new()
-        .post(format!("{}/token", fx.provider.issuer()))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", redirect),
-            ("code_verifier", &verifier),
-            ("client_id", client_id),
-            ("client_secret", secret),
-        ])
-        .send()
+    fx.provider
+        .id_token((client_id, secret), redirect, name, nonce)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    tokens["id_token"].as_str().expect("an ID token").to_owned()
 }
 
 #[tokio::test]

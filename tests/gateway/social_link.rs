@@ -93,6 +93,30 @@ async fn a_signed_in_user_links_their_provider_account_and_no_session_is_opened(
         .post("/api/auth/link-social", json!({"provider": "oidc"}), None)
         .await;
     assert_error(anonymous, 401, "UNAUTHORIZED", "Unauthorized").await;
+    // Nor does a link send the browser anywhere but to a trusted origin afterwards.
+    for (field, code, message) in [
+        ("callbackURL", "INVALID_CALLBACK_URL", "Invalid callbackURL"),
+        (
+            "errorCallbackURL",
+            "INVALID_ERROR_CALLBACK_URL",
+            "Invalid errorCallbackURL",
+        ),
+    ] {
+        let elsewhere = fx
+            .app
+            .post(
+                "/api/auth/link-social",
+                json!({"provider": "oidc", field: "https://evil.example/"}),
+                Some(&ada),
+            )
+            .await;
+        assert_error(elsewhere, 403, code, message).await;
+    }
+    assert_eq!(
+        fx.rows(r#"select 1 from verification"#).await.len(),
+        0,
+        "no state stored for a refused link"
+    );
 
     // The state row carries the user and the session, encrypted, as Better Auth's does.
     let (url, state) = fx

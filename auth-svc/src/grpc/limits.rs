@@ -28,6 +28,13 @@ use crate::error::rate_limited;
 /// The REST paths are relative to this, as Better Auth's rules are written.
 const AUTH_BASE_PATH: &str = "/api/auth";
 
+/// RPCs without a REST route of their own that do what a Better Auth route does, and count under its path: an
+/// ID-token sign-in is `/sign-in/social` with `idToken` in Better Auth.
+const SHARED_PATHS: [(&str, &str); 1] = [(
+    "/warden.auth.v1.SocialService/SignInWithIdToken",
+    "/sign-in/social",
+)];
+
 /// What the layer needs: the limiter (none when off), the trusted proxies and each RPC's REST path.
 #[derive(Clone)]
 pub struct Limits {
@@ -41,7 +48,12 @@ impl Limits {
         Self {
             limiter,
             trusted_proxies: trusted_proxies.into(),
-            paths: Arc::new(rest_paths(warden_proto::FILE_DESCRIPTOR_SET)),
+            paths: Arc::new(
+                rest_paths(warden_proto::FILE_DESCRIPTOR_SET)
+                    .into_iter()
+                    .chain(SHARED_PATHS.map(|(rpc, path)| (rpc.to_owned(), path.to_owned())))
+                    .collect(),
+            ),
         }
     }
 
@@ -234,6 +246,22 @@ mod tests {
         assert_eq!(
             path("/warden.auth.v1.AdminService/ListUsers"),
             Some("/admin/list-users")
+        );
+        assert_eq!(
+            path("/warden.auth.v1.SocialService/CompleteSignIn"),
+            Some("/callback/{provider_id}")
+        );
+    }
+
+    #[test]
+    fn an_id_token_sign_in_counts_as_the_social_sign_in_it_is() {
+        let limits = Limits::new(None, &[]);
+        assert_eq!(
+            limits
+                .paths
+                .get("/warden.auth.v1.SocialService/SignInWithIdToken")
+                .map(String::as_str),
+            Some("/sign-in/social")
         );
     }
 }

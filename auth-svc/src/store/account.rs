@@ -104,6 +104,32 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts a row whose id is `row.identifier` itself, unless one is there: the primary key makes "first use
+    /// only" atomic when two requests race, which a lookup before the insert would not. False when it was there.
+    pub async fn insert_verification_once(
+        &self,
+        row: &Verification,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sea_orm::DbErr> {
+        use sea_orm::sea_query::OnConflict;
+        let inserted = verification::Entity::insert(verification::ActiveModel {
+            id: Set(row.identifier.clone()),
+            identifier: Set(row.identifier.clone()),
+            value: Set(row.value.clone()),
+            expires_at: Set(row.expires_at),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(verification::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(inserted == 1)
+    }
+
     /// The newest row for `identifier`, expired or not.
     pub async fn find_verification(
         &self,

@@ -75,6 +75,27 @@ async fn the_fourth_direct_sign_in_within_ten_seconds_is_resource_exhausted_with
 }
 
 #[tokio::test]
+async fn a_direct_id_token_sign_in_counts_as_a_social_sign_in() {
+    let app = limited_app(false).await;
+    let mut social = warden_proto::auth::v1::social_service_client::SocialServiceClient::connect(
+        format!("http://{}", app.addr),
+    )
+    .await
+    .unwrap();
+    let attempt = || pb::SignInWithIdTokenRequest {
+        provider: "google".into(),
+        id_token: "not.a.token".into(),
+        ..Default::default()
+    };
+    for _ in 0..3 {
+        let refused = social.sign_in_with_id_token(attempt()).await.unwrap_err();
+        assert_ne!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    }
+    let limited = social.sign_in_with_id_token(attempt()).await.unwrap_err();
+    assert_rate_limited(&limited);
+}
+
+#[tokio::test]
 async fn a_direct_caller_cannot_claim_another_address() {
     let app = limited_app(false).await;
     app.sign_up("claims@example.com").await;

@@ -24,6 +24,7 @@ mod protocol;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod social_grpc;
 mod social_oauth;
 mod social_providers;
 mod tls;

@@ -72,9 +72,13 @@ fn account_id(selection: Option<String>) -> Result<String, ApiError> {
     selection.ok_or_else(|| ApiError::bad_request(Reason::AccountNotFound, "Account not found"))
 }
 
-/// Better Auth's bare 401 on these routes, for a caller without a live session.
+/// Better Auth's bare 401 on these routes, for a caller without a live session: an empty body, yet labelled JSON.
 fn unauthorized() -> Response {
-    StatusCode::UNAUTHORIZED.into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        [(http::header::CONTENT_TYPE, "application/json")],
+    )
+        .into_response()
 }
 
 /// The RPC's answer, or the error response: a refused session is the bare 401.
@@ -209,46 +213,121 @@ pub async fn account_info(
     Ok(Json(account_info_json(info)).into_response())
 }
 
-/// account-info's answer: `{user, data, account}`, the user as the provider's module maps it (Google's and
-/// GitHub's key order differ from a generic provider's).
-fn account_info_json(info: pb::GetAccountInfoResponse) -> Value {
+/// account-info's answer: `{user, data, account}`, in Better Auth's key order (a derived struct keeps field order;
+/// a `serde_json::Map` would sort the keys).
+#[derive(Serialize)]
+struct AccountInfoJson {
+    user: ProviderUser,
+    data: Value,
+    account: AccountJson,
+}
+
+/// The user as the provider's module maps it: Google's and GitHub's list `name` first, a generic provider's mapping
+/// `email` first. Absent members are left out, as Better Auth leaves out `undefined`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ProviderUser {
+    Builtin {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<String>,
+        #[serde(rename = "emailVerified")]
+        email_verified: bool,
+    },
+    Generic {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(rename = "emailVerified")]
+        email_verified: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<String>,
+        name: String,
+    },
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountJson {
+    id: String,
+    provider_id: String,
+    account_id: String,
+}
+
+fn account_info_json(info: pb::GetAccountInfoResponse) -> AccountInfoJson {
     let data: Value =
         serde_json::from_str(&info.data_json).unwrap_or_else(|_| Value::Object(Map::new()));
-    let mut user = Map::new();
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            user.insert(key.to_owned(), value);
+    let user = if matches!(info.provider_id.as_str(), "google" | "github") {
+        ProviderUser::Builtin {
+            name: info.name,
+            email: info.email,
+            image: info.image,
+            email_verified: info.email_verified,
+        }
+    } else {
+        ProviderUser::Generic {
+            email: info.email,
+            email_verified: info.email_verified,
+            image: info.image,
+            name: info.name,
         }
     };
-    let name = Some(Value::String(info.name));
-    let email = info.email.map(Value::String);
-    let image = info.image.map(Value::String);
-    let verified = Some(Value::Bool(info.email_verified));
-    if matches!(info.provider_id.as_str(), "google" | "github") {
-        put("name", name);
-        put("email", email);
-        put("image", image);
-        put("emailVerified", verified);
-    } else {
-        put("email", email);
-        put("emailVerified", verified);
-        put("image", image);
-        put("name", name);
-    }
-    serde_json::json!({
-        "user": user,
-        "data": data,
-        "account": {
-            "id": info.id,
-            "providerId": info.provider_id,
-            "accountId": info.provider_account_id,
+    AccountInfoJson {
+        user,
+        data,
+        account: AccountJson {
+            id: info.id,
+            provider_id: info.provider_id,
+            account_id: info.provider_account_id,
         },
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(provider_id: &str) -> pb::GetAccountInfoResponse {
+        pb::GetAccountInfoResponse {
+            name: "Ada".into(),
+            email: Some("ada@example.com".into()),
+            email_verified: true,
+            image: None,
+            data_json: r#"{"sub":"ada"}"#.into(),
+            id: "row".into(),
+            provider_id: provider_id.into(),
+            provider_account_id: "ada".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_bare_401_is_empty_and_labelled_json_as_better_auths() {
+        let response = unauthorized();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[http::header::CONTENT_TYPE],
+            "application/json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn account_info_keeps_better_auths_key_order() {
+        let text =
+            |provider: &str| serde_json::to_string(&account_info_json(info(provider))).unwrap();
+        assert_eq!(
+            text("google"),
+            r#"{"user":{"name":"Ada","email":"ada@example.com","emailVerified":true},"data":{"sub":"ada"},"account":{"id":"row","providerId":"google","accountId":"ada"}}"#
+        );
+        assert_eq!(
+            text("oidc"),
+            r#"{"user":{"email":"ada@example.com","emailVerified":true,"name":"Ada"},"data":{"sub":"ada"},"account":{"id":"row","providerId":"oidc","accountId":"ada"}}"#
+        );
+    }
 
     fn object(json: Value) -> Map<String, Value> {
         json.as_object().unwrap().clone()

@@ -378,10 +378,6 @@ impl SocialCore {
             "{SPENT_ID_TOKEN}{}",
             hex::encode(Sha256::digest(id_token.as_bytes()))
         );
-        if self.store.find_verification(&identifier).await?.is_some() {
-            tracing::info!("an ID token without a nonce was presented again");
-            return Err(AuthError::InvalidToken);
-        }
         let expires_at = info
             .raw
             .get("exp")
@@ -389,8 +385,9 @@ impl SocialCore {
             .and_then(|exp| DateTime::from_timestamp(exp, 0))
             .filter(|exp| *exp > now)
             .unwrap_or(now + chrono::TimeDelta::hours(1));
-        self.store
-            .insert_verification(
+        let first = self
+            .store
+            .insert_verification_once(
                 &crate::store::Verification {
                     identifier,
                     value: String::new(),
@@ -399,6 +396,10 @@ impl SocialCore {
                 now,
             )
             .await?;
+        if !first {
+            tracing::info!("an ID token without a nonce was presented again");
+            return Err(AuthError::InvalidToken);
+        }
         Ok(())
     }
 
