@@ -8,16 +8,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::oauth::{self, ProviderUser, Tokens};
+use super::oauth::{ProviderUser, Tokens};
 use super::settings::Provider;
 use super::state::{LINK_SESSION_PURPOSE, LinkState};
 use super::{SocialCore, StartSignIn, check_params};
-use crate::{
-    core::sealed,
-    domain::{SessionToken, now},
-    error::AuthError,
-    store::TokenColumns,
-};
+use crate::{core::sealed, domain::SessionToken, error::AuthError, store::TokenColumns};
 
 /// A link to start (Better Auth's `/link-social` body).
 #[derive(Clone, Default)]
@@ -100,30 +95,9 @@ impl SocialCore {
         user_email: &str,
         input: IdTokenLink,
     ) -> Result<(), AuthError> {
-        let info = match self
-            .oauth
-            .verify_id_token(provider, &input.token, input.nonce.as_deref())
-            .await
-        {
-            Ok(info) => info,
-            Err(oauth::OAuthError::IdTokenNotSupported) => {
-                return Err(AuthError::IdTokenNotSupported);
-            }
-            Err(oauth::OAuthError::UserInfo) => return Err(AuthError::FailedToGetUserInfo),
-            Err(error) => {
-                tracing::info!(provider = provider.id, %error, "ID token refused");
-                return Err(AuthError::InvalidToken);
-            }
-        };
-        let email = info
-            .email
-            .clone()
-            .filter(|email| !email.is_empty())
-            .ok_or(AuthError::UserEmailNotFound)?;
-        let now = now();
-        if input.nonce.is_none() {
-            self.spend_id_token(&input.token, &info, now).await?;
-        }
+        let (info, email, now) = self
+            .verified_id_token(provider, &input.token, input.nonce.as_deref())
+            .await?;
         let tokens = Tokens {
             access_token: input.access_token,
             refresh_token: input.refresh_token,

@@ -321,32 +321,9 @@ impl SocialCore {
             .social
             .provider(&input.provider)
             .ok_or(AuthError::ProviderNotFound)?;
-        let info = match self
-            .oauth
-            .verify_id_token(provider, &input.id_token, input.nonce.as_deref())
-            .await
-        {
-            Ok(info) => info,
-            Err(oauth::OAuthError::IdTokenNotSupported) => {
-                return Err(AuthError::IdTokenNotSupported);
-            }
-            Err(error) => {
-                tracing::info!(provider = provider.id, %error, "ID token refused");
-                return Err(AuthError::InvalidToken);
-            }
-        };
-        if info.account_id.is_empty() {
-            return Err(AuthError::FailedToGetUserInfo);
-        }
-        let email = info
-            .email
-            .clone()
-            .filter(|email| !email.is_empty())
-            .ok_or(AuthError::UserEmailNotFound)?;
-        let now = now();
-        if input.nonce.is_none() {
-            self.spend_id_token(&input.id_token, &info, now).await?;
-        }
+        let (info, email, now) = self
+            .verified_id_token(provider, &input.id_token, input.nonce.as_deref())
+            .await?;
         let tokens = Tokens {
             access_token: input.access_token,
             id_token: Some(input.id_token),
@@ -364,6 +341,40 @@ impl SocialCore {
         self.sessions
             .open(user, Proof::Provider, true, client)
             .await
+    }
+
+    /// An ID token the client got from the provider, verified as the callback's are, with the user it names and
+    /// that user's address; one without a nonce is spent here, so it is accepted once only until it expires.
+    async fn verified_id_token(
+        &self,
+        provider: &Provider,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<(ProviderUser, String, DateTime<Utc>), AuthError> {
+        let info = match self.oauth.verify_id_token(provider, id_token, nonce).await {
+            Ok(info) => info,
+            Err(oauth::OAuthError::IdTokenNotSupported) => {
+                return Err(AuthError::IdTokenNotSupported);
+            }
+            Err(oauth::OAuthError::UserInfo) => return Err(AuthError::FailedToGetUserInfo),
+            Err(error) => {
+                tracing::info!(provider = provider.id, %error, "ID token refused");
+                return Err(AuthError::InvalidToken);
+            }
+        };
+        if info.account_id.is_empty() {
+            return Err(AuthError::FailedToGetUserInfo);
+        }
+        let email = info
+            .email
+            .clone()
+            .filter(|email| !email.is_empty())
+            .ok_or(AuthError::UserEmailNotFound)?;
+        let now = now();
+        if nonce.is_none() {
+            self.spend_id_token(id_token, &info, now).await?;
+        }
+        Ok((info, email, now))
     }
 
     /// Records an ID token as used until it expires; a second use is refused as an invalid token.
