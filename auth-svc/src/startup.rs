@@ -178,7 +178,8 @@ impl AuthServer {
                 account.clone(),
                 emails,
                 config.secret.clone(),
-            );
+            )
+            .with_issuer(config.two_factor_issuer.clone());
             core = core.clone().with_two_factor(two_factor.clone());
             GrpcTwoFactor::new(two_factor, caller.clone())
         });

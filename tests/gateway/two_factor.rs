@@ -656,3 +656,40 @@ on_both! {
         assert_eq!(app.session(&cookie).await["user"]["twoFactorEnabled"], false);
     }
 }
+
+#[tokio::test]
+async fn the_issuer_authenticator_apps_show_is_a_setting() {
+    let app =
+        TestApp::postgres_configured(|auth| auth.two_factor_issuer = "Acme & Co".into(), |_| {})
+            .await;
+    let cookie = app.signed_up_cookie("qi@example.com").await;
+    let response = app
+        .post(
+            "/api/auth/two-factor/enable",
+            json!({"password": PASSWORD}),
+            Some(&cookie),
+        )
+        .await;
+    let uri = response.json::<Value>().await.unwrap()["totpURI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        uri.starts_with("otpauth://totp/Acme%20%26%20Co:qi%40example.com?"),
+        "{uri}"
+    );
+    assert!(uri.contains("&issuer=Acme+%26+Co&"), "{uri}");
+    // A request may name its own, as Better Auth's `issuer` field allows.
+    let response = app
+        .post(
+            "/api/auth/two-factor/enable",
+            json!({"password": PASSWORD, "issuer": "Other"}),
+            Some(&cookie),
+        )
+        .await;
+    let uri = response.json::<Value>().await.unwrap()["totpURI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(uri.starts_with("otpauth://totp/Other:"), "{uri}");
+}
