@@ -548,6 +548,27 @@ on_both! {
             .await;
         assert_eq!(response.status(), 200);
         assert_eq!(app.get("/api/auth/get-session", Some(&second)).await.json::<Value>().await.unwrap(), Value::Null);
+
+        // Signing out ends one; a ban ends the rest.
+        let mut opened = Vec::new();
+        for code in &user.backup_codes[1..3] {
+            let challenge = challenged(&app, &user.email, None).await;
+            let response = app
+                .post("/api/auth/two-factor/verify-backup-code", json!({"code": code}), Some(&challenge))
+                .await;
+            opened.push(session_cookie(response.headers()).unwrap());
+        }
+        let response = app.post("/api/auth/sign-out", json!({}), Some(&opened[0])).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(app.get("/api/auth/get-session", Some(&opened[0])).await.json::<Value>().await.unwrap(), Value::Null);
+        app.session(&opened[1]).await;
+        let admin = crate::admin::admin_cookie(&app, "warden-admin@example.com").await;
+        let user_id = app.user_id(&opened[1]).await;
+        let response = app
+            .post("/api/auth/admin/ban-user", json!({"userId": user_id}), Some(&admin))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(app.get("/api/auth/get-session", Some(&opened[1])).await.json::<Value>().await.unwrap(), Value::Null);
     }
 }
 
