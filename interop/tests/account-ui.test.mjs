@@ -1,0 +1,352 @@
+// The web UI's account page in Chromium, against a Warden of its own: a user edits their profile, changes their
+// email address (and verifies the new one through the development mail outbox) and their password, then manages
+// where they are signed in. A second browser signs in beside the first; the account page lists both sessions with
+// this device marked, signs the other one out (whose next request finds itself signed out), and signs out every
+// other session at once. Refusals read as sentences and change nothing.
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { TIMEOUT, launchChromium } from "./chromium.mjs";
+import { PASSWORD } from "./helpers.mjs";
+import {
+  Cleanup,
+  freePort,
+  scratchDatabase,
+  scratchRedisPrefix,
+  showLogs,
+  startWarden,
+  wardenEnv,
+} from "./processes.mjs";
+
+const NEW_PASSWORD = "a quite new passphrase";
+const SESSION_ENDED = "Your session has ended. Please sign in again.";
+const SCREENSHOT = fileURLToPath(new URL("../../target/ui-account.png", import.meta.url));
+
+const cleanup = new Cleanup();
+const services = [];
+let base;
+/** The browser the user manages their account in, and a second one signed in beside it. */
+let first;
+let second;
+let page;
+let other;
+let problems = [];
+let failed = false;
+
+const email = `ada-${randomBytes(4).toString("hex")}@example.com`;
+const newEmail = `ada.king-${randomBytes(4).toString("hex")}@example.com`;
+
+before(async () => {
+  try {
+    await startEverything();
+  } catch (error) {
+    failed = true;
+    throw error;
+  }
+});
+
+async function startEverything() {
+  const gatewayPort = await freePort();
+  base = `http://127.0.0.1:${gatewayPort}`;
+  const env = await wardenEnv({
+    databaseUrl: await scratchDatabase(cleanup, "account_ui"),
+    redisPrefix: scratchRedisPrefix(cleanup, "account-ui"),
+    gatewayPort,
+    settings: { AUTH_SECRET: randomBytes(32).toString("base64"), BASE_URL: base },
+  });
+  await startWarden(env, services, cleanup);
+  first = await launchChromium();
+  cleanup.add(() => first.close());
+  second = await launchChromium();
+  cleanup.add(() => second.close());
+  page = await watchedPage(first.context);
+  other = await watchedPage(second.context);
+}
+
+after(async () => {
+  if (failed) showLogs(services);
+  await cleanup.run();
+});
+
+/** A page whose script errors and Content-Security-Policy violations fail the step they happen in. */
+async function watchedPage(context) {
+  const watched = await context.newPage();
+  watched.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  watched.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) {
+      problems.push(`CSP: ${message.text()}`);
+    }
+  });
+  return watched;
+}
+
+/** Each case fails on script errors and CSP violations too, and a failure prints Warden's logs at the end. */
+function step(name, body) {
+  test(name, async () => {
+    problems = [];
+    try {
+      await body();
+      assert.deepEqual(problems, [], "no script errors or CSP violations");
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
+}
+
+const heading = (on, name) => on.getByRole("heading", { level: 1, name });
+const mainNav = (on) => on.getByRole("navigation", { name: "Main" });
+const alertIn = (on, selector) => on.locator(selector).locator(':scope > [role="alert"]');
+const noticeIn = (on, selector) => on.locator(selector).locator(':scope > [role="status"]');
+
+/** Polls `read` until it deep-equals `expected`, then asserts, so a failure shows the last value seen. */
+async function eventually(read, expected, what) {
+  const deadline = Date.now() + TIMEOUT;
+  let actual = await read();
+  while (JSON.stringify(actual) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    actual = await read();
+  }
+  assert.deepEqual(actual, expected, what);
+}
+
+/** get-session as the page's own cookie sees it: `{ session, user }`, or null. */
+async function sessionOf(on) {
+  return on.evaluate(async () => {
+    const response = await fetch("/api/auth/get-session", { credentials: "same-origin" });
+    return response.json();
+  });
+}
+
+async function signIn(on, address, password) {
+  await heading(on, "Sign in").waitFor();
+  const form = on.locator("#sign-in-form");
+  await form.getByLabel("Email").fill(address);
+  await form.getByLabel("Password").fill(password);
+  const answer = on.waitForResponse((response) => response.url().endsWith("/api/auth/sign-in/email"));
+  await form.getByRole("button", { name: "Sign in" }).click();
+  return answer;
+}
+
+async function openAccount(on) {
+  await mainNav(on).getByRole("link", { name: "Account" }).click();
+  await heading(on, "Your account").waitFor();
+}
+
+/** The sessions the account page lists, in order: `{ id, here }`, `here` when marked as this device. */
+async function listedSessions(on) {
+  return on.locator("#session-list > li").evaluateAll((items) =>
+    items.map((item) => ({
+      id: item.dataset.id,
+      here: !item.querySelector(".session-this").hidden,
+    })),
+  );
+}
+
+/** The account page's list once it shows `count` sessions. */
+async function sessionsShown(on, count) {
+  await eventually(async () => (await listedSessions(on)).length, count, `${count} sessions listed`);
+  return listedSessions(on);
+}
+
+/** Signs in through the REST API without a browser; the session's cookie header. */
+async function signInByHttp(address, password) {
+  const response = await fetch(`${base}/api/auth/sign-in/email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: base },
+    body: JSON.stringify({ email: address, password }),
+  });
+  assert.equal(response.status, 200, "signed in without a browser");
+  return response.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
+}
+
+async function sessionByCookie(cookie) {
+  const response = await fetch(`${base}/api/auth/get-session`, { headers: { cookie } });
+  return response.json();
+}
+
+describe("the account page", () => {
+  step("a new user finds the account page with their profile filled in", async () => {
+    await page.goto(base);
+    await page.getByRole("button", { name: "Create an account" }).click();
+    const form = page.locator("#sign-up-form");
+    await form.getByLabel("Name").fill("Ada Lovelace");
+    await form.getByLabel("Email").fill(email);
+    await form.getByLabel("Password").fill(PASSWORD);
+    await form.getByRole("button", { name: "Create account" }).click();
+    await heading(page, "Your tasks").waitFor();
+
+    await openAccount(page);
+    assert.equal(await mainNav(page).getByRole("link", { name: "Account" }).getAttribute("aria-current"), "page");
+    const profile = page.getByRole("form", { name: "Profile" });
+    assert.equal(await profile.getByLabel("Name").inputValue(), "Ada Lovelace");
+    assert.equal(await profile.getByLabel(/Picture/).inputValue(), "");
+    assert.equal(await page.locator("#current-email").textContent(), email);
+    assert.equal(await page.locator("#email-verified").textContent(), "Not verified");
+  });
+
+  step("the profile's name and picture are saved, and an empty name is refused without a change", async () => {
+    const profile = page.getByRole("form", { name: "Profile" });
+    await profile.getByLabel("Name").fill("Ada King");
+    await profile.getByLabel(/Picture/).fill("https://example.com/ada.png");
+    await profile.getByRole("button", { name: "Save profile" }).click();
+
+    await eventually(() => noticeIn(page, "#profile-form").textContent(), "Your profile has been saved.", "saved");
+    assert.equal(await page.locator("#account-name").textContent(), "Ada King", "the top bar follows");
+    let { user } = await sessionOf(page);
+    assert.equal(user.name, "Ada King");
+    assert.equal(user.image, "https://example.com/ada.png");
+
+    await profile.getByLabel("Name").fill("   ");
+    await profile.getByRole("button", { name: "Save profile" }).click();
+    await eventually(() => alertIn(page, "#profile-form").textContent(), "Please enter your name.", "refused");
+    assert.equal((await sessionOf(page)).user.name, "Ada King", "the name is unchanged");
+
+    await profile.getByLabel("Name").fill("Ada King");
+    await profile.getByLabel(/Picture/).fill("");
+    await profile.getByRole("button", { name: "Save profile" }).click();
+    await eventually(() => alertIn(page, "#profile-form").textContent(), "", "the refusal is gone");
+    await eventually(async () => (await sessionOf(page)).user.image, null, "the picture is removed");
+    ({ user } = await sessionOf(page));
+    assert.equal(user.name, "Ada King");
+  });
+
+  step("an unverified address changes at once, and its verification link comes back to the account page", async () => {
+    const form = page.getByRole("form", { name: "Email address" });
+    await form.getByLabel("New email address").fill(email.toUpperCase());
+    await form.getByRole("button", { name: "Change email" }).click();
+    await eventually(() => alertIn(page, "#email-form").textContent(), "That is your email address already.", "same");
+
+    await form.getByLabel("New email address").fill(newEmail);
+    await form.getByRole("button", { name: "Change email" }).click();
+    await eventually(
+      () => noticeIn(page, "#email-form").textContent(),
+      `Your email address is now ${newEmail}. We sent it a link to verify it. In development, read it in the mail `
+        + "outbox.",
+      "what the server did, in words",
+    );
+    assert.equal(await alertIn(page, "#email-form").textContent(), "");
+    assert.equal(await page.locator("#current-email").textContent(), newEmail);
+    assert.equal((await sessionOf(page)).user.email, newEmail);
+
+    await noticeIn(page, "#email-form").getByRole("link", { name: "mail outbox" }).click();
+    await heading(page, "Mail outbox").waitFor();
+    const mail = page.locator("#mail-list > li").filter({ has: page.locator(".mail-to").getByText(newEmail) });
+    const deadline = Date.now() + TIMEOUT;
+    while ((await mail.count()) === 0 && Date.now() < deadline) {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await mail.getByRole("link", { name: /\/api\/auth\/verify-email/ }).click();
+    await heading(page, "Your account").waitFor();
+    assert.equal(new URL(page.url()).search, "", "the view parameter is taken off the address");
+    await eventually(() => page.locator("#email-verified").textContent(), "Verified", "the new address is verified");
+    assert.equal((await sessionOf(page)).user.emailVerified, true);
+  });
+
+  step("a wrong current password changes nothing; the new password works and the old one no longer does", async () => {
+    const form = page.getByRole("form", { name: "Password" });
+    await form.getByLabel("Current password").fill("not the password");
+    await form.getByLabel("New password").fill(NEW_PASSWORD);
+    await form.getByRole("button", { name: "Change password" }).click();
+    await eventually(
+      () => alertIn(page, "#password-form").textContent(),
+      "That password is not right. Nothing was changed.",
+      "the refusal in words",
+    );
+
+    await form.getByLabel("Current password").fill(PASSWORD);
+    await form.getByLabel("New password").fill(NEW_PASSWORD);
+    assert.equal(await form.getByLabel("Sign out on every other device").isChecked(), true, "the default");
+    await form.getByRole("button", { name: "Change password" }).click();
+    await eventually(
+      () => noticeIn(page, "#password-form").textContent(),
+      "Your password has been changed, and you are signed out everywhere else.",
+      "changed",
+    );
+    assert.equal(await alertIn(page, "#password-form").textContent(), "");
+    assert.equal(await form.getByLabel("Current password").inputValue(), "", "the form is emptied");
+    assert.notEqual(await sessionOf(page), null, "this browser stays signed in");
+
+    await other.goto(base);
+    const refused = await signIn(other, newEmail, PASSWORD);
+    assert.equal(refused.status(), 401, "the old password is refused");
+    await eventually(
+      () => other.locator("#sign-in-form").getByRole("alert").textContent(),
+      "Invalid email or password",
+      "in words",
+    );
+    const accepted = await signIn(other, newEmail, NEW_PASSWORD);
+    assert.equal(accepted.status(), 200, "the new password works");
+    await heading(other, "Your tasks").waitFor();
+  });
+
+  step("both browsers' sessions are listed with this device marked, and the other one is signed out", async () => {
+    const mine = (await sessionOf(page)).session.id;
+    const theirs = (await sessionOf(other)).session.id;
+    assert.notEqual(mine, theirs);
+
+    await mainNav(page).getByRole("link", { name: "Tasks" }).click();
+    await openAccount(page);
+    const listed = await sessionsShown(page, 2);
+    assert.deepEqual(listed, [{ id: mine, here: true }, { id: theirs, here: false }], "this device first, marked");
+    const item = page.locator(`#session-list > li[data-id="${theirs}"]`);
+    assert.match(await item.locator(".session-device").textContent(), /^Chrome on Linux$/);
+    assert.match(await item.locator(".session-meta").textContent(), /^IP address 127\.0\.0\.1 · signed in \S/);
+    assert.match(await item.locator(".session-agent").textContent(), /HeadlessChrome\//);
+    assert.equal(
+      await page.locator(`#session-list > li[data-id="${mine}"]`).getByRole("button").isVisible(),
+      false,
+      "this device is signed out with the top bar's button, not from the list",
+    );
+
+    await item.getByRole("button", { name: "Sign out Chrome on Linux at 127.0.0.1" }).click();
+    await eventually(() => listedSessions(page), [{ id: mine, here: true }], "only this device is left");
+    assert.equal(await page.locator("#revoke-others").isVisible(), false, "nothing else to sign out");
+    assert.equal(await page.locator("#status").textContent(), "Signed out Chrome on Linux.");
+
+    assert.equal(await sessionOf(other), null, "the other browser's session is gone");
+    const title = other.locator("#new-task-form").getByLabel("Title");
+    await title.fill("Written after being signed out");
+    await other.getByRole("button", { name: "Add task" }).click();
+    await heading(other, "Sign in").waitFor();
+    await eventually(() => other.locator("#sign-in-form").getByRole("alert").textContent(), SESSION_ENDED, "told");
+    assert.notEqual(await sessionOf(page), null, "this browser is still signed in");
+  });
+
+  step("signing out everywhere else ends every other session and keeps this one", async () => {
+    assert.equal((await signIn(other, newEmail, NEW_PASSWORD)).status(), 200);
+    await heading(other, "Your tasks").waitFor();
+    const cookie = await signInByHttp(newEmail, NEW_PASSWORD);
+    const mine = (await sessionOf(page)).session.id;
+
+    await mainNav(page).getByRole("link", { name: "Tasks" }).click();
+    await openAccount(page);
+    const listed = await sessionsShown(page, 3);
+    assert.deepEqual(listed.map(({ here }) => here), [true, false, false]);
+    assert.equal(listed[0].id, mine);
+
+    await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+    await eventually(() => listedSessions(page), [{ id: mine, here: true }], "only this device is left");
+    assert.equal(await page.locator("#status").textContent(), "Signed out everywhere else.");
+    assert.equal(await sessionOf(other), null, "the second browser is signed out");
+    assert.equal(await sessionByCookie(cookie), null, "so is the client without a browser");
+    assert.equal((await sessionOf(page)).session.id, mine, "this session is the same one");
+  });
+
+  step("the account page fits a phone", async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.reload();
+    await heading(page, "Your account").waitFor();
+    await sessionsShown(page, 1);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the account page is ${overflow}px wider than the screen`);
+    await page.setViewportSize({ width: 1100, height: 820 });
+    await mkdir(fileURLToPath(new URL("../../target/", import.meta.url)), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+});
