@@ -854,10 +854,11 @@ function fillTwoFactor() {
   if (section.hidden) return;
   const on = state.user.twoFactorEnabled === true;
   if (on) state.totpSetup = false;
-  setText($('two-factor-status'), on
-    ? 'On. Signing in asks for a code from your authenticator app after your password.'
-    : 'Off. Turn it on, and signing in asks for a code from an authenticator app after your password, so a '
-      + 'password alone is not enough.');
+  let status = 'Off. Turn it on, and signing in asks for a code from an authenticator app after your password, so a '
+    + 'password alone is not enough.';
+  if (on) status = 'On. Signing in asks for a code from your authenticator app after your password.';
+  else if (state.totpSetup) status = 'Almost on: it turns on once you enter the first code your app shows.';
+  setText($('two-factor-status'), status);
   $('two-factor-status').classList.toggle('on', on);
   $('two-factor-enable-form').hidden = on || state.totpSetup;
   $('totp-setup').hidden = on || !state.totpSetup;
