@@ -248,6 +248,26 @@ describe("the account page", () => {
     assert.equal((await sessionOf(page)).user.emailVerified, true);
   });
 
+  step("a verified address changes only when the link mailed to the new one is opened", async () => {
+    const pending = `ada.elsewhere-${randomBytes(4).toString("hex")}@example.com`;
+    const form = page.getByRole("form", { name: "Email address" });
+    await form.getByLabel("New email address").fill(pending);
+    await form.getByRole("button", { name: "Change email" }).click();
+    await eventually(
+      () => noticeIn(page, "#email-form").textContent(),
+      `We sent a link to ${pending}. Your email address changes when you open it, within an hour. In development, `
+        + "read it in the mail outbox.",
+      "what the server did, in words",
+    );
+    assert.equal(await page.locator("#current-email").textContent(), newEmail, "not changed yet");
+    assert.equal((await sessionOf(page)).user.email, newEmail);
+    const subjects = await page.evaluate(async (to) => {
+      const mails = await (await fetch("/api/dev/outbox")).json();
+      return mails.filter((mail) => mail.to === to).map((mail) => mail.subject);
+    }, pending);
+    assert.deepEqual(subjects, ["Confirm your new email address"]);
+  });
+
   step("a wrong current password changes nothing; the new password works and the old one no longer does", async () => {
     const form = page.getByRole("form", { name: "Password" });
     await form.getByLabel("Current password").fill("not the password");
