@@ -1302,6 +1302,17 @@ function fillUser(row, user) {
   row.querySelector('.ban-form').hidden = Boolean(user.banned);
   row.querySelector('.unban-group').hidden = !user.banned;
   setText(row.querySelector('.ban-details'), user.banned ? banText(user) : '');
+  // Only a server with the two-factor plugin tells whether a user has a second factor.
+  const twoFactor = row.querySelector('.two-factor-group');
+  twoFactor.hidden = !('twoFactorEnabled' in user);
+  setText(
+    row.querySelector('.two-factor-status'),
+    user.twoFactorEnabled
+      ? 'On. Resetting turns it off, forgets their trusted devices and ends their sessions: for a user who lost '
+        + 'their phone and their backup codes. Make sure it is really them asking.'
+      : 'Off.',
+  );
+  row.querySelector('.reset-two-factor').hidden = !user.twoFactorEnabled;
   setText(
     row.querySelector('.confirm-text'),
     `Remove ${user.email}? Their account and sessions are deleted. This cannot be undone.`,
@@ -1377,6 +1388,14 @@ async function unbanUser(row) {
   announce(`Unbanned ${user.email}.`);
 }
 
+async function resetTwoFactor(row) {
+  const { user } = await api('POST', '/api/warden/admin/reset-two-factor', { body: { userId: row.dataset.id } });
+  fillUser(row, user);
+  setSessionCount(row, 0);
+  row.querySelector('.manage').focus();
+  announce(`Two-factor is off for ${user.email}; their trusted devices are forgotten and their sessions have ended.`);
+}
+
 async function revokeSessions(row) {
   await api('POST', '/api/auth/admin/revoke-user-sessions', { body: { userId: row.dataset.id } });
   setSessionCount(row, 0);
@@ -1431,6 +1450,7 @@ function onUserClick(event) {
   if (button.matches('.manage')) togglePanel(row);
   else if (button.matches('.unban')) working(group, () => unbanUser(row), onError);
   else if (button.matches('.revoke')) working(group, () => revokeSessions(row), onError);
+  else if (button.matches('.reset-two-factor')) working(group, () => resetTwoFactor(row), onError);
   else if (button.matches('.remove')) askToRemove(row, true);
   else if (button.matches('.cancel-remove')) askToRemove(row, false);
   else if (button.matches('.confirm-remove')) working(group, () => removeUser(row), onError);

@@ -28,6 +28,7 @@ import {
 const NEW_PASSWORD = "a quite new passphrase";
 const SESSION_ENDED = "Your session has ended. Please sign in again.";
 const SCREENSHOT = fileURLToPath(new URL("../../target/ui-account.png", import.meta.url));
+const TWO_FACTOR_SCREENSHOT = fileURLToPath(new URL("../../target/ui-account-two-factor.png", import.meta.url));
 
 const cleanup = new Cleanup();
 const services = [];
@@ -547,6 +548,7 @@ describe("two-factor authentication, set up on the account page and asked for at
     assert.equal(backupCodes.length, 10);
     assert.deepEqual(await page.locator("#backup-codes > li").allTextContents(), backupCodes);
     assert.equal(await twoFactorEnabled(page), false, "not on until the app's first code");
+    await page.locator("#two-factor-settings").screenshot({ path: TWO_FACTOR_SCREENSHOT });
     authenticator = new Authenticator(secret);
   });
 
