@@ -714,3 +714,55 @@ async fn the_issuer_authenticator_apps_show_is_a_setting() {
         .to_owned();
     assert!(uri.starts_with("otpauth://totp/Other:"), "{uri}");
 }
+
+on_both! {
+    async fn five_wrong_mailed_codes_use_up_that_code_and_the_challenge_takes_a_new_one(app: TestApp) {
+        let user = enrol(&app, "ra@example.com").await;
+        let challenge = challenged(&app, &user.email, None).await;
+        let send = || app.post("/api/auth/two-factor/send-otp", json!({}), Some(&challenge));
+        assert_eq!(send().await.status(), 200);
+        let code = mailed_code(&mail_to(&app, &user.email).await);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            app.post("/api/auth/two-factor/verify-otp", json!({"code": wrong}), Some(&challenge)).await;
+        }
+        let response = app
+            .post("/api/auth/two-factor/verify-otp", json!({"code": code}), Some(&challenge))
+            .await;
+        assert!(set_cookies(response.headers()).is_empty(), "the challenge is kept");
+        assert_error(
+            response,
+            400,
+            "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+            "Too many attempts. Please request a new code.",
+        )
+        .await;
+        // A new code, as the message says, completes the same challenge.
+        assert_eq!(send().await.status(), 200);
+        let mut fresh = code.clone();
+        for _ in 0..100 {
+            let mails = crate::account::outbox(&app).await;
+            fresh = mailed_code(&mails[0]);
+            if mails.iter().filter(|mail| mail["to"] == user.email.as_str()).count() >= 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let response = app
+            .post("/api/auth/two-factor/verify-otp", json!({"code": fresh}), Some(&challenge))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert!(session_cookie(response.headers()).is_some());
+    }
+}
+
+/// The six-digit code in a sign-in-code mail.
+fn mailed_code(mail: &Value) -> String {
+    mail["text"]
+        .as_str()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 6)
+        .expect("a six-digit code in the mail")
+        .to_owned()
+}

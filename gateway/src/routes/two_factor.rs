@@ -460,11 +460,12 @@ fn verified(
     (set, Json(body)).into_response()
 }
 
-/// A refused code. A challenge that can no longer be used (too many wrong codes) has its cookie expired, as Better
-/// Auth expires it.
+/// A refused code. A challenge that can no longer be used (five wrong app or backup codes) has its cookie expired, as
+/// Better Auth expires it; five wrong mailed codes use up only that code, and the challenge stays for a new one.
 fn refused_code(state: &AppState, route: Route, status: tonic::Status) -> Response {
     use tonic_types::StatusExt;
-    let spent = status
+    let spent = route != Route::TwoFactorVerifyOtp
+        && status
         .get_details_error_info()
         .is_some_and(|info| info.reason == Reason::TooManyAttemptsRequestNewCode.as_str());
     let error = ApiError::upstream(route)(status);
