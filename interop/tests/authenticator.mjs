@@ -10,7 +10,9 @@ import { sleep } from "./processes.mjs";
 const PYOTP = `
 import sys, pyotp
 totp = pyotp.parse_uri(sys.argv[1])
-print(totp.at(int(sys.argv[2])))
+first, count = int(sys.argv[2]), int(sys.argv[3])
+for step in range(first, first + count):
+    print(totp.at(step * totp.interval))
 `;
 
 /** The parts of an `otpauth://totp/<issuer>:<account>?secret=…` URI. */
@@ -32,26 +34,32 @@ export function parseTotpUri(uri) {
   };
 }
 
-/** The code of one time step, from pyotp and from oathtool, which must agree. */
-export async function totpAt(uri, step) {
+/** The codes of `count` time steps from `first` on, from pyotp and from oathtool, which must agree. */
+export async function totpRange(uri, first, count) {
   const { secret, digits, period, algorithm } = parseTotpUri(uri);
   assert.equal(algorithm, "SHA1", "oathtool is asked for HMAC-SHA1 codes");
-  const time = step * period;
-  const python = await run(venvPython, ["-c", PYOTP, uri, String(time)]);
+  const python = await run(venvPython, ["-c", PYOTP, uri, String(first), String(count)]);
   assert.equal(python.code, 0, `pyotp: ${python.stderr}`);
   const oath = await run("oathtool", [
     "--totp",
     "--base32",
     `--digits=${digits}`,
     `--time-step-size=${period}s`,
-    `--now=@${time}`,
+    `--now=@${first * period}`,
+    `--window=${count - 1}`,
     secret,
   ]);
   assert.equal(oath.code, 0, `oathtool: ${oath.stderr}`);
-  const [fromPyotp, fromOathtool] = [python.stdout.trim(), oath.stdout.trim()];
-  assert.match(fromPyotp, new RegExp(`^\\d{${digits}}$`));
-  assert.equal(fromOathtool, fromPyotp, "oathtool and pyotp agree on the code");
+  const [fromPyotp, fromOathtool] = [python.stdout.trim().split("\n"), oath.stdout.trim().split("\n")];
+  assert.equal(fromPyotp.length, count);
+  for (const code of fromPyotp) assert.match(code, new RegExp(`^\\d{${digits}}$`));
+  assert.deepEqual(fromOathtool, fromPyotp, "oathtool and pyotp agree on the codes");
   return fromPyotp;
+}
+
+/** The code of one time step. */
+export async function totpAt(uri, step) {
+  return (await totpRange(uri, step, 1))[0];
 }
 
 /**
@@ -85,11 +93,17 @@ export class Authenticator {
     return totpAt(this.uri, step);
   }
 
+  /**
+   * A right code without spending it: the one `fresh()` would hand out next when that is no further ahead than the
+   * next step, else the current step's. For requests a server must refuse before it looks at the code.
+   */
+  async current() {
+    return totpAt(this.uri, Math.min(Math.max(this.step(), this.#last + 1), this.step() + 1));
+  }
+
   /** A code of the right form that no step from two before now to two after is. */
   async wrong() {
-    const now = this.step();
-    const near = new Set();
-    for (let step = now - 2; step <= now + 2; step += 1) near.add(await totpAt(this.uri, step));
+    const near = new Set(await totpRange(this.uri, this.step() - 2, 5));
     const digits = parseTotpUri(this.uri).digits;
     for (let d = 0; d <= 9; d += 1) {
       const code = String(d).repeat(digits);
