@@ -59,7 +59,7 @@ async function signedUp(label) {
   return { ...home, email, id: data.user.id, signUp: data };
 }
 
-/** A new user who enabled TOTP and turned it on with the first code: `{ ...browser, email, authenticator, enabled }`. */
+/** A new user with TOTP on, from the first code: `{ ...browser, email, id, authenticator, enabled }`. */
 async function withTotp(label) {
   const user = await signedUp(label);
   const enabled = ok(await user.client.twoFactor.enable({ password: PASSWORD }));
@@ -248,7 +248,11 @@ describe(`the official Better Auth client with twoFactorClient, against ${TARGET
     await challenged(other, ada.email);
     const old = refusal(await other.client.twoFactor.verifyBackupCode({ code: ada.enabled.backupCodes[0] }));
     assert.equal(old.code, "INVALID_BACKUP_CODE");
-    await openedSession(other, ok(await other.client.twoFactor.verifyBackupCode({ code: renewed.backupCodes[0] })), ada);
+    await openedSession(
+      other,
+      ok(await other.client.twoFactor.verifyBackupCode({ code: renewed.backupCodes[0] })),
+      ada,
+    );
   });
 
   scenario("disabling turns the second factor off", async () => {
@@ -280,7 +284,11 @@ describe(`the official Better Auth client with twoFactorClient, against ${TARGET
     const notEnabled = refusal(await ada.client.twoFactor.generateBackupCodes({ password: PASSWORD }));
     assert.deepEqual(notEnabled, { status: 400, code: "TWO_FACTOR_NOT_ENABLED", message: "Two factor isn't enabled" });
     const noBackup = refusal(await ada.client.twoFactor.verifyBackupCode({ code: "abcde-fghij" }));
-    assert.deepEqual(noBackup, { status: 400, code: "BACKUP_CODES_NOT_ENABLED", message: "Backup codes aren't enabled" });
+    assert.deepEqual(noBackup, {
+      status: 400,
+      code: "BACKUP_CODES_NOT_ENABLED",
+      message: "Backup codes aren't enabled",
+    });
   });
 
   scenario("a TOTP code signs in once: Warden refuses it again within its window", async () => {
@@ -296,7 +304,11 @@ describe(`the official Better Auth client with twoFactorClient, against ${TARGET
     if (TARGET === WARDEN) {
       assert.deepEqual(refusal(replayed), { status: 401, code: "INVALID_CODE", message: "Invalid code" });
       assert.equal((await second.client.getSession()).data, null);
-      await openedSession(second, ok(await second.client.twoFactor.verifyTotp({ code: await ada.authenticator.fresh() })), ada);
+      await openedSession(
+        second,
+        ok(await second.client.twoFactor.verifyTotp({ code: await ada.authenticator.fresh() })),
+        ada,
+      );
     } else {
       // A deliberate difference: Better Auth 1.7 accepts the same code as often as it likes within its ±1 step
       // window. This branch only records that, so that the test run against Better Auth shows the rest is right.

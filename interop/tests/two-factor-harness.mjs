@@ -9,14 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { startBetterAuth } from "../better-auth-peer.mjs";
-import {
-  freePort,
-  scratchDatabase,
-  scratchRedisPrefix,
-  sleep,
-  startWarden,
-  wardenEnv,
-} from "./processes.mjs";
+import { freePort, scratchDatabase, scratchRedisPrefix, sleep, startWarden, wardenEnv } from "./processes.mjs";
 
 export const BETTER_AUTH = "better-auth";
 export const WARDEN = "warden";
@@ -40,7 +33,8 @@ export function targetFrom(variable, fallback) {
  * Starts `kind` on a database of its own and resolves to `{ kind, url, origin, databaseUrl, secret, mailbox }`: `url`
  * is where it listens, `origin` its public URL (the Origin a browser sends; the same unless `publicPort` is given).
  * `options`: `{ databaseUrl, secret, publicPort }` to start on a given database with a given secret and public URL
- * `http://127.0.0.1:<publicPort>` (Warden's gateway listens there; Better Auth only calls itself that), as a takeover does.
+ * `http://127.0.0.1:<publicPort>` (Warden's gateway listens there; Better Auth only calls itself that), as a takeover
+ * does.
  */
 export async function startTarget(kind, cleanup, services, options = {}) {
   const databaseUrl = options.databaseUrl ?? (await scratchDatabase(cleanup, "two_factor"));
@@ -94,9 +88,7 @@ function devOutbox(url) {
       const response = await fetch(`${url}/api/dev/outbox`);
       assert.equal(response.status, 200, "Warden's development outbox answers");
       const mails = (await response.json()).filter((mail) => mail.to === email).reverse();
-      return mails
-        .map((mail) => mail.text.match(/\b(\d{6})\b/)?.[1])
-        .filter(Boolean);
+      return mails.map((mail) => mail.text.match(/\b(\d{6})\b/)?.[1]).filter(Boolean);
     },
   };
 }

@@ -199,138 +199,130 @@ async function expireChallenge(side, jar) {
   assert.equal(rowCount, 2, "the challenge and its attempt counter are verification rows");
 }
 
-// --- The conversation. HTTP steps: { name, jar, path, body (a value, or a function of the side), expect: [status,
-// --- code], then (side, answer) }. Steps with `act` do something on the side and are not compared.
+// --- The conversation. HTTP steps: { name, jar, path (under /api/auth), body (a value, or a function of the side),
+// --- expect: [status, code], then(side, answer) }; `jar` names a browser, none is a fresh one. Steps with `act` do
+// --- something on each side and are not compared.
 
-const signUp = (user) => ({
-  name: `${user} signs up`,
-  jar: user,
-  path: "/sign-up/email",
-  body: { name: user, email: email(user), password: PASSWORD },
-  expect: [200],
-});
-const signIn = (user, jar = user, expect = [200]) => ({
-  name: `${user} signs in (${jar})`,
-  jar,
-  path: "/sign-in/email",
-  body: { email: email(user), password: PASSWORD },
-  expect,
-});
-const signOut = (jar) => ({ name: `sign out (${jar})`, jar, path: "/sign-out", body: {}, expect: [200] });
-const getSession = (jar) => ({ name: `get-session (${jar})`, jar, path: "/get-session", expect: [200] });
-const totp = (jar, user, code, extra = {}) => ({
-  jar,
-  path: "/two-factor/verify-totp",
-  body: async (side) => ({ code: await code(side.authenticator(user)), ...extra }),
-});
-const fresh = (authenticator) => authenticator.fresh();
-const wrong = (authenticator) => authenticator.wrong();
-const current = (authenticator) => authenticator.current();
-const enableTotp = (user, name = `${user} enables TOTP`) => ({
+/** A POST to `/two-factor/<route>` (or to `route` itself when it starts with a slash). */
+const post = (name, jar, route, body, expect, more = {}) => ({
   name,
-  jar: user,
-  path: "/two-factor/enable",
-  body: { password: PASSWORD },
-  expect: [200],
-  then: (side, answer) => {
-    side.authenticators.set(user, new Authenticator(answer.json.totpURI));
-    side.backupCodes.set(user, { codes: answer.json.backupCodes });
-  },
-});
-const backupCode = (user, n, which = "codes") => (side) => side.backupCodes.get(user)[which][n];
-const sendOtp = (jar, user) => ({
-  name: `send-otp (${jar})`,
   jar,
-  path: "/two-factor/send-otp",
-  body: {},
-  expect: [200],
-  // The request itself is sent by otpMailed, which waits for the mail it causes.
-  mail: user,
-});
-const verifyOtp = (jar, user, which, expect) => ({
-  name: `verify-otp, ${which} code (${jar})`,
-  jar,
-  path: "/two-factor/verify-otp",
-  body: (side) => {
-    const code = side.mailed.get(user);
-    return { code: which === "mailed" ? code : String((Number(code) + 1) % 1_000_000).padStart(6, "0") };
-  },
+  path: route.startsWith("/") ? route : `/two-factor/${route}`,
+  body,
   expect,
+  ...more,
 });
+const signUp = (user) =>
+  post(`${user} signs up`, user, "/sign-up/email", { name: user, email: email(user), password: PASSWORD }, [200]);
+const signIn = (user, jar = user, name = `${user} signs in (${jar})`) =>
+  post(name, jar, "/sign-in/email", { email: email(user), password: PASSWORD }, [200]);
+const signOut = (jar) => post(`sign out (${jar})`, jar, "/sign-out", {}, [200]);
+const getSession = (jar) => ({ name: `get-session (${jar})`, jar, path: "/get-session", expect: [200] });
+const password = { password: PASSWORD };
+const wrongPassword = { password: "wrong password" };
+
+/** verify-totp with a code from the user's authenticator: `fresh`, `wrong` or `current` (right, not spent). */
+const totp = (name, user, which, expect, extra = {}) =>
+  post(
+    name,
+    user,
+    "verify-totp",
+    async (side) => ({ code: await side.authenticator(user)[which](), ...extra }),
+    expect,
+  );
+const enableTotp = (user, name = `${user} enables TOTP`) =>
+  post(name, user, "enable", password, [200], {
+    then: (side, answer) => {
+      side.authenticators.set(user, new Authenticator(answer.json.totpURI));
+      side.backupCodes.set(user, { codes: answer.json.backupCodes });
+    },
+  });
+/** verify-backup-code with the user's `n`th code, of the current codes or of the `old` ones. */
+const backupCode = (name, jar, user, n, expect, { which = "codes", ...extra } = {}) =>
+  post(name, jar, "verify-backup-code", (side) => ({ code: side.backupCodes.get(user)[which][n], ...extra }), expect);
+/** send-otp, waiting for the mail it causes and keeping its code. */
+const sendOtp = (jar, user) => post(`send-otp (${jar})`, jar, "send-otp", {}, [200], { mail: user });
+/** verify-otp with the code last mailed to the user, or with another one. */
+const verifyOtp = (jar, user, which, expect, name = `verify-otp, ${which} code (${jar})`) =>
+  post(
+    name,
+    jar,
+    "verify-otp",
+    (side) => {
+      const code = side.mailed.get(user);
+      return { code: which === "mailed" ? code : String((Number(code) + 1) % 1_000_000).padStart(6, "0") };
+    },
+    expect,
+  );
 
 const INVALID_COOKIE = [401, "INVALID_TWO_FACTOR_COOKIE"];
 const INVALID_CODE = [401, "INVALID_CODE"];
 const INVALID_PASSWORD = [400, "INVALID_PASSWORD"];
+const INVALID_BACKUP_CODE = [401, "INVALID_BACKUP_CODE"];
+const TOTP_NOT_ENABLED = [400, "TOTP_NOT_ENABLED"];
+const TWO_FACTOR_NOT_ENABLED = [400, "TWO_FACTOR_NOT_ENABLED"];
+const BACKUP_CODES_NOT_ENABLED = [400, "BACKUP_CODES_NOT_ENABLED"];
+const TOO_MANY_ATTEMPTS = [400, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE"];
+const OTP_HAS_EXPIRED = [400, "OTP_HAS_EXPIRED"];
+const LOCKED = [429, "ACCOUNT_TEMPORARILY_LOCKED"];
+const five = [1, 2, 3, 4, 5];
 
 const conversation = [
   // Nobody signed in, no challenge.
-  { name: "enable without a session", path: "/two-factor/enable", body: { password: PASSWORD }, expect: [401] },
-  { name: "get-totp-uri without a session", path: "/two-factor/get-totp-uri", body: { password: PASSWORD }, expect: [401] },
-  { name: "disable without a session", path: "/two-factor/disable", body: { password: PASSWORD }, expect: [401] },
-  {
-    name: "generate-backup-codes without a session",
-    path: "/two-factor/generate-backup-codes",
-    body: { password: PASSWORD },
-    expect: [401],
-  },
-  { name: "verify-totp without a challenge", path: "/two-factor/verify-totp", body: { code: "123456" }, expect: INVALID_COOKIE },
-  { name: "send-otp without a challenge", path: "/two-factor/send-otp", body: {}, expect: INVALID_COOKIE },
-  { name: "verify-otp without a challenge", path: "/two-factor/verify-otp", body: { code: "123456" }, expect: INVALID_COOKIE },
-  {
-    name: "verify-backup-code without a challenge",
-    path: "/two-factor/verify-backup-code",
-    body: { code: "abcde-fghij" },
-    expect: INVALID_COOKIE,
-  },
+  post("enable without a session", null, "enable", password, [401]),
+  post("get-totp-uri without a session", null, "get-totp-uri", password, [401]),
+  post("disable without a session", null, "disable", password, [401]),
+  post("generate-backup-codes without a session", null, "generate-backup-codes", password, [401]),
+  post("verify-totp without a challenge", null, "verify-totp", { code: "123456" }, INVALID_COOKIE),
+  post("send-otp without a challenge", null, "send-otp", {}, INVALID_COOKIE),
+  post("verify-otp without a challenge", null, "verify-otp", { code: "123456" }, INVALID_COOKIE),
+  post("verify-backup-code without a challenge", null, "verify-backup-code", { code: "abcde-fghij" }, INVALID_COOKIE),
 
   // Ada, signed in, before enabling.
   signUp("ada"),
   getSession("ada"),
-  { name: "verify-totp before enabling", jar: "ada", path: "/two-factor/verify-totp", body: { code: "123456" }, expect: [400, "TOTP_NOT_ENABLED"] },
-  { name: "get-totp-uri before enabling", jar: "ada", path: "/two-factor/get-totp-uri", body: { password: PASSWORD }, expect: [400, "TOTP_NOT_ENABLED"] },
-  {
-    name: "generate-backup-codes before enabling",
-    jar: "ada",
-    path: "/two-factor/generate-backup-codes",
-    body: { password: PASSWORD },
-    expect: [400, "TWO_FACTOR_NOT_ENABLED"],
-  },
-  {
-    name: "verify-backup-code before enabling",
-    jar: "ada",
-    path: "/two-factor/verify-backup-code",
-    body: { code: "abcde-fghij" },
-    expect: [400, "BACKUP_CODES_NOT_ENABLED"],
-  },
-  { name: "enable without a body", jar: "ada", path: "/two-factor/enable", body: {}, expect: [400] },
-  { name: "enable with a password that is not a string", jar: "ada", path: "/two-factor/enable", body: { password: 12345678 }, expect: [400] },
-  { name: "enable with an unknown method", jar: "ada", path: "/two-factor/enable", body: { password: PASSWORD, method: "sms" }, expect: [400] },
-  { name: "enable with a wrong password", jar: "ada", path: "/two-factor/enable", body: { password: "wrong password" }, expect: INVALID_PASSWORD },
+  post("verify-totp before enabling", "ada", "verify-totp", { code: "123456" }, TOTP_NOT_ENABLED),
+  post("get-totp-uri before enabling", "ada", "get-totp-uri", password, TOTP_NOT_ENABLED),
+  post("generate-backup-codes before enabling", "ada", "generate-backup-codes", password, TWO_FACTOR_NOT_ENABLED),
+  post(
+    "verify-backup-code before enabling",
+    "ada",
+    "verify-backup-code",
+    { code: "abcde-fghij" },
+    BACKUP_CODES_NOT_ENABLED,
+  ),
+  post("enable without a body", "ada", "enable", {}, [400]),
+  post("enable with a password that is not a string", "ada", "enable", { password: 12345678 }, [400]),
+  post("enable with an unknown method", "ada", "enable", { ...password, method: "sms" }, [400]),
+  post("enable with a wrong password", "ada", "enable", wrongPassword, INVALID_PASSWORD),
 
   // Enabled, not yet verified.
   enableTotp("ada"),
   getSession("ada"),
-  { name: "get-totp-uri with a wrong password", jar: "ada", path: "/two-factor/get-totp-uri", body: { password: "wrong password" }, expect: INVALID_PASSWORD },
-  { name: "get-totp-uri without a password", jar: "ada", path: "/two-factor/get-totp-uri", body: {}, expect: [400] },
-  { name: "get-totp-uri", jar: "ada", path: "/two-factor/get-totp-uri", body: { password: PASSWORD }, expect: [200] },
+  post("get-totp-uri with a wrong password", "ada", "get-totp-uri", wrongPassword, INVALID_PASSWORD),
+  post("get-totp-uri without a password", "ada", "get-totp-uri", {}, [400]),
+  post("get-totp-uri", "ada", "get-totp-uri", password, [200]),
   enableTotp("ada", "enable again before verifying: a new secret"),
-  { name: "verify-totp without a code", jar: "ada", path: "/two-factor/verify-totp", body: {}, expect: [400] },
-  { name: "verify-totp with a code that is not a string", jar: "ada", path: "/two-factor/verify-totp", body: { code: 123456 }, expect: [400] },
-  { name: "verify-totp with a wrong code", ...totp("ada", "ada", wrong), expect: INVALID_CODE },
-  { name: "verify-totp: on", ...totp("ada", "ada", fresh), expect: [200] },
+  post("verify-totp without a code", "ada", "verify-totp", {}, [400]),
+  post("verify-totp with a code that is not a string", "ada", "verify-totp", { code: 123456 }, [400]),
+  totp("verify-totp with a wrong code", "ada", "wrong", INVALID_CODE),
+  totp("verify-totp: on", "ada", "fresh", [200]),
   getSession("ada"),
-  { name: "enable once on", jar: "ada", path: "/two-factor/enable", body: { password: PASSWORD }, expect: [400, "TOTP_ALREADY_ENABLED"] },
-  { name: "verify-totp signed in, wrong code", ...totp("ada", "ada", wrong), expect: INVALID_CODE },
+  post("enable once on", "ada", "enable", password, [400, "TOTP_ALREADY_ENABLED"]),
+  totp("verify-totp signed in, wrong code", "ada", "wrong", INVALID_CODE),
   signOut("ada"),
 
   // Signing in: the challenge, six attempts at it.
-  { name: "sign in with a wrong password", jar: "ada", path: "/sign-in/email", body: { email: email("ada"), password: "wrong password" }, expect: [401, "INVALID_EMAIL_OR_PASSWORD"] },
+  post("sign in with a wrong password", "ada", "/sign-in/email", { email: email("ada"), ...wrongPassword }, [
+    401,
+    "INVALID_EMAIL_OR_PASSWORD",
+  ]),
   signIn("ada"),
   getSession("ada"),
-  { name: "verify-totp, no code", jar: "ada", path: "/two-factor/verify-totp", body: {}, expect: [400] },
-  ...[1, 2, 3, 4, 5].map((n) => ({ name: `verify-totp, wrong code ${n} of 5`, ...totp("ada", "ada", wrong), expect: INVALID_CODE })),
-  { name: "verify-totp, a sixth attempt", ...totp("ada", "ada", current), expect: [400, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE"] },
-  { name: "verify-totp, the challenge gone", ...totp("ada", "ada", current), expect: INVALID_COOKIE },
+  post("verify-totp, no code", "ada", "verify-totp", {}, [400]),
+  ...five.map((n) => totp(`verify-totp, wrong code ${n} of 5`, "ada", "wrong", INVALID_CODE)),
+  totp("verify-totp, a sixth attempt", "ada", "current", TOO_MANY_ATTEMPTS),
+  totp("verify-totp, the challenge gone", "ada", "current", INVALID_COOKIE),
 
   // A tampered cookie, then an expired challenge.
   signIn("ada"),
@@ -344,105 +336,78 @@ const conversation = [
       setCookie(jar, TWO_FACTOR_COOKIE, encodeURIComponent(value.slice(0, 4) + flipped + value.slice(5)));
     },
   },
-  { name: "verify-totp with the tampered cookie", ...totp("ada", "ada", current), expect: INVALID_COOKIE },
-  { name: "send-otp with the tampered cookie", jar: "ada", path: "/two-factor/send-otp", body: {}, expect: INVALID_COOKIE },
+  totp("verify-totp with the tampered cookie", "ada", "current", INVALID_COOKIE),
+  post("send-otp with the tampered cookie", "ada", "send-otp", {}, INVALID_COOKIE),
   { name: "put the cookie back", act: (side) => setCookie(side.jar("ada"), TWO_FACTOR_COOKIE, side.kept) },
   { name: "let the challenge expire", act: (side) => expireChallenge(side, "ada") },
-  { name: "verify-totp after the challenge expired", ...totp("ada", "ada", current), expect: INVALID_COOKIE },
+  totp("verify-totp after the challenge expired", "ada", "current", INVALID_COOKIE),
 
   // The way in, trusting the device.
   signIn("ada"),
-  { name: "verify-totp, trusting the device", ...totp("ada", "ada", fresh, { trustDevice: true }), expect: [200] },
+  totp("verify-totp, trusting the device", "ada", "fresh", [200], { trustDevice: true }),
   getSession("ada"),
   signOut("ada"),
-  { ...signIn("ada"), name: "ada signs in on the trusted device" },
+  signIn("ada", "ada", "ada signs in on the trusted device"),
   getSession("ada"),
 
   // Backup codes, from another browser.
   signIn("ada", "ada-phone"),
-  { name: "verify-backup-code, wrong", jar: "ada-phone", path: "/two-factor/verify-backup-code", body: { code: "abcde-fghij" }, expect: [401, "INVALID_BACKUP_CODE"] },
-  {
-    name: "verify-backup-code",
-    jar: "ada-phone",
-    path: "/two-factor/verify-backup-code",
-    body: async (side) => ({ code: backupCode("ada", 0)(side) }),
-    expect: [200],
-  },
+  post("verify-backup-code, wrong", "ada-phone", "verify-backup-code", { code: "abcde-fghij" }, INVALID_BACKUP_CODE),
+  backupCode("verify-backup-code", "ada-phone", "ada", 0, [200]),
   getSession("ada-phone"),
   signOut("ada-phone"),
   signIn("ada", "ada-phone"),
-  {
-    name: "verify-backup-code, the same code again",
-    jar: "ada-phone",
-    path: "/two-factor/verify-backup-code",
-    body: async (side) => ({ code: backupCode("ada", 0)(side) }),
-    expect: [401, "INVALID_BACKUP_CODE"],
-  },
+  backupCode("verify-backup-code, the same code again", "ada-phone", "ada", 0, INVALID_BACKUP_CODE),
 
-  // A code by mail, on the same challenge.
+  // A code by mail, on the same challenge; then six attempts at one code.
   sendOtp("ada-phone", "ada"),
   verifyOtp("ada-phone", "ada", "wrong", INVALID_CODE),
   verifyOtp("ada-phone", "ada", "mailed", [200]),
   getSession("ada-phone"),
   signOut("ada-phone"),
   signIn("ada", "ada-phone"),
-  { name: "verify-otp before any was sent", jar: "ada-phone", path: "/two-factor/verify-otp", body: { code: "123456" }, expect: [400, "OTP_HAS_EXPIRED"] },
+  post("verify-otp before any was sent", "ada-phone", "verify-otp", { code: "123456" }, OTP_HAS_EXPIRED),
   sendOtp("ada-phone", "ada"),
-  ...[1, 2, 3, 4, 5].map((n) => ({ ...verifyOtp("ada-phone", "ada", "wrong", INVALID_CODE), name: `verify-otp, wrong code ${n} of 5` })),
-  { ...verifyOtp("ada-phone", "ada", "mailed", [400, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE"]), name: "verify-otp, the right code at the sixth attempt" },
-  { ...verifyOtp("ada-phone", "ada", "mailed", [400, "OTP_HAS_EXPIRED"]), name: "verify-otp, the right code after that" },
+  ...five.map((n) => verifyOtp("ada-phone", "ada", "wrong", INVALID_CODE, `verify-otp, wrong code ${n} of 5`)),
+  verifyOtp("ada-phone", "ada", "mailed", TOO_MANY_ATTEMPTS, "verify-otp, the right code at the sixth attempt"),
+  verifyOtp("ada-phone", "ada", "mailed", OTP_HAS_EXPIRED, "verify-otp, the right code after that"),
   sendOtp("ada-phone", "ada"),
   verifyOtp("ada-phone", "ada", "mailed", [200]),
 
   // New backup codes; the old ones are gone.
-  { name: "generate-backup-codes with a wrong password", jar: "ada", path: "/two-factor/generate-backup-codes", body: { password: "wrong password" }, expect: INVALID_PASSWORD },
-  { name: "generate-backup-codes without a password", jar: "ada", path: "/two-factor/generate-backup-codes", body: {}, expect: [400] },
-  {
-    name: "generate-backup-codes",
-    jar: "ada",
-    path: "/two-factor/generate-backup-codes",
-    body: { password: PASSWORD },
-    expect: [200],
+  post("generate-backup-codes with a wrong password", "ada", "generate-backup-codes", wrongPassword, INVALID_PASSWORD),
+  post("generate-backup-codes without a password", "ada", "generate-backup-codes", {}, [400]),
+  post("generate-backup-codes", "ada", "generate-backup-codes", password, [200], {
     then: (side, answer) => {
       const { codes } = side.backupCodes.get("ada");
       side.backupCodes.set("ada", { codes: answer.json.backupCodes, old: codes });
     },
-  },
+  }),
   signIn("ada", "ada-tablet"),
-  {
-    name: "verify-backup-code, an old code",
-    jar: "ada-tablet",
-    path: "/two-factor/verify-backup-code",
-    body: async (side) => ({ code: backupCode("ada", 1, "old")(side) }),
-    expect: [401, "INVALID_BACKUP_CODE"],
-  },
-  {
-    name: "verify-backup-code, a new code, trusting the device",
-    jar: "ada-tablet",
-    path: "/two-factor/verify-backup-code",
-    body: async (side) => ({ code: backupCode("ada", 1)(side), trustDevice: true }),
-    expect: [200],
-  },
+  backupCode("verify-backup-code, an old code", "ada-tablet", "ada", 1, INVALID_BACKUP_CODE, { which: "old" }),
+  backupCode("verify-backup-code, a new code, trusting the device", "ada-tablet", "ada", 1, [200], {
+    trustDevice: true,
+  }),
 
   // Disabling.
-  { name: "disable without a password", jar: "ada", path: "/two-factor/disable", body: {}, expect: [400] },
-  { name: "disable with a wrong password", jar: "ada", path: "/two-factor/disable", body: { password: "wrong password" }, expect: INVALID_PASSWORD },
-  { name: "disable (on the trusted device)", jar: "ada", path: "/two-factor/disable", body: { password: PASSWORD }, expect: [200] },
+  post("disable without a password", "ada", "disable", {}, [400]),
+  post("disable with a wrong password", "ada", "disable", wrongPassword, INVALID_PASSWORD),
+  post("disable (on the trusted device)", "ada", "disable", password, [200]),
   getSession("ada"),
-  { ...signIn("ada", "ada-phone"), name: "ada signs in once it is off" },
-  { name: "verify-totp once off", ...totp("ada", "ada", current), expect: [400, "TOTP_NOT_ENABLED"] },
-  { name: "get-totp-uri once off", jar: "ada", path: "/two-factor/get-totp-uri", body: { password: PASSWORD }, expect: [400, "TOTP_NOT_ENABLED"] },
-  { name: "generate-backup-codes once off", jar: "ada", path: "/two-factor/generate-backup-codes", body: { password: PASSWORD }, expect: [400, "TWO_FACTOR_NOT_ENABLED"] },
-  { name: "disable once off", jar: "ada", path: "/two-factor/disable", body: { password: PASSWORD }, expect: [200] },
+  signIn("ada", "ada-phone", "ada signs in once it is off"),
+  totp("verify-totp once off", "ada", "current", TOTP_NOT_ENABLED),
+  post("get-totp-uri once off", "ada", "get-totp-uri", password, TOTP_NOT_ENABLED),
+  post("generate-backup-codes once off", "ada", "generate-backup-codes", password, TWO_FACTOR_NOT_ENABLED),
+  post("disable once off", "ada", "disable", password, [200]),
 
   // Olga uses codes by mail only.
   signUp("olga"),
-  { name: "olga enables codes by mail", jar: "olga", path: "/two-factor/enable", body: { password: PASSWORD, method: "otp" }, expect: [200] },
+  post("olga enables codes by mail", "olga", "enable", { ...password, method: "otp" }, [200]),
   getSession("olga"),
   signOut("olga"),
   signIn("olga"),
-  { name: "olga's verify-totp", jar: "olga", path: "/two-factor/verify-totp", body: { code: "123456" }, expect: [400, "TOTP_NOT_ENABLED"] },
-  { name: "olga's verify-backup-code", jar: "olga", path: "/two-factor/verify-backup-code", body: { code: "abcde-fghij" }, expect: [400, "BACKUP_CODES_NOT_ENABLED"] },
+  post("olga's verify-totp", "olga", "verify-totp", { code: "123456" }, TOTP_NOT_ENABLED),
+  post("olga's verify-backup-code", "olga", "verify-backup-code", { code: "abcde-fghij" }, BACKUP_CODES_NOT_ENABLED),
   sendOtp("olga", "olga"),
   verifyOtp("olga", "olga", "mailed", [200]),
   getSession("olga"),
@@ -450,21 +415,15 @@ const conversation = [
   // Dave fails ten times in a row, over two challenges: his account is locked for a while.
   signUp("dave"),
   enableTotp("dave"),
-  { name: "dave turns TOTP on", ...totp("dave", "dave", fresh), expect: [200] },
+  totp("dave turns TOTP on", "dave", "fresh", [200]),
   signOut("dave"),
   signIn("dave"),
-  ...[1, 2, 3, 4, 5].map((n) => ({ name: `dave's wrong code ${n}`, ...totp("dave", "dave", wrong), expect: INVALID_CODE })),
+  ...five.map((n) => totp(`dave's wrong code ${n}`, "dave", "wrong", INVALID_CODE)),
   signIn("dave"),
-  ...[6, 7, 8, 9, 10].map((n) => ({ name: `dave's wrong code ${n}`, ...totp("dave", "dave", wrong), expect: INVALID_CODE })),
-  { name: "dave's right code, locked", ...totp("dave", "dave", current), expect: [429, "ACCOUNT_TEMPORARILY_LOCKED"] },
+  ...five.map((n) => totp(`dave's wrong code ${n + 5}`, "dave", "wrong", INVALID_CODE)),
+  totp("dave's right code, locked", "dave", "current", LOCKED),
   signIn("dave"),
-  {
-    name: "dave's backup code, locked",
-    jar: "dave",
-    path: "/two-factor/verify-backup-code",
-    body: async (side) => ({ code: backupCode("dave", 0)(side) }),
-    expect: [429, "ACCOUNT_TEMPORARILY_LOCKED"],
-  },
+  backupCode("dave's backup code, locked", "dave", "dave", 0, LOCKED),
 ];
 
 /** Plays the whole conversation on one side; resolves to one answer per step (`null` for `act` steps). */
