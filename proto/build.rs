@@ -6,6 +6,7 @@ const PROTOS: &[&str] = &[
     "warden/auth/v1/auth.proto",
     "warden/auth/v1/dev.proto",
     "warden/auth/v1/social.proto",
+    "warden/auth/v1/two_factor.proto",
     "warden/task/v1/task.proto",
 ];
 

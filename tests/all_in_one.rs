@@ -430,3 +430,181 @@ async fn a_social_sign_in_logged_at_debug_leaves_no_secret_code_or_token_in_the_
         assert!(!logs.contains(&secret), "{what} is in the logs");
     }
 }
+
+#[tokio::test]
+async fn two_factor_logged_at_debug_leaves_no_secret_code_challenge_or_token_in_the_logs() {
+    use serde_json::json;
+    use warden_testkit::totp;
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let base_url = format!("http://127.0.0.1:{http_port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(dir.path())
+        .env_remove("AUTH_SECRET")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("LOG_LEVEL", "debug")
+        .env("RATE_LIMIT_ENABLED", "false")
+        .env("BASE_URL", &base_url)
+        .env("GATEWAY_ADDR", format!("127.0.0.1:{http_port}"))
+        .env("AUTH_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("TASK_ADDR", format!("127.0.0.1:{}", free_port()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = drain(child.stderr.take().unwrap());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    while !first.contains(&base_url) {
+        first.clear();
+        assert!(stdout.read_line(&mut first).unwrap() > 0, "no URL printed");
+    }
+    let stdout = drain(stdout);
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &str, body: serde_json::Value, cookie: Option<String>| {
+        let mut request = http
+            .post(format!("{base_url}{path}"))
+            .header("origin", &base_url)
+            .json(&body);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    const PASSWORD: &str = "correct horse battery";
+    let signed_up = post(
+        "/api/auth/sign-up/email",
+        json!({"name": "Ada", "email": "ada@example.com", "password": PASSWORD}),
+        None,
+    )
+    .await
+    .unwrap();
+    let session = cookie_value(&signed_up, "better-auth.session_token").unwrap();
+    let cookie = |name: &str, value: &str| {
+        format!(
+            "{name}={}",
+            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+    let enabled: serde_json::Value = post(
+        "/api/auth/two-factor/enable",
+        json!({"password": PASSWORD}),
+        Some(cookie("better-auth.session_token", &session)),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let uri = enabled["totpURI"].as_str().unwrap().to_owned();
+    let enrolment_code = totp::code(&uri, 0);
+    let verified = post(
+        "/api/auth/two-factor/verify-totp",
+        json!({"code": enrolment_code}),
+        Some(cookie("better-auth.session_token", &session)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(verified.status(), 200);
+    let challenged = post(
+        "/api/auth/sign-in/email",
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+        None,
+    )
+    .await
+    .unwrap();
+    let challenge = cookie_value(&challenged, "better-auth.two_factor").expect("a challenge");
+    let sent = post(
+        "/api/auth/two-factor/send-otp",
+        json!({}),
+        Some(cookie("better-auth.two_factor", &challenge)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.status(), 200);
+    let sign_in_code = totp::code(&uri, 1);
+    let completed = post(
+        "/api/auth/two-factor/verify-totp",
+        json!({"code": sign_in_code, "trustDevice": true}),
+        Some(cookie("better-auth.two_factor", &challenge)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(completed.status(), 200);
+    let trust = cookie_value(&completed, "better-auth.trust_device").expect("a trusted device");
+    // The mailed code, read from the development outbox.
+    let outbox: serde_json::Value = http
+        .get(format!("{base_url}/api/dev/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mail = outbox[0]["text"].as_str().unwrap().to_owned();
+    let mailed_code: String = mail
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 6)
+        .unwrap()
+        .to_owned();
+
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let logs = format!("{}{}", stdout.join().unwrap(), stderr.join().unwrap());
+    assert!(
+        logs.contains("http.route=/api/auth/two-factor/verify-totp"),
+        "the requests were logged at all"
+    );
+    let base32_secret = url::Url::parse(&uri)
+        .unwrap()
+        .query_pairs()
+        .find(|(key, _)| key == "secret")
+        .unwrap()
+        .1
+        .into_owned();
+    let raw_secret = String::from_utf8(totp::secret_of(&uri)).unwrap();
+    let mut secrets = vec![
+        ("the secret, in Base32", base32_secret),
+        ("the secret", raw_secret),
+        (
+            "the challenge",
+            challenge.split('.').next().unwrap().to_owned(),
+        ),
+        (
+            "the trusted device's token",
+            trust.split('.').next().unwrap().to_owned(),
+        ),
+        ("the enrolment code", enrolment_code),
+        ("the sign-in code", sign_in_code),
+        ("the mailed code", mailed_code),
+    ];
+    for code in enabled["backupCodes"].as_array().unwrap() {
+        secrets.push(("a backup code", code.as_str().unwrap().to_owned()));
+    }
+    for (what, secret) in secrets {
+        assert!(secret.len() >= 6, "{what} is a real value: {secret}");
+        assert!(!logged(&logs, &secret), "{what} is in the logs");
+    }
+}
+
+/// Whether `value` is in `logs` as a value of its own: a six-digit code counts only as a whole number, not as digits
+/// of a longer one, nor as the microseconds of a timestamp (`21:05:12.123456Z`), which would match by chance.
+fn logged(logs: &str, value: &str) -> bool {
+    if !value.bytes().all(|b| b.is_ascii_digit()) {
+        return logs.contains(value);
+    }
+    logs.match_indices(value).any(|(at, _)| {
+        let before = logs[..at].chars().next_back();
+        let after = logs[at + value.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}

@@ -46,6 +46,8 @@ pub struct Config {
     pub require_email_verification: bool,
     /// Better Auth's `user.deleteUser.sendDeleteAccountVerification`: delete-user mails a confirmation link.
     pub delete_user_verification: bool,
+    /// `TWO_FACTOR_ISSUER`: the name authenticator apps show.
+    pub two_factor_issuer: String,
     /// `SMTP_URL` with `MAIL_FROM`, parsed; unset keeps mail in the development outbox.
     pub smtp: Option<SmtpSettings>,
     /// Abuse limits: Better Auth's rate limits for direct callers (not trusted proxies) and the back-off after
@@ -91,6 +93,7 @@ impl Config {
             key_refresh: account.key_refresh,
             require_email_verification: account.require_email_verification,
             delete_user_verification: account.delete_user_verification,
+            two_factor_issuer: account.two_factor_issuer,
             smtp: account.smtp,
             rate_limit_enabled: true,
             throttle_base: Duration::from_secs(1),
@@ -194,6 +197,10 @@ pub struct AccountArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub delete_user_verification: bool,
+    /// The name authenticator apps show for this deployment's two-factor codes (Better Auth's `appName`, or its
+    /// two-factor plugin's `issuer`); keep Better Auth's when taking its users over, so their entries match.
+    #[arg(long, env = "TWO_FACTOR_ISSUER", default_value = crate::core::two_factor::DEFAULT_ISSUER)]
+    pub two_factor_issuer: String,
     /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=starttls] or smtps://…; unset keeps
     /// mail in a development outbox (logged, readable at GET /api/dev/outbox from this machine).
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
@@ -219,6 +226,7 @@ pub struct Account {
     pub key_refresh: Duration,
     pub require_email_verification: bool,
     pub delete_user_verification: bool,
+    pub two_factor_issuer: String,
     pub smtp: Option<SmtpSettings>,
     pub admin_user_ids: Vec<String>,
     pub cleanup_interval: Duration,
@@ -233,6 +241,7 @@ impl Default for Account {
             key_refresh: crate::core::jwt::DEFAULT_REFRESH,
             require_email_verification: false,
             delete_user_verification: false,
+            two_factor_issuer: crate::core::two_factor::DEFAULT_ISSUER.to_owned(),
             smtp: None,
             admin_user_ids: Vec::new(),
             cleanup_interval: crate::core::cleanup::DEFAULT_INTERVAL,
@@ -274,8 +283,16 @@ impl AccountArgs {
                 })
             })
             .transpose()?;
+        let two_factor_issuer = self.two_factor_issuer.trim().to_owned();
+        if two_factor_issuer.is_empty() {
+            return Err(SettingsError::new(
+                "TWO_FACTOR_ISSUER",
+                "must name the deployment (authenticator apps show it)",
+            ));
+        }
         Ok(Account {
             session_cache_ttl,
+            two_factor_issuer,
             sessions,
             key_refresh: Duration::from_secs(self.key_refresh),
             require_email_verification: self.require_email_verification,
@@ -296,6 +313,7 @@ impl Account {
         config.key_refresh = self.key_refresh;
         config.require_email_verification = self.require_email_verification;
         config.delete_user_verification = self.delete_user_verification;
+        config.two_factor_issuer = self.two_factor_issuer;
         config.smtp = self.smtp;
         config.admin_user_ids = self.admin_user_ids;
         config.cleanup_interval = self.cleanup_interval;

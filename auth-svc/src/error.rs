@@ -115,6 +115,28 @@ pub enum AuthError {
     /// A callback, new-user or error URL that is neither relative nor on a trusted origin.
     #[error("Invalid {0}")]
     UntrustedUrl(UrlField),
+    #[error("OTP has expired")]
+    OtpHasExpired,
+    #[error("TOTP not enabled")]
+    TotpNotEnabled,
+    #[error("TOTP is already enabled")]
+    TotpAlreadyEnabled,
+    #[error("Two factor isn't enabled")]
+    TwoFactorNotEnabled,
+    #[error("Backup codes aren't enabled")]
+    BackupCodesNotEnabled,
+    #[error("Invalid backup code")]
+    InvalidBackupCode,
+    #[error("Invalid code")]
+    InvalidCode,
+    #[error("Too many attempts. Please request a new code.")]
+    TooManyAttemptsRequestNewCode,
+    #[error(
+        "Too many failed verification attempts. Your account is temporarily locked. Please try again later."
+    )]
+    AccountTemporarilyLocked,
+    #[error("Invalid two factor cookie")]
+    InvalidTwoFactorCookie,
     /// A social sign-in's callback refused, as Better Auth redirects it (`?error=<code>`).
     #[error("{}", .0.code)]
     Callback(CallbackError),
@@ -169,6 +191,16 @@ impl AuthError {
             Self::FailedToRefreshAccessToken => Reason::FailedToRefreshAccessToken,
             Self::AccessTokenNotFound => Reason::AccessTokenNotFound,
             Self::UntrustedUrl(field) => field.reason(),
+            Self::OtpHasExpired => Reason::OtpHasExpired,
+            Self::TotpNotEnabled => Reason::TotpNotEnabled,
+            Self::TotpAlreadyEnabled => Reason::TotpAlreadyEnabled,
+            Self::TwoFactorNotEnabled => Reason::TwoFactorNotEnabled,
+            Self::BackupCodesNotEnabled => Reason::BackupCodesNotEnabled,
+            Self::InvalidBackupCode => Reason::InvalidBackupCode,
+            Self::InvalidCode => Reason::InvalidCode,
+            Self::TooManyAttemptsRequestNewCode => Reason::TooManyAttemptsRequestNewCode,
+            Self::AccountTemporarilyLocked => Reason::AccountTemporarilyLocked,
+            Self::InvalidTwoFactorCookie => Reason::InvalidTwoFactorCookie,
             Self::NoFieldsToUpdate
             | Self::Callback(_)
             | Self::EmailIsTheSame
@@ -216,6 +248,18 @@ impl AuthError {
             // The provider refused or could not be reached.
             Self::FailedToGetAccessToken | Self::FailedToRefreshAccessToken => Code::Unavailable,
             Self::UntrustedUrl(_) => Code::PermissionDenied,
+            Self::OtpHasExpired
+            | Self::TotpNotEnabled
+            | Self::TotpAlreadyEnabled
+            | Self::TwoFactorNotEnabled
+            | Self::BackupCodesNotEnabled => Code::FailedPrecondition,
+            Self::InvalidBackupCode | Self::InvalidCode | Self::InvalidTwoFactorCookie => {
+                Code::Unauthenticated
+            }
+            // Not RESOURCE_EXHAUSTED: that is a rate limit, which says when to retry; these say to start again
+            // (a new challenge) or to wait out a lock whose end is not told.
+            Self::TooManyAttemptsRequestNewCode => Code::FailedPrecondition,
+            Self::AccountTemporarilyLocked => Code::PermissionDenied,
             Self::Callback(_) => Code::FailedPrecondition,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,

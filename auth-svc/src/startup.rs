@@ -25,6 +25,7 @@ use crate::{
         jwt::Keys,
         sessions::{Sessions, throttle::SignInThrottle},
         social::SocialCore,
+        two_factor::TwoFactor,
     },
     grpc::{
         Caller,
@@ -33,6 +34,7 @@ use crate::{
         dev::{DevServiceServer, GrpcDev},
         limits::Limits,
         social::{GrpcSocial, SocialServiceServer},
+        two_factor::{GrpcTwoFactor, TwoFactorServiceServer},
     },
     mail::Mailer,
     metrics::AuthProbe,
@@ -68,6 +70,7 @@ pub struct AuthServer {
     /// The development outbox, served only while no SMTP server is configured.
     dev: Option<GrpcDev>,
     social: GrpcSocial,
+    two_factor: Option<GrpcTwoFactor>,
     limits: Limits,
     cors: CorsLayer,
     tls: Option<tonic::transport::ServerTlsConfig>,
@@ -112,7 +115,8 @@ impl AuthServer {
             config.secret.clone(),
             &config.base_url,
             config.key_refresh,
-        );
+        )
+        .with_two_factor(config.plugins.is_enabled(Plugin::TwoFactor));
         let sessions = Sessions::new(store.clone(), cache)
             .with_lifetimes(config.sessions)
             .with_verified_email_required(config.require_email_verification);
@@ -155,12 +159,30 @@ impl AuthServer {
             caller.clone(),
         );
         let cleanup = Cleanup::new(store.clone(), config.cleanup_interval);
-        let core = AuthCore::new(store, sessions, hasher, keys, emails);
+        let core = AuthCore::new(
+            store.clone(),
+            sessions.clone(),
+            hasher,
+            keys,
+            emails.clone(),
+        );
         let (limits, throttle) = abuse_limits(&config).context("REDIS_URL")?;
         let account = account
             .with_throttle(throttle.clone())
             .with_delete_user_verification(config.delete_user_verification);
-        let core = core.with_throttle(throttle);
+        let mut core = core.with_throttle(throttle);
+        let two_factor = config.plugins.is_enabled(Plugin::TwoFactor).then(|| {
+            let two_factor = TwoFactor::new(
+                store,
+                sessions,
+                account.clone(),
+                emails,
+                config.secret.clone(),
+            )
+            .with_issuer(config.two_factor_issuer.clone());
+            core = core.clone().with_two_factor(two_factor.clone());
+            GrpcTwoFactor::new(two_factor, caller.clone())
+        });
         let auth = GrpcAuth::new(core, account, caller)
             .with_jwt_routes(config.plugins.is_enabled(Plugin::Jwt));
         let listener = TcpListener::bind(config.listen)
@@ -178,6 +200,7 @@ impl AuthServer {
             admin,
             dev,
             social,
+            two_factor,
             limits,
             cors: grpc::grpc_web_cors(TrustedOrigins::for_site(
                 &config.base_url,
@@ -225,6 +248,9 @@ impl AuthServer {
             services = services.with(self.limits.wrap(AdminServiceServer::new(admin)));
         }
         services = services.with(self.limits.wrap(SocialServiceServer::new(self.social)));
+        if let Some(two_factor) = self.two_factor {
+            services = services.with(self.limits.wrap(TwoFactorServiceServer::new(two_factor)));
+        }
         if let Some(dev) = self.dev {
             services = services.with(self.limits.wrap(DevServiceServer::new(dev)));
         }

@@ -20,6 +20,12 @@ pub const SET_AUTH_TOKEN: &str = "set-auth-token";
 /// How long a started social sign-in's state cookie lives (Better Auth: five minutes).
 pub const STATE_MAX_AGE: u64 = 300;
 
+/// How long a sign-in's second-factor challenge cookie lives (Better Auth's `twoFactorCookieMaxAge`: ten minutes).
+pub const TWO_FACTOR_MAX_AGE: u64 = 600;
+
+/// How long a trusted device's cookie lives (Better Auth's `trustDeviceMaxAge`: 30 days).
+pub const TRUST_DEVICE_MAX_AGE: u64 = 2_592_000;
+
 /// Better Auth's default `advanced.cookiePrefix`.
 pub const DEFAULT_PREFIX: &str = "better-auth";
 
@@ -33,6 +39,8 @@ pub struct CookieSettings {
     session_data: String,
     dont_remember: String,
     state: String,
+    two_factor: String,
+    trust_device: String,
 }
 
 impl CookieSettings {
@@ -56,6 +64,8 @@ impl CookieSettings {
             session_data: name("session_data"),
             dont_remember: name("dont_remember"),
             state: name("state"),
+            two_factor: name("two_factor"),
+            trust_device: name("trust_device"),
         }
     }
 
@@ -80,6 +90,55 @@ impl CookieSettings {
     /// Expires the state cookie, once its sign-in has been completed or refused.
     pub fn state_deletion(&self) -> String {
         self.deletion(&self.state)
+    }
+
+    /// The two-factor plugin's sign-in challenge cookie (`<prefix>.two_factor`).
+    pub fn two_factor_name(&self) -> &str {
+        &self.two_factor
+    }
+
+    /// The two-factor plugin's trusted-device cookie (`<prefix>.trust_device`).
+    pub fn trust_device_name(&self) -> &str {
+        &self.trust_device
+    }
+
+    /// The signed challenge cookie of a sign-in that needs a second factor: ten minutes.
+    pub fn two_factor_cookie(&self, secret: &AuthSecret, challenge: &str) -> String {
+        self.serialize(
+            &self.two_factor,
+            &secret.sign_cookie(challenge),
+            Some(TWO_FACTOR_MAX_AGE),
+        )
+    }
+
+    /// The signed cookie of a trusted device: 30 days.
+    pub fn trust_device_cookie(&self, secret: &AuthSecret, token: &str) -> String {
+        self.serialize(
+            &self.trust_device,
+            &secret.sign_cookie(token),
+            Some(TRUST_DEVICE_MAX_AGE),
+        )
+    }
+
+    pub fn two_factor_deletion(&self) -> String {
+        self.deletion(&self.two_factor)
+    }
+
+    pub fn trust_device_deletion(&self) -> String {
+        self.deletion(&self.trust_device)
+    }
+
+    pub fn dont_remember_deletion(&self) -> String {
+        self.deletion(&self.dont_remember)
+    }
+
+    /// Expires the session cookie and its cached data, keeping the dont_remember marker (a sign-in that turned
+    /// into a second-factor challenge).
+    pub fn session_deletion(&self) -> [String; 2] {
+        [
+            self.deletion(&self.session_token),
+            self.deletion(&self.session_data),
+        ]
     }
 
     fn serialize(&self, name: &str, value: &str, max_age: Option<u64>) -> String {
@@ -193,6 +252,19 @@ impl SetCookies {
     /// These cookies with `cookie` set before them (Better Auth expires the state cookie first).
     pub fn after(mut self, cookie: String) -> Self {
         self.cookies.insert(0, cookie);
+        self
+    }
+
+    /// These cookies with `cookie` set after them.
+    pub fn then(mut self, cookie: String) -> Self {
+        self.cookies.push(cookie);
+        self
+    }
+
+    /// These cookies without the one called `name`.
+    pub fn without(mut self, name: &str) -> Self {
+        self.cookies
+            .retain(|cookie| cookie.split_once('=').is_none_or(|(key, _)| key != name));
         self
     }
 

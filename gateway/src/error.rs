@@ -40,6 +40,8 @@ pub enum Route {
     AdminGetUser,
     AdminCreateUser,
     AdminSetUserPassword,
+    /// Warden's own admin route: a user's second factor turned off.
+    AdminResetTwoFactor,
     UpdateUser,
     ChangePassword,
     ChangeEmail,
@@ -63,6 +65,14 @@ pub enum Route {
     GetAccessToken,
     RefreshToken,
     AccountInfo,
+    TwoFactorEnable,
+    TwoFactorDisable,
+    TwoFactorGetTotpUri,
+    TwoFactorVerifyTotp,
+    TwoFactorSendOtp,
+    TwoFactorVerifyOtp,
+    TwoFactorVerifyBackupCode,
+    TwoFactorGenerateBackupCodes,
 }
 
 impl Route {
@@ -81,6 +91,7 @@ impl Route {
                 | Self::AdminGetUser
                 | Self::AdminCreateUser
                 | Self::AdminSetUserPassword
+                | Self::AdminResetTwoFactor
         )
     }
 }
@@ -195,6 +206,22 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
                 | R::AccessTokenNotFound,
             ),
         ) => StatusCode::BAD_REQUEST,
+        // Better Auth's two-factor plugin.
+        (
+            _,
+            Some(
+                R::OtpHasExpired
+                | R::TotpNotEnabled
+                | R::TotpAlreadyEnabled
+                | R::TwoFactorNotEnabled
+                | R::BackupCodesNotEnabled
+                | R::TooManyAttemptsRequestNewCode,
+            ),
+        ) => StatusCode::BAD_REQUEST,
+        (_, Some(R::InvalidBackupCode | R::InvalidCode | R::InvalidTwoFactorCookie)) => {
+            StatusCode::UNAUTHORIZED
+        }
+        (_, Some(R::AccountTemporarilyLocked)) => StatusCode::TOO_MANY_REQUESTS,
         (_, Some(R::TaskNotFound)) => StatusCode::NOT_FOUND,
         (_, Some(R::EtagMismatch)) => StatusCode::PRECONDITION_FAILED,
         (_, Some(R::InvalidPageToken | R::ValidationError)) => StatusCode::BAD_REQUEST,

@@ -3,6 +3,7 @@
 
 use chrono::SecondsFormat;
 use serde::Serialize;
+use warden_common::settings::{Plugin, Plugins};
 use warden_proto::auth::v1 as pb;
 
 /// The type name zod reports for a value it did not expect (`None`: absent, zod's `undefined`), as Better Auth's
@@ -34,6 +35,9 @@ pub struct User {
     pub banned: Option<bool>,
     pub ban_reason: Option<String>,
     pub ban_expires: Option<String>,
+    /// The two-factor plugin's field: present (`null` for rows from before the plugin) only while it is served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_factor_enabled: Option<Option<bool>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,9 +67,13 @@ pub fn iso_date(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
     Some(date.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
-impl From<pb::User> for User {
-    fn from(user: pb::User) -> Self {
+impl User {
+    /// The user as Better Auth with `plugins` renders it: a plugin's fields only while it is served.
+    pub fn new(user: pb::User, plugins: Plugins) -> Self {
         Self {
+            two_factor_enabled: plugins
+                .is_enabled(Plugin::TwoFactor)
+                .then_some(user.two_factor_enabled),
             created_at: iso_date(user.created_at.as_ref()),
             updated_at: iso_date(user.updated_at.as_ref()),
             ban_expires: iso_date(user.ban_expires.as_ref()),
@@ -137,15 +145,26 @@ mod tests {
             banned: Some(false),
             ban_reason: None,
             ban_expires: None,
+            two_factor_enabled: Some(true),
         };
+        let without = Plugins::parse("admin,jwt").unwrap();
         assert_eq!(
-            serde_json::to_value(User::from(user)).unwrap(),
+            serde_json::to_value(User::new(user.clone(), without)).unwrap(),
             json!({
                 "id": "u1", "name": "Alice", "email": "alice@example.com", "emailVerified": false, "image": null,
                 "createdAt": "2026-11-23T11:08:21.797Z", "updatedAt": "2026-11-23T11:08:21.797Z",
                 "role": "user", "banned": false, "banReason": null, "banExpires": null
             })
         );
+        let with = Plugins::parse("admin,jwt,two-factor").unwrap();
+        let rendered = serde_json::to_value(User::new(user.clone(), with)).unwrap();
+        assert_eq!(rendered["twoFactorEnabled"], json!(true));
+        let before_the_plugin = pb::User {
+            two_factor_enabled: None,
+            ..user
+        };
+        let rendered = serde_json::to_value(User::new(before_the_plugin, with)).unwrap();
+        assert_eq!(rendered["twoFactorEnabled"], json!(null));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::routes::account::{
 };
 use crate::routes::{
     self, admin, dev, error_page, jwt, not_found, ok, provider_tokens, providers, sessions, social,
-    transcoded, ui,
+    transcoded, two_factor, ui,
 };
 use crate::transcode::hooks::OLDER_CLIENTS;
 use warden_common::settings::{Plugin, Plugins};
@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         // Development only: the mails auth-svc kept instead of sending (404 once SMTP_URL is set).
         .route("/api/dev/outbox", get(dev::dev_outbox))
         .merge(served(plugins, Plugin::Admin, admin_routes()))
+        .merge(served(plugins, Plugin::TwoFactor, two_factor_routes()))
         // The task API, transcoded from TaskService's `google.api.http` annotations (no handler per route):
         //   GET|POST /api/v1/tasks, GET|PATCH|DELETE /api/v1/tasks/{id}
         .merge(transcoded::routes(&state.transcoder))
@@ -187,6 +188,37 @@ fn admin_routes() -> Router<AppState> {
         .route(
             "/api/auth/admin/set-user-password",
             post(admin::set_user_password),
+        )
+        .route(
+            "/api/warden/admin/reset-two-factor",
+            post(admin::reset_two_factor),
+        )
+}
+
+fn two_factor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/two-factor/enable", post(two_factor::enable))
+        .route("/api/auth/two-factor/disable", post(two_factor::disable))
+        .route(
+            "/api/auth/two-factor/get-totp-uri",
+            post(two_factor::get_totp_uri),
+        )
+        .route(
+            "/api/auth/two-factor/verify-totp",
+            post(two_factor::verify_totp),
+        )
+        .route("/api/auth/two-factor/send-otp", post(two_factor::send_otp))
+        .route(
+            "/api/auth/two-factor/verify-otp",
+            post(two_factor::verify_otp),
+        )
+        .route(
+            "/api/auth/two-factor/verify-backup-code",
+            post(two_factor::verify_backup_code),
+        )
+        .route(
+            "/api/auth/two-factor/generate-backup-codes",
+            post(two_factor::generate_backup_codes),
         )
 }
 

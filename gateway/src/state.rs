@@ -13,6 +13,7 @@ use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 use warden_proto::auth::v1::dev_service_client::DevServiceClient;
 use warden_proto::auth::v1::social_service_client::SocialServiceClient;
+use warden_proto::auth::v1::two_factor_service_client::TwoFactorServiceClient;
 use warden_ratelimit::RateLimiter;
 
 use crate::client_ip::TrustedProxies;
@@ -47,6 +48,8 @@ pub struct Shared {
     pub dev: DevServiceClient<Transport>,
     /// auth-svc's SocialService (sign-in with other providers, linked accounts), on the same channel.
     pub social: SocialServiceClient<Transport>,
+    /// auth-svc's TwoFactorService, on the same channel.
+    pub two_factor: TwoFactorServiceClient<Transport>,
     /// The `/api/v1/*` routes, served from TaskService's annotations.
     pub transcoder: Arc<Transcoder>,
     /// grpc.health.v1 on auth-svc's and task-svc's channels, for `/readyz`.
@@ -121,6 +124,7 @@ impl Shared {
             admin: AdminServiceClient::new(auth.clone()),
             readiness: Readiness::new(auth.clone(), tasks),
             social: SocialServiceClient::new(auth.clone()),
+            two_factor: TwoFactorServiceClient::new(auth.clone()),
             dev: DevServiceClient::new(auth),
             openapi: crate::openapi::Document::new(config.plugins, &transcoder),
             transcoder,

@@ -19,8 +19,11 @@ use warden_common::settings::{Plugins, UpstreamUrl};
 const ROUTER: &str = include_str!("../src/router.rs");
 
 /// The functions of `router.rs` that list a plugin's routes, and the plugin's id.
-const PLUGIN_ROUTE_FUNCTIONS: [(&str, &str); 2] =
-    [("jwt_routes", "jwt"), ("admin_routes", "admin")];
+const PLUGIN_ROUTE_FUNCTIONS: [(&str, &str); 3] = [
+    ("jwt_routes", "jwt"),
+    ("admin_routes", "admin"),
+    ("two_factor_routes", "two-factor"),
+];
 
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
 
@@ -182,6 +185,11 @@ fn the_router_source_is_read_as_routes() {
     assert!(has("get", "/api/auth/jwks", Some("jwt")));
     assert!(has("post", "/api/auth/admin/set-role", Some("admin")));
     assert!(has("get", "/api/auth/admin/get-user", Some("admin")));
+    assert!(has(
+        "post",
+        "/api/auth/two-factor/verify-totp",
+        Some("two-factor")
+    ));
     assert!(
         !routes
             .iter()

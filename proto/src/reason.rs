@@ -105,6 +105,20 @@ reasons! {
     FailedToRefreshAccessToken = "FAILED_TO_REFRESH_ACCESS_TOKEN",
     AccessTokenNotFound = "ACCESS_TOKEN_NOT_FOUND",
 
+    // Better Auth's two-factor plugin.
+    OtpHasExpired = "OTP_HAS_EXPIRED",
+    TotpNotEnabled = "TOTP_NOT_ENABLED",
+    TotpAlreadyEnabled = "TOTP_ALREADY_ENABLED",
+    TwoFactorNotEnabled = "TWO_FACTOR_NOT_ENABLED",
+    BackupCodesNotEnabled = "BACKUP_CODES_NOT_ENABLED",
+    InvalidBackupCode = "INVALID_BACKUP_CODE",
+    InvalidCode = "INVALID_CODE",
+    TooManyAttemptsRequestNewCode = "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+    /// Ten wrong second-factor codes in a row: the account's second factor is locked for a while (429).
+    AccountTemporarilyLocked = "ACCOUNT_TEMPORARILY_LOCKED",
+    /// A sign-in challenge that is missing, tampered with, expired or used up.
+    InvalidTwoFactorCookie = "INVALID_TWO_FACTOR_COOKIE",
+
     // Better Auth's admin plugin.
     YouAreNotAllowedToListUsers = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
     YouAreNotAllowedToCreateUsers = "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
@@ -117,6 +131,8 @@ reasons! {
     YouAreNotAllowedToGetUser = "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
     YouCannotBanYourself = "YOU_CANNOT_BAN_YOURSELF",
     YouCannotRemoveYourself = "YOU_CANNOT_REMOVE_YOURSELF",
+    /// Warden's own admin action (the two-factor reset), refused to a caller who is not an administrator.
+    YouAreNotAllowedToResetTwoFactor = "YOU_ARE_NOT_ALLOWED_TO_RESET_TWO_FACTOR",
 
     // The task API (Warden's own).
     TaskNotFound = "TASK_NOT_FOUND",

@@ -26,13 +26,15 @@ pub struct Rules {
 }
 
 /// Paths that sign in or change credentials: 3 per 10 s. A social sign-in's callback counts as a sign-in (stronger
-/// than Better Auth, which allows it 100 per 10 s): it is where a guessed or replayed code would be tried.
-const CREDENTIAL_PATHS: [&str; 5] = [
+/// than Better Auth, which allows it 100 per 10 s): it is where a guessed or replayed code would be tried. The
+/// two-factor plugin's routes have the same rule of their own in Better Auth.
+const CREDENTIAL_PATHS: [&str; 6] = [
     "/sign-in",
     "/sign-up",
     "/change-password",
     "/change-email",
     "/callback/",
+    "/two-factor/",
 ];
 
 /// Paths that send mail: 3 per 60 s.
@@ -94,6 +96,8 @@ mod tests {
             "/callback/{provider_id}",
             "/change-password",
             "/change-email",
+            "/two-factor/verify-totp",
+            "/two-factor/send-otp",
         ] {
             assert_eq!(rule(path), (10, 3), "{path}");
         }

@@ -11,7 +11,7 @@ use crate::helpers::{
 const BANNED_MESSAGE: &str = "You have been banned from this application. Please contact support if you believe this is an error.";
 
 /// Runs SQL on the deployment's own database (PostgreSQL or the all-in-one's SQLite file).
-async fn execute(app: &TestApp, sql: &str) {
+pub(crate) async fn execute(app: &TestApp, sql: &str) {
     let url = match &app.backend {
         Backend::Postgres { database_url, .. } => database_url.clone(),
         Backend::Sqlite { _dir } => warden_testkit::sqlite_url(_dir.path()),
@@ -24,7 +24,7 @@ async fn execute(app: &TestApp, sql: &str) {
 }
 
 /// Signs `email` up and makes them an administrator by role; returns their cookie.
-async fn admin_cookie(app: &TestApp, email: &str) -> String {
+pub(crate) async fn admin_cookie(app: &TestApp, email: &str) -> String {
     let cookie = app.signed_up_cookie(email).await;
     execute(
         app,
@@ -61,6 +61,7 @@ fn assert_user_shape(user: &Value) {
             "image",
             "name",
             "role",
+            "twoFactorEnabled",
             "updatedAt"
         ]
     );
@@ -134,6 +135,12 @@ fn every_route(target: &str) -> Vec<(&'static str, &'static str, Option<Value>, 
             "You are not allowed to set users password",
             Some(json!({"userId": target, "newPassword": "a brand new passphrase"})),
             "/api/auth/admin/set-user-password".into(),
+        ),
+        (
+            "YOU_ARE_NOT_ALLOWED_TO_RESET_TWO_FACTOR",
+            "You are not allowed to reset users two factor",
+            Some(json!({"userId": target})),
+            "/api/warden/admin/reset-two-factor".into(),
         ),
     ]
 }

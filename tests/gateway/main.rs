@@ -22,4 +22,5 @@ mod social_flow;
 mod social_link;
 mod tasks;
 mod transcode;
+mod two_factor;
 mod wire;

@@ -14,6 +14,8 @@ pub enum AdminAction {
     DeleteUsers,
     SetPassword,
     GetUser,
+    /// Warden's own: turning a user's second factor off.
+    ResetTwoFactor,
 }
 
 impl AdminAction {
@@ -29,6 +31,7 @@ impl AdminAction {
             Self::DeleteUsers => Reason::YouAreNotAllowedToDeleteUsers,
             Self::SetPassword => Reason::YouAreNotAllowedToSetUsersPassword,
             Self::GetUser => Reason::YouAreNotAllowedToGetUser,
+            Self::ResetTwoFactor => Reason::YouAreNotAllowedToResetTwoFactor,
         }
     }
 
@@ -43,6 +46,7 @@ impl AdminAction {
             Self::DeleteUsers => "You are not allowed to delete users",
             Self::SetPassword => "You are not allowed to set users password",
             Self::GetUser => "You are not allowed to get user",
+            Self::ResetTwoFactor => "You are not allowed to reset users two factor",
         }
     }
 }

@@ -16,6 +16,9 @@ pub use password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Password, PasswordLength}
 pub use records::{SessionRecord, UserRecord, now};
 pub use roles::Roles;
 pub use text::is_storable;
-pub use token::{LinkToken, SessionRef, SessionToken, generate_id};
+pub use token::{
+    LinkToken, RANDOM_ALPHABET, SessionRef, SessionToken, generate_id, random_string,
+    random_string_from,
+};
 pub use user_id::UserId;
 pub use user_query::{Field, Filter, FilterOp, ListUsers, Search, Sort, TextOp, UserQuery, Value};

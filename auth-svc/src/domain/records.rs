@@ -21,6 +21,10 @@ pub struct UserRecord {
     pub banned: Option<bool>,
     pub ban_reason: Option<String>,
     pub ban_expires: Option<DateTime<Utc>>,
+    /// The two-factor plugin's flag: on once a second factor is verified. `None` in rows written before the plugin
+    /// was installed.
+    #[serde(default)]
+    pub two_factor_enabled: Option<bool>,
 }
 
 impl UserRecord {
@@ -64,6 +68,7 @@ mod tests {
             banned,
             ban_reason: None,
             ban_expires: expires,
+            two_factor_enabled: Some(false),
         }
     }
 

@@ -18,6 +18,23 @@ pub fn generate_id() -> String {
         .collect()
 }
 
+/// Better Auth's `generateRandomString` alphabet: `a-z 0-9 A-Z - _`.
+pub const RANDOM_ALPHABET: &[u8] =
+    b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
+
+/// `length` characters from [`RANDOM_ALPHABET`], from the OS's CSPRNG (Better Auth's `generateRandomString`).
+pub fn random_string(length: usize) -> String {
+    random_string_from(length, RANDOM_ALPHABET)
+}
+
+/// `length` characters from `alphabet`, each drawn uniformly from the OS's CSPRNG.
+pub fn random_string_from(length: usize, alphabet: &[u8]) -> String {
+    let mut rng = rand::rng();
+    (0..length)
+        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+        .collect()
+}
+
 /// A raw session token as presented by a client; only its hash is ever stored.
 #[derive(Clone)]
 pub struct SessionToken(String);

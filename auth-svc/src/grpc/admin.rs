@@ -194,4 +194,17 @@ impl pb::admin_service_server::AdminService for GrpcAdmin {
             .await?;
         Ok(Response::new(pb::SetUserPasswordResponse { status: true }))
     }
+
+    async fn reset_two_factor(
+        &self,
+        request: Request<pb::ResetTwoFactorRequest>,
+    ) -> Result<Response<pb::AdminUserResponse>, Status> {
+        let token = self.caller.token(&request);
+        let user_id = convert::admin::user_id("body.userId", request.into_inner().user_id)?;
+        let user = self
+            .admin
+            .reset_two_factor(token.as_ref(), &user_id)
+            .await?;
+        Ok(user_response(user))
+    }
 }

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     core::account::{Account, ProfileUpdate},
-    core::auth::{AuthCore, Opened, SignedUp},
+    core::auth::{AuthCore, Opened, SignedIn, SignedUp},
     core::jwt::PublicKey,
     domain::{LinkToken, SessionToken},
 };
@@ -86,17 +86,37 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         let client = self.caller.client(&request);
         let input = convert::auth::sign_in(request.into_inner())?;
         let url = input.callback_url.clone().filter(|url| !url.is_empty());
+        let (opened, trusted) = match self.core.sign_in(input, client).await? {
+            SignedIn::Opened(opened, trusted) => (*opened, trusted),
+            SignedIn::SecondFactor {
+                challenge,
+                methods,
+                trust_refused,
+            } => {
+                return Ok(Response::new(pb::SignInEmailResponse {
+                    two_factor: Some(pb::TwoFactorChallenge {
+                        challenge,
+                        methods: methods.into_iter().map(str::to_owned).collect(),
+                    }),
+                    trust_device_refused: trust_refused,
+                    ..Default::default()
+                }));
+            }
+        };
         let Opened {
             token,
             session,
             user,
-        } = self.core.sign_in(input, client).await?;
+        } = opened;
         Ok(Response::new(pb::SignInEmailResponse {
             redirect: url.is_some(),
             token: token.expose().to_owned(),
             url,
             user: Some(user_pb(user)),
             session: Some(session_pb(session, token.expose())),
+            two_factor: None,
+            trust_device: trusted.map(|device| device.token),
+            trust_device_refused: false,
         }))
     }
 

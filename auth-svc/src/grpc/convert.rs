@@ -41,6 +41,7 @@ pub fn user_pb(user: UserRecord) -> pb::User {
         banned: user.banned,
         ban_reason: user.ban_reason,
         ban_expires: user.ban_expires.map(timestamp),
+        two_factor_enabled: user.two_factor_enabled,
     }
 }
 

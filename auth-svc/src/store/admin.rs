@@ -146,6 +146,7 @@ impl Store {
             banned: Some(false),
             ban_reason: None,
             ban_expires: None,
+            two_factor_enabled: Some(false),
         };
         let txn = self.connection().begin().await?;
         user::Entity::insert(user::ActiveModel {
@@ -160,6 +161,7 @@ impl Store {
             banned: Set(Some(false)),
             ban_reason: Set(None),
             ban_expires: Set(None),
+            two_factor_enabled: Set(Some(false)),
         })
         .exec_without_returning(&txn)
         .await?;

@@ -18,6 +18,7 @@ pub mod user {
         pub banned: Option<bool>,
         pub ban_reason: Option<String>,
         pub ban_expires: Option<DateTimeUtc>,
+        pub two_factor_enabled: Option<bool>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -128,6 +129,29 @@ pub mod verification {
         pub expires_at: DateTimeUtc,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod two_factor {
+    use sea_orm::entity::prelude::*;
+
+    /// The two-factor plugin's row: a user's sealed TOTP secret and backup codes, and their failed-code budget.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "twoFactor", rename_all = "camelCase")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub secret: String,
+        pub backup_codes: String,
+        pub user_id: String,
+        pub verified: Option<bool>,
+        pub failed_verification_count: Option<i32>,
+        pub locked_until: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

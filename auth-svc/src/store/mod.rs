@@ -1,4 +1,4 @@
-//! PostgreSQL (or SQLite) access: the source of truth for users, accounts, sessions and signing keys.
+//! PostgreSQL (or SQLite) access: the source of truth for users, accounts, sessions, signing keys and second factors.
 
 mod account;
 mod admin;
@@ -7,6 +7,7 @@ mod expired;
 mod keys;
 mod sessions;
 mod social;
+mod two_factor;
 mod users;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use admin::{AdminNewUser, Ban};
 pub use keys::KeyRow;
 pub use sessions::SessionRow;
 pub use social::{AccountRow, TokenColumns};
+pub use two_factor::{TRUSTED_DEVICE_PREFIX, TwoFactorRow};
 pub use users::NewUser;
 
 /// The provider id of email-and-password accounts, as Better Auth names it.

@@ -83,6 +83,7 @@ impl Store {
             banned: Set(user.banned),
             ban_reason: Set(None),
             ban_expires: Set(None),
+            two_factor_enabled: Set(user.two_factor_enabled),
         })
         .exec_without_returning(&txn)
         .await?;

@@ -89,6 +89,7 @@ impl Store {
             banned: Some(false),
             ban_reason: None,
             ban_expires: None,
+            two_factor_enabled: Some(false),
         };
         let txn = self.connection().begin().await?;
         user::Entity::insert(user::ActiveModel {
@@ -103,6 +104,7 @@ impl Store {
             banned: Set(user.banned),
             ban_reason: Set(None),
             ban_expires: Set(None),
+            two_factor_enabled: Set(Some(false)),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -142,6 +144,7 @@ impl From<user::Model> for UserRecord {
             banned: row.banned,
             ban_reason: row.ban_reason,
             ban_expires: row.ban_expires,
+            two_factor_enabled: row.two_factor_enabled,
         }
     }
 }

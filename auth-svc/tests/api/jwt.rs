@@ -358,6 +358,7 @@ async fn keys_are_created_rotated_and_published_on_sqlite_too() {
         banned: Some(false),
         ban_reason: None,
         ban_expires: None,
+        two_factor_enabled: Some(false),
     };
 
     let first = keys.issue(&user).await.unwrap();

@@ -28,3 +28,4 @@ mod social_grpc;
 mod social_oauth;
 mod social_providers;
 mod tls;
+mod two_factor;

@@ -203,6 +203,7 @@ async fn a_remember_me_false_session_is_never_extended() {
             password: PASSWORD.into(),
             remember_me: Some(false),
             callback_url: None,
+            trust_device: None,
         })
         .await
         .unwrap()

@@ -65,6 +65,7 @@ async fn a_callback_url_is_echoed_with_redirect() {
             password: PASSWORD.into(),
             callback_url: Some("/dashboard".into()),
             remember_me: None,
+            trust_device: None,
         })
         .await
         .unwrap()

@@ -422,3 +422,34 @@ async fn an_id_token_without_a_nonce_signs_in_once_even_when_presented_many_time
     let sessions = fx.app.query_strings(r#"select id from session"#).await;
     assert_eq!(sessions.len(), 1);
 }
+
+#[tokio::test]
+async fn a_provider_sign_in_skips_the_second_factor_as_in_better_auth() {
+    let fx = Fixture::start().await;
+    let redirect = format!("{BASE_URL}/api/auth/callback/oidc");
+    let sign_in = |id_token: String| pb::SignInWithIdTokenRequest {
+        provider: "oidc".into(),
+        id_token,
+        ..Default::default()
+    };
+    let first = fx.provider.id_token(CLIENT, &redirect, "ada", Some("n-a")).await;
+    let mut request = sign_in(first);
+    request.nonce = Some("n-a".into());
+    fx.social.clone().sign_in_with_id_token(request).await.unwrap();
+    // The user turns a second factor on (as Better Auth would have stored it); the provider still signs them in.
+    fx.app
+        .execute(r#"UPDATE "user" SET "twoFactorEnabled" = true"#)
+        .await;
+    let again = fx.provider.id_token(CLIENT, &redirect, "ada", Some("n-b")).await;
+    let mut request = sign_in(again);
+    request.nonce = Some("n-b".into());
+    let opened = fx
+        .social
+        .clone()
+        .sign_in_with_id_token(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(opened.user.unwrap().two_factor_enabled, Some(true));
+    fx.app.get_session(&opened.token).await.unwrap();
+}

@@ -40,11 +40,16 @@ fn success() -> Json<Value> {
     Json(json!({ "success": true }))
 }
 
-fn user_response(response: pb::AdminUserResponse) -> Result<Json<UserResponse>, ApiError> {
+fn user_response(
+    state: &AppState,
+    response: pb::AdminUserResponse,
+) -> Result<Json<UserResponse>, ApiError> {
     let user = response
         .user
         .ok_or(ApiError::Internal("an admin call returned no user"))?;
-    Ok(Json(UserResponse { user: user.into() }))
+    Ok(Json(UserResponse {
+        user: User::new(user, state.plugins),
+    }))
 }
 
 /// A body that names one user.
@@ -90,7 +95,7 @@ pub async fn set_role(
         .set_role(client.request(request, Some(&current)))
         .await
         .map_err(ApiError::upstream(Route::AdminSetRole))?;
-    user_response(response.into_inner())
+    user_response(&state, response.into_inner())
 }
 
 pub struct BanUserBody {
@@ -127,7 +132,7 @@ pub async fn ban_user(
         .ban_user(client.request(request, Some(&current)))
         .await
         .map_err(ApiError::upstream(Route::AdminBanUser))?;
-    user_response(response.into_inner())
+    user_response(&state, response.into_inner())
 }
 
 pub async fn unban_user(
@@ -145,7 +150,27 @@ pub async fn unban_user(
         .unban_user(client.request(request, Some(&current)))
         .await
         .map_err(ApiError::upstream(Route::AdminUnbanUser))?;
-    user_response(response.into_inner())
+    user_response(&state, response.into_inner())
+}
+
+/// `POST /api/warden/admin/reset-two-factor` (Warden's own, `AdminService.ResetTwoFactor`): turns a user's second
+/// factor off, forgets their trusted devices and ends their sessions. `{user}` as it is now.
+pub async fn reset_two_factor(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(body): Body<UserIdBody>,
+) -> Result<Json<UserResponse>, ApiError> {
+    let request = pb::ResetTwoFactorRequest {
+        user_id: body.user_id,
+    };
+    let response = state
+        .admin
+        .clone()
+        .reset_two_factor(client.request(request, Some(&current)))
+        .await
+        .map_err(ApiError::upstream(Route::AdminResetTwoFactor))?;
+    user_response(&state, response.into_inner())
 }
 
 /// The query's parameters, first value of each.
@@ -189,7 +214,11 @@ pub async fn list_users(
     )
     .await?;
     Ok(Json(UserList {
-        users: response.users.into_iter().map(User::from).collect(),
+        users: response
+            .users
+            .into_iter()
+            .map(|user| User::new(user, state.plugins))
+            .collect(),
         total: response.total,
         limit: response.limit,
         offset: response.offset,
@@ -310,7 +339,7 @@ pub async fn get_user(
         .get_user(client.request(pb::GetUserRequest { id }, Some(&current)))
         .await
         .map_err(ApiError::upstream(Route::AdminGetUser))?;
-    Ok(Json(response.into_inner().into()))
+    Ok(Json(User::new(response.into_inner(), state.plugins)))
 }
 
 /// No `Debug`: it holds a password. Better Auth's `data` (extra user fields) is accepted and not stored.
@@ -350,7 +379,7 @@ pub async fn create_user(
         .create_user(client.request(request, Some(&current)))
         .await
         .map_err(ApiError::upstream(Route::AdminCreateUser))?;
-    user_response(response.into_inner())
+    user_response(&state, response.into_inner())
 }
 
 /// No `Debug`: it holds a password.

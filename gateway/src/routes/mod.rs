@@ -1,6 +1,6 @@
 //! Handlers, by Better Auth area: [`sessions`] (sign-up, sign-in, the session and the caller's sessions),
 //! [`account`] (profile, password, email, verification, deletion), [`social`] (sign-in with other providers, linked
-//! accounts), [`jwt`] and [`admin`] (those plugins), and
+//! accounts), [`jwt`], [`admin`] and [`two_factor`] (those plugins), and
 //! Warden's own [`ui`], [`dev`] outbox, [`providers`] list and [`openapi`] document, and [`transcoded`], the one handler of every route
 //! served from an RPC's annotation. [`crate::router`]
 //! says which path reaches which.
@@ -18,6 +18,7 @@ pub mod providers;
 pub mod sessions;
 pub mod social;
 pub mod transcoded;
+pub mod two_factor;
 pub mod ui;
 
 pub(crate) mod stale_session;
@@ -138,7 +139,17 @@ pub(crate) async fn open_session<T: OpensSession>(
     remember: bool,
     rpc: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 ) -> Result<Opened<T>, ApiError> {
-    let mut response = call(route, rpc).await?;
+    let response = call(route, rpc).await?;
+    opened(state, current, remember, response)
+}
+
+/// [`open_session`]'s second half, for a handler that looked at the answer first.
+pub(crate) fn opened<T: OpensSession>(
+    state: &AppState,
+    current: &CurrentSession,
+    remember: bool,
+    mut response: T,
+) -> Result<Opened<T>, ApiError> {
     let user = response.take_user().ok_or(ApiError::Internal(
         "a session-opening call returned no user",
     ))?;
@@ -154,7 +165,7 @@ pub(crate) async fn open_session<T: OpensSession>(
     };
     Ok(Opened {
         response,
-        user: user.into(),
+        user: User::new(user, state.plugins),
         cookies,
     })
 }

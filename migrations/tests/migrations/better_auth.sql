@@ -1,7 +1,7 @@
 create table "user" ("id" text not null primary key, "name" text not null, "email" text not null unique,
  "emailVerified" boolean not null, "image" text, "createdAt" timestamptz default CURRENT_TIMESTAMP not null,
  "updatedAt" timestamptz default CURRENT_TIMESTAMP not null,
- "role" text, "banned" boolean, "banReason" text, "banExpires" timestamptz);
+ "role" text, "banned" boolean, "banReason" text, "banExpires" timestamptz, "twoFactorEnabled" boolean);
 create table "session" ("id" text not null primary key, "expiresAt" timestamptz not null, "token" text not null unique,
  "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz not null, "ipAddress" text,
  "userAgent" text, "userId" text not null references "user" ("id") on delete cascade, "impersonatedBy" text);
@@ -14,6 +14,11 @@ create table "verification" ("id" text not null primary key, "identifier" text n
  "updatedAt" timestamptz default CURRENT_TIMESTAMP not null);
 create table "jwks" ("id" text not null primary key, "publicKey" text not null, "privateKey" text not null,
  "createdAt" timestamptz not null, "expiresAt" timestamptz, "alg" text, "crv" text);
+create table "twoFactor" ("id" text not null primary key, "secret" text not null, "backupCodes" text not null,
+ "userId" text not null references "user" ("id") on delete cascade, "verified" boolean, "failedVerificationCount" integer,
+ "lockedUntil" timestamptz);
 create index "session_userId_idx" on "session" ("userId");
 create index "account_userId_idx" on "account" ("userId");
 create index "verification_identifier_idx" on "verification" ("identifier");
+create index "twoFactor_secret_idx" on "twoFactor" ("secret");
+create index "twoFactor_userId_idx" on "twoFactor" ("userId");

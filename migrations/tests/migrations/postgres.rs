@@ -238,3 +238,29 @@ async fn rolling_everything_back_and_reapplying_works() {
     migrations::migrate_connection(&db).await.expect("reapply");
     assert_eq!(describe(&db).await, better_auth_reference().await);
 }
+
+#[tokio::test]
+async fn a_better_auth_database_with_the_two_factor_plugin_keeps_its_rows() {
+    let test_db = TestDb::empty().await;
+    let db = connect(&test_db.url).await;
+    execute(&db, BETTER_AUTH_SQL).await;
+    insert_user_with_session(&db, RAW_TOKEN).await;
+    execute(
+        &db,
+        r#"UPDATE "user" SET "twoFactorEnabled" = true;
+           INSERT INTO "twoFactor" (id, secret, "backupCodes", "userId", verified)
+           SELECT 'tf1', 'sealed-secret', 'sealed-codes', id, true FROM "user""#,
+    )
+    .await;
+
+    migrations::migrate(&test_db.url).await.expect("migrate");
+
+    assert_eq!(describe(&db).await, better_auth_reference().await);
+    let rows = strings(
+        &db,
+        r#"SELECT t.secret || ' ' || t."backupCodes" || ' ' || u."twoFactorEnabled"::text AS v
+           FROM "twoFactor" t JOIN "user" u ON u.id = t."userId""#,
+    )
+    .await;
+    assert_eq!(rows, ["sealed-secret sealed-codes true"]);
+}

@@ -56,6 +56,8 @@ impl Account {
             .await
             .map_err(AuthError::Internal)?;
         self.store.set_password_hash(&account_id, &hash).await?;
+        // A new password ends the second factor's trust in every device, not only this browser's.
+        self.store.forget_trusted_devices(&user.id).await?;
         let opened = match input.revoke_other_sessions {
             None => {
                 let keep = current.session.token_hash.as_str();
@@ -163,6 +165,7 @@ impl Account {
             .await
             .map_err(AuthError::Internal)?;
         self.store.set_user_password(&user_id, hash, now()).await?;
+        self.store.forget_trusted_devices(&user_id).await?;
         let gone = self.store.delete_user_sessions(&user_id, None).await?;
         self.sessions.forget(&gone).await;
         Ok(())

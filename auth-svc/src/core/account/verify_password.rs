@@ -5,7 +5,7 @@
 
 use super::Account;
 use crate::{
-    domain::{Email, Password, SessionToken},
+    domain::{Email, Password, SessionToken, UserRecord},
     error::AuthError,
 };
 
@@ -18,15 +18,26 @@ impl Account {
         password: Password,
     ) -> Result<(), AuthError> {
         let current = self.session(token).await?;
+        self.confirm_password(&current.user, &password).await
+    }
+
+    /// `PASSWORD_TOO_LONG` over 128 characters, `INVALID_PASSWORD` unless `password` is `user`'s, as Better Auth's
+    /// `validatePassword`: a user without a password gets the same answer after the same work. Counts toward the
+    /// per-account back-off. For the plugins' routes that ask for the password again (two-factor).
+    pub async fn confirm_password(
+        &self,
+        user: &UserRecord,
+        password: &Password,
+    ) -> Result<(), AuthError> {
         password.check_candidate()?;
-        match self.check_password(&current.user, &password).await {
+        match self.check_password(user, password).await {
             Ok(_) => Ok(()),
             Err(AuthError::CredentialAccountNotFound) => {
-                if let Some(email) = Email::parse(&current.user.email) {
+                if let Some(email) = Email::parse(&user.email) {
                     self.throttle.attempt(&email).await?;
                 }
                 self.hasher
-                    .dummy_verify(&password)
+                    .dummy_verify(password)
                     .await
                     .map_err(AuthError::Internal)?;
                 Err(AuthError::InvalidPassword)

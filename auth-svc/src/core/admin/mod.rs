@@ -103,6 +103,7 @@ mod tests {
             banned: None,
             ban_reason: None,
             ban_expires: None,
+            two_factor_enabled: Some(false),
         }
     }
 

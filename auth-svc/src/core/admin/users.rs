@@ -181,6 +181,39 @@ impl Admin {
         self.store
             .set_user_password(user_id.as_str(), hash, now())
             .await?;
+        // A new password ends the second factor's trust in every device the user trusted.
+        self.store.forget_trusted_devices(user_id.as_str()).await?;
         Ok(())
+    }
+
+    /// Turns the user's second factor off, forgets every device they trusted and ends all their sessions: the
+    /// recovery path when a phone is lost. A security event, logged as one.
+    pub async fn reset_two_factor(
+        &self,
+        token: Option<&SessionToken>,
+        user_id: &UserId,
+    ) -> Result<UserRecord, AuthError> {
+        let admin = self.authorize(token, AdminAction::ResetTwoFactor).await?;
+        let user = self
+            .store
+            .set_two_factor_enabled(user_id.as_str(), false, now())
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        self.store.delete_two_factor(user_id.as_str()).await?;
+        let devices = self.store.forget_trusted_devices(user_id.as_str()).await?;
+        let gone = self
+            .store
+            .delete_user_sessions(user_id.as_str(), None)
+            .await?;
+        self.sessions.forget(&gone).await;
+        tracing::warn!(
+            security_event = "two_factor_reset",
+            admin.id = %admin.id,
+            user.id = %user.id,
+            sessions_ended = gone.len(),
+            trusted_devices_forgotten = devices,
+            "an administrator reset a user's second factor"
+        );
+        Ok(user)
     }
 }

@@ -5,6 +5,7 @@ use crate::{
     core::jwt::{Keys, PublicKey},
     core::sessions::throttle::SignInThrottle,
     core::sessions::{ClientInfo, Proof, Resolved, Sessions},
+    core::two_factor::{SignInChallenge, TrustedDevice, TwoFactor},
     domain::{
         Email, Password, SessionRecord, SessionRef, SessionToken, UserRecord, generate_id, now,
     },
@@ -31,6 +32,20 @@ pub struct SignIn {
     pub remember: bool,
     /// Where a re-sent verification link returns to.
     pub callback_url: Option<String>,
+    /// A trusted device's token, from an earlier second-factor check.
+    pub trust_device: Option<String>,
+}
+
+/// What a password sign-in gives.
+pub enum SignedIn {
+    /// A session; for a user with a second factor on a trusted device, that device's renewed token too.
+    Opened(Box<Opened>, Option<TrustedDevice>),
+    /// The user has a second factor: no session until the challenge is met (`TwoFactor`).
+    SecondFactor {
+        challenge: String,
+        methods: Vec<&'static str>,
+        trust_refused: bool,
+    },
 }
 
 /// What a sign-up gives: a session, or (with `REQUIRE_EMAIL_VERIFICATION`) a user who must verify first.
@@ -51,6 +66,8 @@ pub struct AuthCore {
     keys: Keys,
     emails: Emails,
     throttle: SignInThrottle,
+    /// The two-factor plugin, when served: it decides what a password sign-in of a user with a second factor gets.
+    two_factor: Option<TwoFactor>,
 }
 
 impl AuthCore {
@@ -68,7 +85,14 @@ impl AuthCore {
             keys,
             emails,
             throttle: SignInThrottle::default(),
+            two_factor: None,
         }
+    }
+
+    /// Serves the two-factor plugin: password sign-ins of users with a second factor are challenged.
+    pub fn with_two_factor(mut self, two_factor: TwoFactor) -> Self {
+        self.two_factor = Some(two_factor);
+        self
     }
 
     /// Replaces the failed sign-in back-off (by default ASVS's, counted in process).
@@ -171,6 +195,7 @@ impl AuthCore {
             banned: Some(false),
             ban_reason: None,
             ban_expires: None,
+            two_factor_enabled: Some(false),
         };
         if taken {
             tracing::info!("sign-up for an address that has an account");
@@ -187,7 +212,7 @@ impl AuthCore {
         }
     }
 
-    pub async fn sign_in(&self, input: SignIn, client: ClientInfo) -> Result<Opened, AuthError> {
+    pub async fn sign_in(&self, input: SignIn, client: ClientInfo) -> Result<SignedIn, AuthError> {
         let SignIn {
             email, password, ..
         } = &input;
@@ -219,10 +244,44 @@ impl AuthCore {
         }
         self.throttle.succeeded(email).await;
         let unverified = (!user.email_verified).then(|| user.clone());
+        let mut trusted = None;
+        if let Some(two_factor) = &self.two_factor
+            && user.two_factor_enabled == Some(true)
+        {
+            // Refused now if the session would be (a ban, an unverified address), before any challenge is made.
+            let user = match self.sessions.admit(user.clone(), Proof::Password).await {
+                Err(AuthError::EmailNotVerified) => {
+                    if let Some(user) = &unverified {
+                        self.emails
+                            .send_verification(user, input.callback_url.as_deref())?;
+                    }
+                    return Err(AuthError::EmailNotVerified);
+                }
+                admitted => admitted?,
+            };
+            match two_factor
+                .sign_in(user, input.trust_device.as_deref())
+                .await?
+            {
+                SignInChallenge::Required {
+                    challenge,
+                    methods,
+                    trust_refused,
+                } => {
+                    return Ok(SignedIn::SecondFactor {
+                        challenge,
+                        methods,
+                        trust_refused,
+                    });
+                }
+                SignInChallenge::Trusted(device) => trusted = Some(device),
+            }
+        }
         match self
             .sessions
             .open(user, Proof::Password, input.remember, client)
             .await
+            .map(|opened| SignedIn::Opened(Box::new(opened), trusted))
         {
             Err(AuthError::EmailNotVerified) => {
                 // Better Auth's `sendOnSignIn`: the right password earns a fresh link, not a session.

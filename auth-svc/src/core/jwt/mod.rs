@@ -88,6 +88,8 @@ struct Inner {
     secret: AuthSecret,
     issuer: String,
     refresh: Duration,
+    /// The two-factor plugin is served: its `twoFactorEnabled` is part of the user, and so of the claims.
+    two_factor: bool,
     /// The key in use; read on every signature, so behind a lock that is never held across an await.
     held: SyncMutex<Option<Held>>,
     /// Taken by the one task that re-reads the key from the database, so others do not pile onto it.
@@ -120,11 +122,29 @@ impl Keys {
                 secret,
                 issuer: base_url.as_str().to_owned(),
                 refresh,
+                two_factor: false,
                 held: SyncMutex::new(None),
                 refreshing: Mutex::new(()),
                 issued: SyncMutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Serves the two-factor plugin's field in the claims, as Better Auth's jwt plugin signs the whole user. Call
+    /// before the keys are shared.
+    pub fn with_two_factor(mut self, on: bool) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.two_factor = on;
+        }
+        self
+    }
+
+    fn claims(&self, user: &UserRecord, now: DateTime<Utc>) -> Claims {
+        let mut claims = Claims::new(user, &self.inner.issuer, now);
+        if self.inner.two_factor {
+            claims.two_factor_enabled = Some(user.two_factor_enabled.unwrap_or(false));
+        }
+        claims
     }
 
     pub fn issuer(&self) -> &str {
@@ -134,7 +154,7 @@ impl Keys {
     /// A JWT for `user`, valid for [`TOKEN_LIFETIME_SECS`] from now.
     pub async fn issue(&self, user: &UserRecord) -> Result<String, KeyError> {
         let signer = self.signer().await?;
-        let claims = Claims::new(user, &self.inner.issuer, Utc::now());
+        let claims = self.claims(user, Utc::now());
         Ok(signer.sign(&claims)?)
     }
 
@@ -153,9 +173,7 @@ impl Keys {
                 return Ok(last.jwt.clone());
             }
         }
-        let jwt: Arc<str> = signer
-            .sign(&Claims::new(user, &self.inner.issuer, now))?
-            .into();
+        let jwt: Arc<str> = signer.sign(&self.claims(user, now))?.into();
         let mut issued = lock(&self.inner.issued);
         if issued.len() >= REUSE_CAPACITY {
             forget_stale(&mut issued, now.timestamp());

@@ -25,6 +25,9 @@ pub struct Claims {
     pub banned: Option<bool>,
     pub ban_reason: Option<String>,
     pub ban_expires: Option<String>,
+    /// The two-factor plugin's field, while it is served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_factor_enabled: Option<bool>,
     pub iat: i64,
     pub sub: String,
     pub exp: i64,
@@ -48,6 +51,7 @@ impl Claims {
             banned: user.banned,
             ban_reason: user.ban_reason.clone(),
             ban_expires: user.ban_expires.map(iso),
+            two_factor_enabled: None,
             iat,
             sub: user.id.clone(),
             exp: iat + TOKEN_LIFETIME_SECS,
@@ -121,6 +125,7 @@ mod tests {
             banned: Some(false),
             ban_reason: None,
             ban_expires: None,
+            two_factor_enabled: Some(false),
         }
     }
 

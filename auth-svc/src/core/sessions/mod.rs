@@ -81,6 +81,8 @@ pub enum Proof {
     Password,
     /// A social provider vouched for the user: its sign-in flow, or an ID token it issued.
     Provider,
+    /// A password sign-in completed with a second factor (authenticator, mailed or backup code).
+    SecondFactor,
 }
 
 /// A session just opened: the raw token goes back to the caller once and is never stored.
@@ -153,6 +155,19 @@ impl Sessions {
         remember: bool,
         client: ClientInfo,
     ) -> Result<Opened, AuthError> {
+        let user = self.admit(user, proof).await?;
+        let (token, session) = self.start(&user.id, remember, client, now());
+        self.store.insert_session(&session).await?;
+        Ok(Opened {
+            token,
+            session,
+            user,
+        })
+    }
+
+    /// What [`Self::open`] checks before a session opens, without opening one: for a sign-in that still needs a
+    /// second factor, which must be refused now as the session would be. Returns the user, a lapsed ban lifted.
+    pub async fn admit(&self, user: UserRecord, proof: Proof) -> Result<UserRecord, AuthError> {
         let now = now();
         let user = if user.banned == Some(true) {
             if user.is_banned(now) {
@@ -164,12 +179,30 @@ impl Sessions {
         };
         // As in Better Auth, REQUIRE_EMAIL_VERIFICATION (its emailAndPassword option) guards passwords only; a
         // provider's user is judged by the provider.
-        if proof == Proof::Password && self.require_verified_email && !user.email_verified {
+        if matches!(proof, Proof::Password | Proof::SecondFactor)
+            && self.require_verified_email
+            && !user.email_verified
+        {
             tracing::info!(?proof, "no session for an unverified address");
             return Err(AuthError::EmailNotVerified);
         }
-        let (token, session) = self.start(&user.id, remember, client, now);
+        Ok(user)
+    }
+
+    /// Replaces the caller's session by a new one for `user` (just changed), as Better Auth does when a user's
+    /// security settings change: same client, same rememberMe, a fresh token; the old session ends.
+    pub async fn replace(&self, current: &Resolved, user: UserRecord) -> Result<Opened, AuthError> {
+        let client = ClientInfo {
+            ip_address: current.session.ip_address.clone(),
+            user_agent: current.session.user_agent.clone(),
+        };
+        let (token, mut session) = self.start(&user.id, current.remember, client, now());
+        session.impersonated_by = current.session.impersonated_by.clone();
         self.store.insert_session(&session).await?;
+        let old = current.session.token_hash.clone();
+        self.store.delete_session(&old, None).await?;
+        self.forget(&[old]).await;
+        self.refresh_user(&user).await?;
         Ok(Opened {
             token,
             session,

@@ -483,6 +483,7 @@ impl SocialCore {
             banned: Some(false),
             ban_reason: None,
             ban_expires: None,
+            two_factor_enabled: Some(false),
         };
         let row = self.account_row(provider, info, &user.id, tokens, scope, now);
         match self.store.create_user_with_account(&user, &row).await {

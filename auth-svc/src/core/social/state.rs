@@ -16,17 +16,7 @@ pub const STATE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
 const PREFIX: &str = "auth-state:";
 
-/// Better Auth's random alphabet: `a-z 0-9 A-Z - _`.
-const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
-
-/// `length` characters from [`ALPHABET`], from the OS's CSPRNG.
-pub fn random_string(length: usize) -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..length)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
-}
+pub use crate::domain::random_string;
 
 /// What the state row holds, with Better Auth's keys (its `additionalData` keys at the top level). No `Debug`: it
 /// holds the PKCE verifier.
@@ -141,7 +131,11 @@ mod tests {
     fn random_strings_use_better_auths_alphabet_and_length() {
         let state = random_string(32);
         assert_eq!(state.len(), 32);
-        assert!(state.bytes().all(|b| ALPHABET.contains(&b)));
+        assert!(
+            state
+                .bytes()
+                .all(|b| crate::domain::RANDOM_ALPHABET.contains(&b))
+        );
         assert_ne!(random_string(32), state);
         assert_eq!(random_string(128).len(), 128);
     }

@@ -66,6 +66,7 @@ pub fn sign_in(body: pb::SignInEmailRequest) -> Result<SignIn, AuthError> {
         password: body.password.into(),
         remember: body.remember_me.unwrap_or(true),
         callback_url: optional_text("body.callbackURL", body.callback_url)?,
+        trust_device: body.trust_device.filter(|token| !token.is_empty()),
     })
 }
 

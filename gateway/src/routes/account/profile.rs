@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use warden_common::settings::{Plugin, Plugins};
 use warden_proto::Reason;
 use warden_proto::auth::v1 as pb;
 
@@ -18,7 +19,11 @@ pub struct UpdateUserBody {
     image: Option<Option<String>>,
     has_email: bool,
     server_only: Option<&'static str>,
+    two_factor_enabled: bool,
 }
+
+/// The two-factor plugin's user field, which only the server sets.
+const TWO_FACTOR_ENABLED: &str = "twoFactorEnabled";
 
 impl Schema for UpdateUserBody {
     const SHAPE: crate::extract::Shape = crate::extract::Shape::Record;
@@ -35,20 +40,24 @@ impl Schema for UpdateUserBody {
                 .iter()
                 .copied()
                 .find(|key| fields.contains(key)),
+            two_factor_enabled: fields.contains(TWO_FACTOR_ENABLED),
         }
     }
 }
 
 impl UpdateUserBody {
-    /// What Better Auth refuses in the body once the session is confirmed.
-    fn refusal(&self) -> Option<ApiError> {
+    /// What Better Auth refuses in the body once the session is confirmed; the two-factor plugin's field only while
+    /// the plugin is served (Better Auth without it does not know the field).
+    fn refusal(&self, plugins: Plugins) -> Option<ApiError> {
         if self.has_email {
             return Some(ApiError::bad_request(
                 Reason::EmailCanNotBeUpdated,
                 "Email can not be updated",
             ));
         }
-        self.server_only.map(|key| {
+        let two_factor = (self.two_factor_enabled && plugins.is_enabled(Plugin::TwoFactor))
+            .then_some(TWO_FACTOR_ENABLED);
+        self.server_only.or(two_factor).map(|key| {
             ApiError::bad_request(
                 Reason::FieldNotAllowed,
                 format!("{key} is not allowed to be set"),
@@ -63,7 +72,7 @@ pub async fn update_user(
     client: ClientInfo,
     Body(body): Body<UpdateUserBody>,
 ) -> Result<Response, ApiError> {
-    if let Some(refusal) = body.refusal() {
+    if let Some(refusal) = body.refusal(state.plugins) {
         require_session(&state, &current, &client).await?;
         return Err(refusal);
     }

@@ -87,7 +87,7 @@ pub async fn verify_email(
                 Some(url) => Ok(redirect(&url)),
                 None => Ok(Json(json!({
                     "status": response.status,
-                    "user": response.user.map(User::from),
+                    "user": response.user.map(|user| User::new(user, state.plugins)),
                 }))
                 .into_response()),
             }

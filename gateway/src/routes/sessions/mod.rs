@@ -6,14 +6,14 @@ pub mod update;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Serialize;
 use serde_json::json;
 use warden_common::settings::Plugin;
 use warden_proto::Reason;
 use warden_proto::auth::v1 as pb;
 
-use super::{Opened, SERVER_ONLY_FIELDS, call, open_session, status_true};
+use super::{Opened, SERVER_ONLY_FIELDS, call, open_session, opened, status_true, two_factor};
 use crate::cookies::{SetCookies, expose_header};
 use crate::error::{ApiError, Route};
 use crate::extract::{
@@ -127,6 +127,7 @@ struct SignInResponse {
 
 pub async fn sign_in_email(
     State(state): State<AppState>,
+    headers: HeaderMap,
     current: CurrentSession,
     client: ClientInfo,
     Body(body): Body<SignInBody>,
@@ -139,21 +140,33 @@ pub async fn sign_in_email(
             password: body.password,
             callback_url: callback_url.clone(),
             remember_me: body.remember_me,
+            trust_device: two_factor::trusted_device(&state, &headers),
         },
         None,
     );
+    let mut response = call(
+        Route::SignInEmail,
+        state.auth.clone().sign_in_email(request),
+    )
+    .await?;
+    if let Some(challenge) = response.two_factor.take() {
+        return Ok(two_factor::challenged(
+            &state,
+            challenge,
+            remember,
+            response.trust_device_refused,
+        ));
+    }
+    let trusted = response.trust_device.take();
     let Opened {
         response,
         user,
         cookies,
-    } = open_session(
-        &state,
-        &current,
-        Route::SignInEmail,
-        remember,
-        state.auth.clone().sign_in_email(request),
-    )
-    .await?;
+    } = opened(&state, &current, remember, response)?;
+    let cookies = match trusted {
+        Some(token) => cookies.then(state.cookies.trust_device_cookie(&state.secret, &token)),
+        None => cookies,
+    };
     // The callback was checked against the trusted origins before the call; Better Auth echoes it back.
     let url = response.url.filter(|url| !url.is_empty()).or(callback_url);
     let location = url
@@ -246,7 +259,7 @@ async fn resolve_session(
     };
     let body = SessionWithUser {
         session: session.into(),
-        user: user.into(),
+        user: User::new(user, state.plugins),
     };
     let mut answer = (cookies, Json(body)).into_response();
     // The jwt plugin's header; the JWT itself is still minted, since task calls carry it.
