@@ -20,6 +20,12 @@ export const WARDEN = "warden";
  */
 export const WARDEN_PLUGINS = "admin,jwt,two-factor";
 
+/**
+ * Warden's settings that make it answer as a Better Auth with default options: the issuer in TOTP URIs is Better
+ * Auth's default `appName` (Warden's own default is `Warden`), as docs/two-factor.md tells those taking over to set.
+ */
+export const AS_BETTER_AUTH = { TWO_FACTOR_ISSUER: "Better Auth" };
+
 /** The target named by an environment variable (`better-auth` or `warden`), `fallback` when unset. */
 export function targetFrom(variable, fallback) {
   const value = process.env[variable] || fallback;
@@ -34,7 +40,7 @@ export function targetFrom(variable, fallback) {
  * is where it listens, `origin` its public URL (the Origin a browser sends; the same unless `publicPort` is given).
  * `options`: `{ databaseUrl, secret, publicPort }` to start on a given database with a given secret and public URL
  * `http://127.0.0.1:<publicPort>` (Warden's gateway listens there; Better Auth only calls itself that), as a takeover
- * does.
+ * does; `settings`, Warden's environment beyond those.
  */
 export async function startTarget(kind, cleanup, services, options = {}) {
   const databaseUrl = options.databaseUrl ?? (await scratchDatabase(cleanup, "two_factor"));
@@ -55,7 +61,7 @@ export async function startTarget(kind, cleanup, services, options = {}) {
     databaseUrl,
     redisPrefix: scratchRedisPrefix(cleanup, "two-factor"),
     gatewayPort,
-    settings: { AUTH_SECRET: secret, BASE_URL: url, PLUGINS: WARDEN_PLUGINS },
+    settings: { AUTH_SECRET: secret, BASE_URL: url, PLUGINS: WARDEN_PLUGINS, ...options.settings },
   });
   await startWarden(env, services, cleanup);
   return { kind, url, origin: url, databaseUrl, secret, mailbox: devOutbox(url) };

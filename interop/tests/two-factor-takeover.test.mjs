@@ -16,7 +16,7 @@ import { test } from "node:test";
 import { Authenticator, parseTotpUri } from "./authenticator.mjs";
 import { CookieJar, PASSWORD } from "./helpers.mjs";
 import { Cleanup, freePort, rows, showLogs } from "./processes.mjs";
-import { BETTER_AUTH, WARDEN, otpMailed, startTarget, targetFrom } from "./two-factor-harness.mjs";
+import { AS_BETTER_AUTH, BETTER_AUTH, WARDEN, otpMailed, startTarget, targetFrom } from "./two-factor-harness.mjs";
 
 const TAKER = targetFrom("TWO_FACTOR_TAKEOVER_BY", WARDEN);
 const TWO_FACTOR_COOKIE = "better-auth.two_factor";
@@ -115,7 +115,9 @@ test(
       }
 
       // --- The cut-over: the new server on the same database, with the same secret and public URL -------------------
-      const taker = await startTarget(TAKER, cleanup, services, { databaseUrl, secret, publicPort });
+      // and, as docs/two-factor.md says to, Better Auth's appName as the issuer authenticator apps show.
+      const settings = AS_BETTER_AUTH;
+      const taker = await startTarget(TAKER, cleanup, services, { databaseUrl, secret, publicPort, settings });
       const at = (who) => who.at(taker);
 
       // Ada's session from before reports two-factor on.
@@ -134,6 +136,7 @@ test(
         { account: ours.account, digits: ours.digits, period: ours.period, algorithm: ours.algorithm },
         { account: ada.email, digits: 6, period: 30, algorithm: "SHA1" },
       );
+      assert.equal(uri, enabled.totpURI, "the very URI, issuer and all");
 
       // Signing in asks for the second factor; her authenticator's next code opens the session.
       const phone = browser();

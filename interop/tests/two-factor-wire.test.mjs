@@ -19,7 +19,7 @@ import { after, before, describe, test } from "node:test";
 import { Authenticator } from "./authenticator.mjs";
 import { CookieJar, PASSWORD } from "./helpers.mjs";
 import { Cleanup, showLogs, sql } from "./processes.mjs";
-import { BETTER_AUTH, WARDEN, otpMailed, startTarget } from "./two-factor-harness.mjs";
+import { AS_BETTER_AUTH, BETTER_AUTH, WARDEN, otpMailed, startTarget } from "./two-factor-harness.mjs";
 
 const SIDES = (process.env.TWO_FACTOR_WIRE || `${BETTER_AUTH},${WARDEN}`).split(",");
 assert.ok(
@@ -306,7 +306,7 @@ const conversation = [
   post("verify-totp without a code", "ada", "verify-totp", {}, [400]),
   post("verify-totp with a code that is not a string", "ada", "verify-totp", { code: 123456 }, [400]),
   totp("verify-totp with a wrong code", "ada", "wrong", INVALID_CODE),
-  totp("verify-totp: on", "ada", "fresh", [200]),
+  { ...totp("verify-totp: on", "ada", "fresh", [200]), enrolls: true },
   getSession("ada"),
   post("enable once on", "ada", "enable", password, [400, "TOTP_ALREADY_ENABLED"]),
   totp("verify-totp signed in, wrong code", "ada", "wrong", INVALID_CODE),
@@ -415,7 +415,7 @@ const conversation = [
   // Dave fails ten times in a row, over two challenges: his account is locked for a while.
   signUp("dave"),
   enableTotp("dave"),
-  totp("dave turns TOTP on", "dave", "fresh", [200]),
+  { ...totp("dave turns TOTP on", "dave", "fresh", [200]), enrolls: true },
   signOut("dave"),
   signIn("dave"),
   ...five.map((n) => totp(`dave's wrong code ${n}`, "dave", "wrong", INVALID_CODE)),
@@ -456,6 +456,31 @@ async function play(side) {
   return answers;
 }
 
+/**
+ * What Warden answers differently on purpose (docs/two-factor.md, "Security"; the first, the core's), each as the one difference line it
+ * may cause, on the steps it applies to, when Better Auth (A) is compared with Warden (B). Any other difference on
+ * such a step still counts. (The other deliberate difference, a TOTP code refused when presented again, never shows
+ * here: each side's authenticator hands out every code once; tests/two-factor-client.test.mjs tests it.)
+ */
+const DELIBERATE = [
+  {
+    why: "a session's ipAddress without a proxy header: the socket's address (Warden) or empty (Better Auth)",
+    applies: () => true,
+    line: '.session.ipAddress: "" vs "127.0.0.1"',
+  },
+  {
+    why: "the challenge answer's set-auth-token names the session Better Auth has just deleted; Warden opens none",
+    applies: (step, a) => a.json?.twoFactorRedirect === true,
+    line: "set-auth-token: present vs -",
+  },
+  {
+    why: "the enrolling verify-totp answers the user as before (Better Auth) or as stored (Warden)",
+    applies: (step) => step.enrolls === true,
+    line: ".user.twoFactorEnabled: false vs true",
+  },
+];
+const deliberate = SIDES[0] === BETTER_AUTH && SIDES[1] === WARDEN ? DELIBERATE : [];
+
 const cleanup = new Cleanup();
 const services = [];
 const answers = [];
@@ -463,7 +488,7 @@ const answers = [];
 describe(`Better Auth's two-factor routes on the wire: ${SIDES.join(" vs ")}`, { timeout: 900_000 }, () => {
   before(async () => {
     for (const kind of SIDES) {
-      const side = new Side(await startTarget(kind, cleanup, services));
+      const side = new Side(await startTarget(kind, cleanup, services, { settings: AS_BETTER_AUTH }));
       answers.push(await play(side));
     }
   });
@@ -486,7 +511,8 @@ describe(`Better Auth's two-factor routes on the wire: ${SIDES.join(" vs ")}`, {
         const wanted = { status, code: code ?? seen.code };
         assert.deepEqual(seen, wanted, `${label}: ${answer.text.slice(0, 300)}`);
       }
-      const differences = compare(a, b);
+      const kept = deliberate.filter((known) => known.applies(step, a)).map((known) => known.line);
+      const differences = compare(a, b).filter((line) => !kept.includes(line));
       assert.deepEqual(differences, [], `A: ${a.text.slice(0, 400)}\nB: ${b.text.slice(0, 400)}`);
     });
   });
