@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ui::index))
         .route("/app.js", get(ui::script))
         .route("/app.css", get(ui::stylesheet))
+        .route("/qrcode.mjs", get(ui::qrcode_script))
         // The interactive API docs, a client of /api/openapi.json like any other.
         .route("/docs", get(ui::docs))
         .route("/docs.js", get(ui::docs_script))

@@ -112,6 +112,11 @@ async fn the_script_and_stylesheet_have_their_media_types_and_the_same_headers()
             "/api/openapi.json",
         ),
         ("/docs.css", "text/css; charset=utf-8", ".docs-method"),
+        (
+            "/qrcode.mjs",
+            "text/javascript; charset=utf-8",
+            "export default qrcode",
+        ),
     ] {
         let answer = get(uri).await;
 

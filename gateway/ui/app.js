@@ -1,6 +1,7 @@
-// Warden's web UI: sign-up, sign-in (with a password or a configured provider), password reset, a task dashboard,
-// an account page listing the ways to sign in, an admin page for administrators and, in development, the mail
-// outbox; all speaking the gateway's REST routes with the session cookie like any other client.
+// Warden's web UI: sign-up, sign-in (with a password or a configured provider, and a second factor when the user
+// has one), password reset, a task dashboard, an account page (profile, email, password, two-factor, the sessions
+// and the ways to sign in), an admin page for administrators and, in development, the mail outbox; all speaking the
+// gateway's REST routes with the session cookie like any other client.
 // The cookie is HttpOnly, so nothing is kept in the page: whether someone is signed in is asked of
 // /api/auth/get-session. Text from the server is only ever set as textContent, links included.
 
@@ -19,6 +20,7 @@ const OUTBOX_GONE = 'The mail outbox is only there in development, for a browser
 /** The forms of signing in and out: which section, its page title. */
 const AUTH_VIEWS = {
   'sign-in': 'Sign in',
+  'two-factor': 'Two-factor',
   'sign-up': 'Create account',
   forgot: 'Reset password',
   reset: 'New password',
@@ -47,12 +49,69 @@ const SOCIAL_ERRORS = {
   email_does_not_match: 'That provider account has a different email address from yours, so it was not linked.',
   account_already_linked_to_different_user: 'That provider account is already linked to another user.',
 };
+/** Refusals of an email change's confirmation link, which comes back to the account page. */
+const EMAIL_LINK_ERRORS = {
+  INVALID_TOKEN: 'This confirmation link is invalid or has expired. Change your email address again for a new one.',
+  TOKEN_EXPIRED: 'This confirmation link is invalid or has expired. Change your email address again for a new one.',
+  USER_NOT_FOUND: 'This confirmation link is for an account that no longer exists.',
+  UNAUTHORIZED: 'Open the confirmation link in the browser where you are signed in to that account.',
+};
 const SOCIAL_ERROR = 'Signing in with that provider did not work. Please try again, or sign in another way.';
 /** Refusals of unlink-account, in words. */
 const UNLINK_ERRORS = {
   FAILED_TO_UNLINK_LAST_ACCOUNT: 'This is your only way to sign in, so it cannot be unlinked. Link another one first.',
   SESSION_NOT_FRESH: 'For your safety, sign out and in again before unlinking a sign-in method.',
 };
+/** Refusals of the account page's changes, in words. */
+const ACCOUNT_ERRORS = {
+  INVALID_PASSWORD: 'That password is not right. Nothing was changed.',
+  CREDENTIAL_ACCOUNT_NOT_FOUND: 'Your account has no password: you sign in with a provider.',
+  SESSION_NOT_FRESH: 'For your safety, sign out and in again before making this change.',
+  TOTP_ALREADY_ENABLED: 'Two-factor authentication is on already.',
+  TWO_FACTOR_NOT_ENABLED: 'Two-factor authentication is not on.',
+  INVALID_CODE: 'That code is not right. Enter the code the app shows now; if it keeps failing, check that the '
+    + 'time on your phone is right.',
+};
+/**
+ * Where the second step of a sign-in sends its code, and what it says, for each way of getting one: an
+ * authenticator app (`totp`), a backup code, or a code sent by email (`otp`).
+ */
+const SECOND_FACTORS = {
+  totp: {
+    path: '/api/auth/two-factor/verify-totp',
+    lead: 'Enter the 6-digit code your authenticator app shows for this account.',
+    label: 'Code from the app',
+    inputMode: 'numeric',
+  },
+  backup: {
+    path: '/api/auth/two-factor/verify-backup-code',
+    lead: 'Enter one of the backup codes you saved when you turned on two-factor authentication. Each works once.',
+    label: 'Backup code',
+    inputMode: 'text',
+  },
+  otp: {
+    path: '/api/auth/two-factor/verify-otp',
+    lead: 'Enter the code we sent to your email address.',
+    label: 'Code from the email',
+    inputMode: 'numeric',
+  },
+};
+const SIGN_IN_AGAIN = 'Signing in took too long: the code is needed within 10 minutes of the password. Please sign '
+  + 'in again.';
+/** Refusals of the second step, in words; those that end the attempt send the user back to the sign-in form. */
+const SECOND_FACTOR_ERRORS = {
+  INVALID_CODE: 'That code is not right. Please try again.',
+  INVALID_BACKUP_CODE: 'That backup code is not right, or it has been used already.',
+  OTP_HAS_EXPIRED: 'That code has expired. Send a new one and try again.',
+  TOTP_NOT_ENABLED: 'Your account has no authenticator app set up. Use a backup code instead.',
+  BACKUP_CODES_NOT_ENABLED: 'Your account has no backup codes.',
+  OTP_NOT_CONFIGURED: 'Codes by email are not available here. Use another way.',
+  OTP_NOT_ENABLED: 'Codes by email are not available here. Use another way.',
+  ACCOUNT_TEMPORARILY_LOCKED: 'There were too many wrong codes, so signing in to this account is locked for a '
+    + 'while. Please try again later.',
+};
+const TOO_MANY_CODES = 'There were too many wrong codes. Please sign in again.';
+const TOO_MANY_EMAIL_CODES = 'There were too many wrong codes. Send a new one and try again.';
 
 const state = {
   /** The signed-in user as the server last described them, or null. */
@@ -80,6 +139,17 @@ const state = {
   },
   outboxLoads: 0,
   accountLoads: 0,
+  sessionLoads: 0,
+  /** The id of this browser's session, as get-session last named it. */
+  sessionId: '',
+  /** Session tokens by session id, from list-sessions: what revoke-session is sent. Never put in the page. */
+  sessionTokens: new Map(),
+  /** The second step of a sign-in: the ways the server offers (`totp`, `otp`), and the one in use. */
+  secondFactor: { methods: [], mode: 'totp' },
+  /** Whether two-factor is being set up: enabled, with the app's first code still to come. */
+  totpSetup: false,
+  /** Backup codes just made; shown until the account page is left, and never again. */
+  backupCodes: [],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -104,7 +174,8 @@ function errorFrom(response, data) {
   const { status } = response;
   const seconds = Number(response.headers.get('X-Retry-After'));
   if (status === 429 && seconds > 0) {
-    return new ApiError(status, '', `Too many attempts. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`);
+    const words = `Too many attempts. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
+    return new ApiError(status, data?.code ?? '', words);
   }
   const message = data && typeof data.message === 'string' && data.message
     ? readable(data.message)
@@ -160,6 +231,24 @@ function alertOf(container) {
   return container.querySelector(':scope > [role="alert"]');
 }
 
+function noticeOf(container) {
+  return container.querySelector(':scope > [role="status"]');
+}
+
+/** `error` in the words `sentences` has for its code; any other error as it is. */
+function inWords(error, sentences) {
+  return Object.hasOwn(sentences, error.code) ? new ApiError(error.status, error.code, sentences[error.code]) : error;
+}
+
+/** `api(...)` whose refusals read as `sentences` says. */
+async function apiInWords(sentences, method, path, options) {
+  try {
+    return await api(method, path, options);
+  } catch (error) {
+    throw inWords(error, sentences);
+  }
+}
+
 /**
  * Runs `action` for a form or group of controls once at a time, showing its failure in the group's own alert
  * unless `onError` handles it (returns true).
@@ -183,6 +272,8 @@ function submitting(form, action, onError) {
 }
 
 function showOnly(id) {
+  // Backup codes and a setup key are shown once, on the account page only.
+  if (id !== 'accounts') forgetTwoFactorSetup();
   for (const view of VIEWS) $(view).hidden = view !== id;
   document.body.dataset.view = id;
   updateChrome(id);
@@ -208,6 +299,7 @@ function updateChrome(view) {
     dashboard: 'nav-home',
     'sign-in': 'nav-home',
     accounts: 'nav-accounts',
+    'two-factor': 'nav-home',
     admin: 'nav-admin',
     outbox: 'nav-outbox',
   }[view];
@@ -226,7 +318,7 @@ async function route() {
   const view = routeName();
   if (view === 'outbox' && state.outbox) await showOutbox();
   else if (!state.user) showAuth('sign-in');
-  else if (view === 'accounts') await showAccounts();
+  else if (view === 'accounts' || view === 'account') await showAccounts();
   else if (view === 'admin' && isAdmin(state.user)) await showAdmin();
   else await showDashboard();
 }
@@ -264,11 +356,78 @@ async function signedIn(user) {
 }
 
 async function signIn(data) {
-  const { user } = await api('POST', '/api/auth/sign-in/email', {
+  const answer = await api('POST', '/api/auth/sign-in/email', {
     body: { email: data.get('email'), password: data.get('password') },
   });
   $('sign-in-form').reset();
+  // The password was right, and the account asks for a second factor before it opens a session.
+  if (answer?.twoFactorRedirect) showSecondFactor(answer.twoFactorMethods);
+  else await signedIn(answer.user);
+}
+
+// ---- the second step of signing in: a code from an app, a backup code or an email ----
+
+function showSecondFactor(methods) {
+  const offered = Array.isArray(methods) ? methods.map(String) : [];
+  state.secondFactor = { methods: offered, mode: 'totp' };
+  showAuth('two-factor');
+  $('two-factor-form').reset();
+  // Backup codes work whatever else the account has; a code by email is sent only when it is asked for.
+  if (offered.includes('totp')) useSecondFactor('totp');
+  else if (offered.includes('otp')) working($('two-factor-form'), sendEmailCode, secondFactorFailed);
+  else useSecondFactor('backup');
+}
+
+function useSecondFactor(mode, notice = '') {
+  const { methods } = state.secondFactor;
+  const factor = SECOND_FACTORS[mode];
+  state.secondFactor.mode = mode;
+  const form = $('two-factor-form');
+  setText($('two-factor-lead'), factor.lead);
+  setText($('two-factor-label'), factor.label);
+  setText($('two-factor-notice'), notice);
+  setText(alertOf(form), '');
+  form.elements.code.value = '';
+  form.elements.code.inputMode = factor.inputMode;
+  $('use-totp').hidden = mode === 'totp' || !methods.includes('totp');
+  $('use-backup-code').hidden = mode === 'backup';
+  $('use-email-code').hidden = mode === 'otp' || !methods.includes('otp');
+  $('resend-email-code').hidden = mode !== 'otp';
+  form.elements.code.focus();
+}
+
+async function sendEmailCode() {
+  await api('POST', '/api/auth/two-factor/send-otp', { body: {} });
+  useSecondFactor('otp', 'We sent a code to your email address. It works for a few minutes.');
+}
+
+async function verifySecondFactor(data) {
+  const { mode } = state.secondFactor;
+  const typed = String(data.get('code') ?? '').trim();
+  const code = mode === 'backup' ? typed : typed.replace(/\s+/g, '');
+  const { user } = await api('POST', SECOND_FACTORS[mode].path, {
+    body: { code, trustDevice: data.get('trustDevice') === 'on' },
+  });
+  $('two-factor-form').reset();
   await signedIn(user);
+}
+
+/** A refusal of the second step in words; one that ends the attempt goes back to the sign-in form. */
+function secondFactorFailed(error) {
+  const { mode } = state.secondFactor;
+  const again = error.code === 'INVALID_TWO_FACTOR_COOKIE'
+    || (error.code === 'TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE' && mode !== 'otp');
+  if (again) {
+    showAuth('sign-in', error.code === 'INVALID_TWO_FACTOR_COOKIE' ? SIGN_IN_AGAIN : TOO_MANY_CODES);
+    return true;
+  }
+  const alert = alertOf($('two-factor-form'));
+  if (error.code === 'TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE') setText(alert, TOO_MANY_EMAIL_CODES);
+  else if (error.code === 'INVALID_CODE' && mode === 'otp') setText(alert, 'That code is not right. Check the email and try again.');
+  else if (Object.hasOwn(SECOND_FACTOR_ERRORS, error.code)) setText(alert, SECOND_FACTOR_ERRORS[error.code]);
+  else return false;
+  $('two-factor-form').elements.code.select();
+  return true;
 }
 
 async function signUp(data) {
@@ -281,6 +440,7 @@ async function signUp(data) {
 
 function signedOut(message = '', notice = '') {
   state.user = null;
+  state.sessionId = '';
   clearDashboard();
   clearAccounts();
   clearUsers();
@@ -300,9 +460,12 @@ async function signOut() {
   announce('Signed out.');
 }
 
+/** 401s that refuse a code rather than say the session is gone. */
+const WRONG_CODES = new Set(['INVALID_CODE', 'INVALID_BACKUP_CODE', 'INVALID_TWO_FACTOR_COOKIE']);
+
 /** A call answered 401: the session is gone, so back to the sign-in form. Returns whether it was handled. */
 function sessionEnded(error) {
-  if (error.status !== 401) return false;
+  if (error.status !== 401 || WRONG_CODES.has(error.code)) return false;
   signedOut(SESSION_ENDED);
   return true;
 }
@@ -413,15 +576,29 @@ function socialErrorText(code) {
 async function showAccounts(message = '') {
   showOnly('accounts');
   document.title = 'Account · Warden';
+  for (const id of ['profile-form', 'email-form', 'password-form']) {
+    setText(alertOf($(id)), '');
+    setText(noticeOf($(id)), '');
+  }
+  $('email-form').reset();
+  $('password-form').reset();
+  fillProfileForm();
+  fillAccount();
   $('accounts-heading').focus();
-  await loadAccounts();
+  await Promise.all([loadSessions(), loadAccounts()]);
   setText($('accounts-error'), message);
 }
 
 function clearAccounts() {
   state.accountLoads += 1;
+  state.sessionLoads += 1;
+  state.sessionTokens.clear();
   $('linked-list').replaceChildren();
+  $('session-list').replaceChildren();
   $('link-group').hidden = true;
+  $('revoke-others').hidden = true;
+  for (const id of ['profile-form', 'email-form', 'password-form']) $(id).reset();
+  forgetTwoFactorSetup();
   setText($('accounts-error'), '');
 }
 
@@ -484,6 +661,327 @@ function onAccountsClick(event) {
   if (!button) return;
   if (button.matches('.unlink')) working(button.closest('.linked'), () => unlink(button.closest('.linked')), sessionEnded);
   else if (button.dataset.provider) working($('link-group'), () => linkProvider(button.dataset.provider), sessionEnded);
+}
+
+// ---- the account page: profile, email, password, sessions, two-factor ----
+
+function fillProfileForm() {
+  const form = $('profile-form');
+  form.elements.name.value = state.user?.name ?? '';
+  form.elements.image.value = state.user?.image ?? '';
+}
+
+/** What the page says about the signed-in user outside the forms: the address, and two-factor's state. */
+function fillAccount() {
+  const user = state.user ?? {};
+  setText($('current-email'), user.email ?? '');
+  setText($('email-verified'), user.emailVerified ? 'Verified' : 'Not verified');
+  $('email-verified').classList.toggle('unverified', !user.emailVerified);
+  updateChrome('accounts');
+  fillTwoFactor();
+}
+
+/** Reads the session again: the user as the server now has them, and which session is this browser's. */
+async function refreshSession() {
+  const current = await api('GET', '/api/auth/get-session');
+  if (!current?.user) throw new ApiError(401, 'UNAUTHORIZED', SESSION_ENDED);
+  state.user = current.user;
+  state.sessionId = String(current.session?.id ?? '');
+  fillAccount();
+}
+
+async function saveProfile(data) {
+  const form = $('profile-form');
+  setText(noticeOf(form), '');
+  const name = String(data.get('name') ?? '').trim();
+  const image = String(data.get('image') ?? '').trim();
+  if (!name) throw new ApiError(0, '', 'Please enter your name.');
+  await apiInWords(ACCOUNT_ERRORS, 'POST', '/api/auth/update-user', { body: { name, image: image || null } });
+  await refreshSession();
+  fillProfileForm();
+  setText(noticeOf(form), 'Your profile has been saved.');
+}
+
+/** Asks for a new address. Better Auth changes an unverified one at once, and mails a link for a verified one. */
+async function changeEmail(data) {
+  const form = $('email-form');
+  const notice = noticeOf(form);
+  notice.replaceChildren();
+  const newEmail = String(data.get('newEmail') ?? '').trim();
+  const before = String(state.user?.email ?? '');
+  if (newEmail.toLowerCase() === before.toLowerCase()) {
+    throw new ApiError(0, '', 'That is your email address already.');
+  }
+  const answer = await apiInWords(ACCOUNT_ERRORS, 'POST', '/api/auth/change-email', {
+    body: { newEmail, callbackURL: ACCOUNTS_URL },
+  });
+  form.reset();
+  await refreshSession();
+  const changed = answer?.message === 'Email updated' || state.user.email.toLowerCase() !== before.toLowerCase();
+  notice.append(changed
+    ? `Your email address is now ${state.user.email}. We sent it a link to verify it.`
+    : `We sent a link to ${newEmail}. Your email address changes when you open it, within an hour.`);
+  if (state.outbox) {
+    const link = document.createElement('a');
+    link.href = '#outbox';
+    link.textContent = 'mail outbox';
+    notice.append(' In development, read it in the ', link, '.');
+  }
+}
+
+async function changePassword(data) {
+  const form = $('password-form');
+  setText(noticeOf(form), '');
+  const everywhere = data.get('revokeOtherSessions') === 'on';
+  await apiInWords(ACCOUNT_ERRORS, 'POST', '/api/auth/change-password', {
+    body: {
+      currentPassword: data.get('currentPassword'),
+      newPassword: data.get('newPassword'),
+      revokeOtherSessions: everywhere,
+    },
+  });
+  form.reset();
+  setText(
+    noticeOf(form),
+    everywhere ? 'Your password has been changed, and you are signed out everywhere else.' : 'Your password has been changed.',
+  );
+  await loadSessions();
+}
+
+// ---- the account page: where the user is signed in ----
+
+/** "Chrome on Linux" from a user agent, or '' when it names neither. */
+function deviceName(userAgent) {
+  const browsers = [
+    [/Edg(e|A|iOS)?\//, 'Edge'], [/OPR\//, 'Opera'], [/Firefox\/|FxiOS\//, 'Firefox'],
+    [/Chrom(e|ium)\/|CriOS\//, 'Chrome'], [/Safari\//, 'Safari'],
+  ];
+  const systems = [
+    [/Android/, 'Android'], [/iPhone|iPad|iPod/, 'iOS'], [/CrOS/, 'ChromeOS'], [/Windows/, 'Windows'],
+    [/Mac OS X|Macintosh/, 'macOS'], [/Linux/, 'Linux'],
+  ];
+  const browser = browsers.find(([pattern]) => pattern.test(userAgent))?.[1];
+  const system = systems.find(([pattern]) => pattern.test(userAgent))?.[1];
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? '';
+}
+
+async function loadSessions() {
+  const load = ++state.sessionLoads;
+  const group = $('sessions-group');
+  const list = $('session-list');
+  setText(alertOf(group), '');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const [current, sessions] = await Promise.all([
+      api('GET', '/api/auth/get-session'),
+      api('GET', '/api/auth/list-sessions'),
+    ]);
+    if (load !== state.sessionLoads) return;
+    if (!current?.user) throw new ApiError(401, 'UNAUTHORIZED', SESSION_ENDED);
+    state.user = current.user;
+    state.sessionId = String(current.session?.id ?? '');
+    fillAccount();
+    const shown = (Array.isArray(sessions) ? sessions : []).map((session) => ({ ...session, id: String(session.id) }));
+    // This device first, then the newest.
+    shown.sort((a, b) => (b.id === state.sessionId) - (a.id === state.sessionId)
+      || String(b.createdAt ?? '').localeCompare(String(a.createdAt ?? '')));
+    state.sessionTokens = new Map(shown.map((session) => [session.id, String(session.token ?? '')]));
+    list.replaceChildren(...shown.map(sessionItem));
+    $('revoke-others').hidden = !shown.some((session) => session.id !== state.sessionId);
+  } catch (error) {
+    if (load === state.sessionLoads && !sessionEnded(error)) setText(alertOf(group), error.message);
+  } finally {
+    if (load === state.sessionLoads) list.removeAttribute('aria-busy');
+  }
+}
+
+function sessionItem(session) {
+  const item = $('session-template').content.firstElementChild.cloneNode(true);
+  item.dataset.id = session.id;
+  const agent = String(session.userAgent ?? '');
+  const device = deviceName(agent) || 'Unknown device';
+  const here = session.id === state.sessionId;
+  item.classList.toggle('current', here);
+  setText(item.querySelector('.session-device'), device);
+  item.querySelector('.session-this').hidden = !here;
+  const details = [];
+  if (session.ipAddress) details.push(`IP address ${session.ipAddress}`);
+  const since = dateText(session.createdAt, true);
+  if (since) details.push(`signed in ${since}`);
+  const meta = details.join(' · ');
+  setText(item.querySelector('.session-meta'), meta.charAt(0).toUpperCase() + meta.slice(1));
+  setText(item.querySelector('.session-agent'), agent);
+  const revoke = item.querySelector('.revoke-session');
+  revoke.hidden = here;
+  revoke.setAttribute('aria-label', `Sign out ${device}${session.ipAddress ? ` at ${session.ipAddress}` : ''}`);
+  return item;
+}
+
+async function revokeSession(item) {
+  const device = item.querySelector('.session-device').textContent;
+  await api('POST', '/api/auth/revoke-session', { body: { token: state.sessionTokens.get(item.dataset.id) ?? '' } });
+  await loadSessions();
+  $('sessions-heading').focus();
+  announce(`Signed out ${device}.`);
+}
+
+async function revokeOtherSessions() {
+  await api('POST', '/api/auth/revoke-other-sessions', { body: {} });
+  await loadSessions();
+  $('sessions-heading').focus();
+  announce('Signed out everywhere else.');
+}
+
+function onSessionsClick(event) {
+  const button = event.target.closest('button');
+  if (!button) return;
+  const item = button.closest('.session');
+  if (button.matches('.revoke-session')) working(item, () => revokeSession(item), sessionEnded);
+  else if (button.id === 'revoke-others') working($('sessions-group'), revokeOtherSessions, sessionEnded);
+}
+
+// ---- the account page: two-factor authentication ----
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** Whether the server has Better Auth's two-factor plugin: its users then carry `twoFactorEnabled`. */
+const twoFactorOffered = () => Boolean(state.user) && Object.hasOwn(state.user, 'twoFactorEnabled');
+
+function fillTwoFactor() {
+  const section = $('two-factor-settings');
+  section.hidden = !twoFactorOffered();
+  if (section.hidden) return;
+  const on = state.user.twoFactorEnabled === true;
+  if (on) state.totpSetup = false;
+  let status = 'Off. Turn it on, and signing in asks for a code from an authenticator app after your password, so a '
+    + 'password alone is not enough.';
+  if (on) status = 'On. Signing in asks for a code from your authenticator app after your password.';
+  else if (state.totpSetup) status = 'Almost on: it turns on once you enter the first code your app shows.';
+  setText($('two-factor-status'), status);
+  $('two-factor-status').classList.toggle('on', on);
+  $('two-factor-enable-form').hidden = on || state.totpSetup;
+  $('totp-setup').hidden = on || !state.totpSetup;
+  $('two-factor-manage').hidden = !on;
+  $('backup-codes').replaceChildren(...state.backupCodes.map((code) => {
+    const item = document.createElement('li');
+    item.textContent = code;
+    return item;
+  }));
+  $('backup-codes-box').hidden = state.backupCodes.length === 0;
+}
+
+/** Takes a setup key and backup codes off the page. */
+function forgetTwoFactorSetup() {
+  state.totpSetup = false;
+  state.backupCodes = [];
+  $('totp-qr').replaceChildren();
+  setText($('totp-secret'), '');
+  $('backup-codes').replaceChildren();
+  $('backup-codes-box').hidden = true;
+  for (const id of ['two-factor-enable-form', 'totp-verify-form', 'backup-codes-form', 'two-factor-disable-form']) {
+    $(id).reset();
+  }
+}
+
+/** The `secret` of an `otpauth://` URI, or '' when it has none. */
+function totpSecret(uri) {
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'otpauth:' ? url.searchParams.get('secret') ?? '' : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Draws `text` as a QR code: an SVG of one path, black on white whatever the colour scheme. The encoder is a file
+ * of this UI (no CDN), loaded only here.
+ */
+async function drawQrCode(container, text) {
+  const { default: qrcode } = await import('/qrcode.mjs');
+  const qr = qrcode(0, 'M');
+  qr.addData(text);
+  qr.make();
+  const count = qr.getModuleCount();
+  const quiet = 4;
+  const size = count + 2 * quiet;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${size} ${size}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'QR code for your authenticator app');
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  const background = document.createElementNS(SVG, 'rect');
+  background.setAttribute('width', String(size));
+  background.setAttribute('height', String(size));
+  background.setAttribute('fill', '#ffffff');
+  let d = '';
+  for (let row = 0; row < count; row += 1) {
+    for (let column = 0; column < count; column += 1) {
+      if (qr.isDark(row, column)) d += `M${column + quiet} ${row + quiet}h1v1h-1z`;
+    }
+  }
+  const modules = document.createElementNS(SVG, 'path');
+  modules.setAttribute('d', d);
+  modules.setAttribute('fill', '#000000');
+  svg.append(background, modules);
+  container.replaceChildren(svg);
+}
+
+async function enableTwoFactor(data) {
+  const answer = await apiInWords(ACCOUNT_ERRORS, 'POST', '/api/auth/two-factor/enable', {
+    body: { password: data.get('password') },
+  });
+  const uri = String(answer?.totpURI ?? '');
+  const secret = totpSecret(uri);
+  if (!secret) throw new ApiError(0, '', 'The server answered with a setup this page cannot show. Nothing was turned on.');
+  $('two-factor-enable-form').reset();
+  await drawQrCode($('totp-qr'), uri);
+  setText($('totp-secret'), secret);
+  state.totpSetup = true;
+  state.backupCodes = Array.isArray(answer.backupCodes) ? answer.backupCodes.map(String) : [];
+  fillTwoFactor();
+  $('totp-verify-form').elements.code.focus();
+}
+
+/** The app's first code turns two-factor on; the server replaces the session as it does. */
+async function confirmTwoFactor(data) {
+  const code = String(data.get('code') ?? '').replace(/\s+/g, '');
+  await apiInWords(ACCOUNT_ERRORS, 'POST', '/api/auth/two-factor/verify-totp', { body: { code } });
+  state.totpSetup = false;
+  $('totp-qr').replaceChildren();
+  setText($('totp-secret'), '');
+  $('totp-verify-form').reset();
+  await refreshSession();
+  $('two-factor-settings-heading').focus();
+  announce('Two-factor authentication is on.');
+  loadSessions();
+}
+
+function cancelTwoFactorSetup() {
+  forgetTwoFactorSetup();
+  fillTwoFactor();
+  $('two-factor-enable-form').elements.password.focus();
+}
+
+async function makeBackupCodes(data) {
+  const answer = await apiInWords(ACCOUNT_ERRORS, 'POST', '/api/auth/two-factor/generate-backup-codes', {
+    body: { password: data.get('password') },
+  });
+  $('backup-codes-form').reset();
+  state.backupCodes = Array.isArray(answer?.backupCodes) ? answer.backupCodes.map(String) : [];
+  fillTwoFactor();
+  $('backup-codes-heading').focus();
+  announce('New backup codes are shown. The old ones no longer work.');
+}
+
+async function disableTwoFactor(data) {
+  await apiInWords(ACCOUNT_ERRORS, 'POST', '/api/auth/two-factor/disable', { body: { password: data.get('password') } });
+  forgetTwoFactorSetup();
+  await refreshSession();
+  $('two-factor-settings-heading').focus();
+  announce('Two-factor authentication is off.');
+  loadSessions();
 }
 
 // ---- the dashboard ----
@@ -804,6 +1302,17 @@ function fillUser(row, user) {
   row.querySelector('.ban-form').hidden = Boolean(user.banned);
   row.querySelector('.unban-group').hidden = !user.banned;
   setText(row.querySelector('.ban-details'), user.banned ? banText(user) : '');
+  // Only a server with the two-factor plugin tells whether a user has a second factor.
+  const twoFactor = row.querySelector('.two-factor-group');
+  twoFactor.hidden = !('twoFactorEnabled' in user);
+  setText(
+    row.querySelector('.two-factor-status'),
+    user.twoFactorEnabled
+      ? 'On. Resetting turns it off, forgets their trusted devices and ends their sessions: for a user who lost '
+        + 'their phone and their backup codes. Make sure it is really them asking.'
+      : 'Off.',
+  );
+  row.querySelector('.reset-two-factor').hidden = !user.twoFactorEnabled;
   setText(
     row.querySelector('.confirm-text'),
     `Remove ${user.email}? Their account and sessions are deleted. This cannot be undone.`,
@@ -879,6 +1388,14 @@ async function unbanUser(row) {
   announce(`Unbanned ${user.email}.`);
 }
 
+async function resetTwoFactor(row) {
+  const { user } = await api('POST', '/api/warden/admin/reset-two-factor', { body: { userId: row.dataset.id } });
+  fillUser(row, user);
+  setSessionCount(row, 0);
+  row.querySelector('.manage').focus();
+  announce(`Two-factor is off for ${user.email}; their trusted devices are forgotten and their sessions have ended.`);
+}
+
 async function revokeSessions(row) {
   await api('POST', '/api/auth/admin/revoke-user-sessions', { body: { userId: row.dataset.id } });
   setSessionCount(row, 0);
@@ -933,6 +1450,7 @@ function onUserClick(event) {
   if (button.matches('.manage')) togglePanel(row);
   else if (button.matches('.unban')) working(group, () => unbanUser(row), onError);
   else if (button.matches('.revoke')) working(group, () => revokeSessions(row), onError);
+  else if (button.matches('.reset-two-factor')) working(group, () => resetTwoFactor(row), onError);
   else if (button.matches('.remove')) askToRemove(row, true);
   else if (button.matches('.cancel-remove')) askToRemove(row, false);
   else if (button.matches('.confirm-remove')) working(group, () => removeUser(row), onError);
@@ -1097,6 +1615,13 @@ function handleSubmit(id, action, onError) {
 
 function bindEvents() {
   handleSubmit('sign-in-form', signIn);
+  handleSubmit('two-factor-form', verifySecondFactor, secondFactorFailed);
+  $('use-totp').addEventListener('click', () => useSecondFactor('totp'));
+  $('use-backup-code').addEventListener('click', () => useSecondFactor('backup'));
+  for (const id of ['use-email-code', 'resend-email-code']) {
+    $(id).addEventListener('click', () => working($('two-factor-form'), sendEmailCode, secondFactorFailed));
+  }
+  $('two-factor-to-sign-in').addEventListener('click', () => showAuth('sign-in'));
   handleSubmit('sign-up-form', signUp);
   handleSubmit('forgot-form', requestReset);
   handleSubmit('reset-form', resetPassword);
@@ -1133,6 +1658,16 @@ function bindEvents() {
   $('sign-in-social').addEventListener('click', (event) => onProviderClick(event, false));
   $('sign-up-social').addEventListener('click', (event) => onProviderClick(event, true));
   $('accounts').addEventListener('click', onAccountsClick);
+  handleSubmit('profile-form', saveProfile, sessionEnded);
+  handleSubmit('email-form', changeEmail, sessionEnded);
+  handleSubmit('password-form', changePassword, sessionEnded);
+  handleSubmit('two-factor-enable-form', enableTwoFactor, sessionEnded);
+  handleSubmit('totp-verify-form', confirmTwoFactor, sessionEnded);
+  handleSubmit('backup-codes-form', makeBackupCodes, sessionEnded);
+  handleSubmit('two-factor-disable-form', disableTwoFactor, sessionEnded);
+  $('totp-cancel').addEventListener('click', cancelTwoFactorSetup);
+  $('sessions-group').addEventListener('click', onSessionsClick);
+  $('email-form').addEventListener('click', onNavClick);
   $('outbox-refresh').addEventListener('click', loadOutbox);
   $('nav').addEventListener('click', onNavClick);
   $('forgot-sent').addEventListener('click', onNavClick);
@@ -1168,9 +1703,15 @@ async function start() {
     return;
   }
   state.user = session?.user ?? null;
+  const emailLinkError = link.view === 'accounts' && Object.hasOwn(EMAIL_LINK_ERRORS, link.error)
+    ? EMAIL_LINK_ERRORS[link.error]
+    : '';
   if (link.token) {
     state.resetToken = link.token;
     showAuth('reset');
+  } else if (emailLinkError) {
+    if (state.user) await showAccounts(emailLinkError);
+    else showAuth('sign-in', emailLinkError);
   } else if (link.error === 'INVALID_TOKEN') {
     showAuth('forgot', INVALID_RESET_LINK);
   } else if (link.error && !state.user) {

@@ -1,7 +1,8 @@
 // The web UI in a real browser: Debian's Chromium, driven by playwright-core, against the Warden at WARDEN_URL.
 // A user signs up, manages tasks, signs out and back in; a wrong password is shown in words; "Load more" pages; the
 // dashboard fits a phone. An administrator finds, bans, unbans, creates and removes users on the admin page, which
-// no one else sees; a forgotten password is reset through the development mail outbox. Screenshots land in target/
+// no one else sees, and resets the second factor of a user who lost their phone; a forgotten password is reset through
+// the development mail outbox. Screenshots land in target/
 // for people to look at.
 
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { TIMEOUT, launchChromium } from './chromium.mjs';
-import { run } from './helpers.mjs';
+import { CookieJar, run, totpCode } from './helpers.mjs';
 
 const BASE_URL = process.env.WARDEN_URL;
 if (!BASE_URL) throw new Error('WARDEN_URL must name the Warden under test, e.g. http://127.0.0.1:8080');
@@ -450,6 +451,48 @@ test('an administrator finds a user by email, bans them out of their live sessio
   await heading(victim, 'Your tasks').waitFor();
 
   await closePage(victim);
+  await closePage(page);
+});
+
+test('an administrator resets the second factor of a user who lost their phone', async () => {
+  const tag = runTag();
+  const admin = { name: 'Ada Admin', email: `reset-admin.${tag}@example.com` };
+  const lost = { name: 'Lin Lost', email: `lin.${tag}@example.com` };
+
+  // Lin turns on two-factor over HTTP, as any client would.
+  const jar = new CookieJar();
+  const call = async (path, body) => {
+    const response = await jar.fetch(BASE_URL)(`${BASE_URL}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  assert.equal((await call('/api/auth/sign-up/email', { ...lost, password: PASSWORD })).status, 200);
+  const { body: enabled } = await call('/api/auth/two-factor/enable', { password: PASSWORD });
+  assert.equal((await call('/api/auth/two-factor/verify-totp', { code: totpCode(enabled.totpURI) })).status, 200);
+  const challenged = await call('/api/auth/sign-in/email', { email: lost.email, password: PASSWORD });
+  assert.equal(challenged.body.twoFactorRedirect, true, 'her password alone is not enough');
+
+  const page = await freshPage();
+  await signInAsAdmin(page, admin);
+  await openAdmin(page);
+  await searchUsers(page, `lin.${tag}`, [lost.email]);
+  const panel = await manage(page, lost.email);
+  assert.match(await panel.locator('.two-factor-status').textContent(), /^On\./);
+  await panel.getByRole('button', { name: 'Reset two-factor' }).click();
+  await eventually(() => panel.locator('.two-factor-status').textContent(), 'Off.', 'reset');
+  assert.equal(await panel.getByRole('button', { name: 'Reset two-factor' }).isVisible(), false);
+  assert.equal(await panel.locator('.session-count').textContent(), 'No active sessions.');
+
+  // Her sessions ended, and her password signs her in again; she can set up her new phone.
+  const session = await jar.fetch(BASE_URL)(`${BASE_URL}/api/auth/get-session`);
+  assert.equal(await session.json(), null, 'her sessions ended');
+  const signedIn = await call('/api/auth/sign-in/email', { email: lost.email, password: PASSWORD });
+  assert.equal(signedIn.status, 200);
+  assert.equal(signedIn.body.user.twoFactorEnabled, false);
+  assert.equal(signedIn.body.twoFactorRedirect, undefined);
   await closePage(page);
 });
 

@@ -1,7 +1,6 @@
 // A gRPC-web client (Connect's createGrpcWebTransport, with code generated from proto/ by buf and protoc-gen-es)
 // calling auth-svc and task-svc directly, as a browser app would.
 
-import { createHmac } from "node:crypto";
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -13,7 +12,7 @@ import { SocialService } from "../gen/warden/auth/v1/social_pb.js";
 import { TwoFactorService } from "../gen/warden/auth/v1/two_factor_pb.js";
 import { TaskService } from "../gen/warden/task/v1/task_pb.js";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
-import { PASSWORD, authAddr, taskAddr, uniqueEmail, wardenUrl } from "./helpers.mjs";
+import { PASSWORD, authAddr, taskAddr, totpCode, uniqueEmail, wardenUrl } from "./helpers.mjs";
 
 const auth = createClient(AuthService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
 const social = createClient(SocialService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
@@ -32,20 +31,6 @@ async function failure(call) {
     return { code: error.code, message: error.rawMessage, reason: info?.reason };
   }
   assert.fail("the call succeeded");
-}
-
-/** An authenticator's code (RFC 6238: HMAC-SHA1, six digits, 30 s) for the `otpauth://` URI, `ahead` steps from now. */
-function totpCode(uri, ahead = 0) {
-  const base32 = new URL(uri).searchParams.get("secret");
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const char of base32) bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
-  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + ahead));
-  const digest = createHmac("sha1", key).update(counter).digest();
-  const offset = digest[19] & 0xf;
-  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
 /** Signs a new user up over gRPC-web, then signs in; returns the sign-in response. */

@@ -1,6 +1,7 @@
-// What the interop tests share: where Warden is, unique users, a cookie jar for Node's fetch, and the venv's tools.
+// What the interop tests share: where Warden is, unique users, a cookie jar for Node's fetch, the venv's tools, and an
+// authenticator's codes.
 
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -112,4 +113,21 @@ export async function signUpOverHttp(label = "user") {
     throw new Error(`sign-up answered ${response.status}: ${JSON.stringify(body)}`);
   }
   return { email, jar, body };
+}
+
+/**
+ * An authenticator's code for an `otpauth://` URI, `ahead` 30-second steps from now: RFC 6238 (HMAC-SHA1, six
+ * digits) written here, so Warden's own TOTP code is not what checks itself.
+ */
+export function totpCode(uri, ahead = 0) {
+  const base32 = new URL(uri).searchParams.get("secret");
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of base32) bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + ahead));
+  const digest = createHmac("sha1", key).update(counter).digest();
+  const offset = digest[19] & 0xf;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }

@@ -432,15 +432,25 @@ async fn a_provider_sign_in_skips_the_second_factor_as_in_better_auth() {
         id_token,
         ..Default::default()
     };
-    let first = fx.provider.id_token(CLIENT, &redirect, "ada", Some("n-a")).await;
+    let first = fx
+        .provider
+        .id_token(CLIENT, &redirect, "ada", Some("n-a"))
+        .await;
     let mut request = sign_in(first);
     request.nonce = Some("n-a".into());
-    fx.social.clone().sign_in_with_id_token(request).await.unwrap();
+    fx.social
+        .clone()
+        .sign_in_with_id_token(request)
+        .await
+        .unwrap();
     // The user turns a second factor on (as Better Auth would have stored it); the provider still signs them in.
     fx.app
         .execute(r#"UPDATE "user" SET "twoFactorEnabled" = true"#)
         .await;
-    let again = fx.provider.id_token(CLIENT, &redirect, "ada", Some("n-b")).await;
+    let again = fx
+        .provider
+        .id_token(CLIENT, &redirect, "ada", Some("n-b"))
+        .await;
     let mut request = sign_in(again);
     request.nonce = Some("n-b".into());
     let opened = fx

@@ -33,6 +33,13 @@ const APP_CSS: Asset = Asset {
     content_type: "text/css; charset=utf-8",
 };
 
+/// The QR encoder the account page draws the two-factor setup with: qrcode-generator, vendored (MIT) so the
+/// setup key never leaves the page.
+const QRCODE_JS: Asset = Asset {
+    body: include_str!("../../ui/qrcode.mjs"),
+    content_type: "text/javascript; charset=utf-8",
+};
+
 const DOCS_HTML: Asset = Asset {
     body: include_str!("../../ui/docs.html"),
     content_type: "text/html; charset=utf-8",
@@ -77,6 +84,11 @@ pub async fn script() -> Response {
 /// `GET /app.css`: the page's one stylesheet.
 pub async fn stylesheet() -> Response {
     APP_CSS.into_response()
+}
+
+/// `GET /qrcode.mjs`: the QR encoder, an ES module the page imports when it is needed.
+pub async fn qrcode_script() -> Response {
+    QRCODE_JS.into_response()
 }
 
 /// `GET /docs`: the API docs page.
