@@ -1,8 +1,9 @@
 // Better Auth 1.7 itself, run in this process against a PostgreSQL database, as the deployment Warden takes over:
-// email and password, the bearer and jwt plugins and, when asked, the admin plugin and social sign-in through an
-// OpenID Connect provider (the genericOAuth plugin), with Better Auth's own migrations. Used by
-// tests/takeover.test.mjs and tests/social-takeover.test.mjs.
+// email and password, the bearer and jwt plugins and, when asked, the admin plugin, the two-factor plugin and social
+// sign-in through an OpenID Connect provider (the genericOAuth plugin), with Better Auth's own migrations. Used by
+// tests/takeover.test.mjs, tests/social-takeover.test.mjs and the two-factor tests.
 
+import { appendFileSync } from "node:fs";
 import http from "node:http";
 
 import { betterAuth } from "better-auth";
@@ -12,14 +13,18 @@ import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
 import { genericOAuth } from "better-auth/plugins/generic-oauth";
 import { jwt } from "better-auth/plugins/jwt";
+import { twoFactor as twoFactorPlugin } from "better-auth/plugins/two-factor";
 import pg from "pg";
 
 /**
  * Better Auth's options as a team would have written them. `baseURL` is the public URL users reach. `social`, when
  * given, is `{ providerId, issuer, clientId, clientSecret, encryptOAuthTokens }`: one genericOAuth provider discovered
- * at `issuer`, with PKCE, and `account.encryptOAuthTokens` as given.
+ * at `issuer`, with PKCE, and `account.encryptOAuthTokens` as given. `twoFactor`, when given, is `{ outbox }`: the
+ * two-factor plugin with its defaults, whose one-time codes are mailed by appending
+ * `{"type":"two-factor-otp","email":…,"otp":…}` as a JSON line to the file `outbox` (as the peer harness's
+ * `BA_OUTBOX` does).
  */
-export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social }) {
+export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social, twoFactor }) {
   return {
     baseURL,
     basePath: "/api/auth",
@@ -30,8 +35,23 @@ export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social }) 
     telemetry: { enabled: false },
     logger: { level: "error" },
     ...(social ? { account: { encryptOAuthTokens: social.encryptOAuthTokens ?? false } } : {}),
-    plugins: [jwt(), bearer(), ...(withAdmin ? [admin()] : []), ...(social ? [socialPlugin(social)] : [])],
+    plugins: [
+      jwt(),
+      bearer(),
+      ...(withAdmin ? [admin()] : []),
+      ...(social ? [socialPlugin(social)] : []),
+      ...(twoFactor ? [twoFactorWithOutbox(twoFactor)] : []),
+    ],
   };
+}
+
+function twoFactorWithOutbox({ outbox }) {
+  return twoFactorPlugin({
+    otpOptions: {
+      sendOTP: async ({ user, otp }) =>
+        appendFileSync(outbox, `${JSON.stringify({ type: "two-factor-otp", email: user.email, otp })}\n`),
+    },
+  });
 }
 
 function socialPlugin({ providerId, issuer, clientId, clientSecret }) {
@@ -55,7 +75,7 @@ function socialPlugin({ providerId, issuer, clientId, clientSecret }) {
  * Resolves to `{ url, options, stop }`; `url` is where it listens, `stop()` closes the server and the pool (once,
  * however often it is called).
  */
-export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin = false, social }) {
+export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin = false, social, twoFactor }) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   const server = http.createServer();
   try {
@@ -64,7 +84,7 @@ export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin 
       server.listen(0, "127.0.0.1", resolve);
     });
     const url = `http://127.0.0.1:${server.address().port}`;
-    const options = betterAuthOptions({ pool, secret, baseURL: baseURL ?? url, withAdmin, social });
+    const options = betterAuthOptions({ pool, secret, baseURL: baseURL ?? url, withAdmin, social, twoFactor });
     const { runMigrations } = await getMigrations(options);
     await runMigrations();
     const handler = toNodeHandler(betterAuth(options));
