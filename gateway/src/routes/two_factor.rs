@@ -466,8 +466,8 @@ fn refused_code(state: &AppState, route: Route, status: tonic::Status) -> Respon
     use tonic_types::StatusExt;
     let spent = route != Route::TwoFactorVerifyOtp
         && status
-        .get_details_error_info()
-        .is_some_and(|info| info.reason == Reason::TooManyAttemptsRequestNewCode.as_str());
+            .get_details_error_info()
+            .is_some_and(|info| info.reason == Reason::TooManyAttemptsRequestNewCode.as_str());
     let error = ApiError::upstream(route)(status);
     if spent {
         (SetCookies::one(state.cookies.two_factor_deletion()), error).into_response()
