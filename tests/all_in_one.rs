@@ -553,6 +553,38 @@ async fn two_factor_logged_at_debug_leaves_no_secret_code_challenge_or_token_in_
         .unwrap()
         .to_owned();
 
+    // An administrator resets the second factor: a security event in the logs.
+    let admin = post(
+        "/api/auth/sign-up/email",
+        json!({"name": "Root", "email": "root@example.com", "password": PASSWORD}),
+        None,
+    )
+    .await
+    .unwrap();
+    let admin_session = cookie_value(&admin, "better-auth.session_token").unwrap();
+    let db = sea_orm::Database::connect(warden_testkit::sqlite_url(&dir.path().join(".warden")))
+        .await
+        .unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        r#"UPDATE "user" SET role = 'admin' WHERE email = 'root@example.com'"#,
+    )
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    let user_id = completed.json::<serde_json::Value>().await.unwrap()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reset = post(
+        "/api/warden/admin/reset-two-factor",
+        json!({"userId": user_id}),
+        Some(cookie("better-auth.session_token", &admin_session)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reset.status(), 200);
+
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -562,6 +594,14 @@ async fn two_factor_logged_at_debug_leaves_no_secret_code_challenge_or_token_in_
     assert!(
         logs.contains("http.route=/api/auth/two-factor/verify-totp"),
         "the requests were logged at all"
+    );
+    let event = logs
+        .lines()
+        .find(|line| line.contains("security_event=\"two_factor_reset\""))
+        .expect("the reset is logged as a security event");
+    assert!(
+        event.contains("WARN") && event.contains(&user_id),
+        "{event}"
     );
     let base32_secret = url::Url::parse(&uri)
         .unwrap()

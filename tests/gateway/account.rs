@@ -66,12 +66,12 @@ async fn open(app: &TestApp, url: &str, cookie: Option<&str>) -> Response {
 }
 
 /// The reset token in the newest reset mail to `to`.
-async fn reset_token(app: &TestApp, to: &str) -> String {
+pub(crate) async fn reset_token(app: &TestApp, to: &str) -> String {
     let url = url::Url::parse(&link(&mail_to(app, to).await)).unwrap();
     url.path_segments().unwrap().next_back().unwrap().to_owned()
 }
 
-async fn request_reset(app: &TestApp, email: &str) -> Response {
+pub(crate) async fn request_reset(app: &TestApp, email: &str) -> Response {
     app.post(
         "/api/auth/request-password-reset",
         json!({"email": email, "redirectTo": "/reset"}),

@@ -766,3 +766,61 @@ fn mailed_code(mail: &Value) -> String {
         .expect("a six-digit code in the mail")
         .to_owned()
 }
+
+on_both! {
+    async fn a_password_reset_or_an_administrators_new_password_forgets_every_trusted_device(app: TestApp) {
+        let user = enrol(&app, "sa@example.com").await;
+        let mut trusted = Vec::new();
+        for offset in [1, -1] {
+            let challenge = challenged(&app, &user.email, None).await;
+            let response = app
+                .post(
+                    "/api/auth/two-factor/verify-totp",
+                    json!({"code": totp::code(&user.uri, offset), "trustDevice": true}),
+                    Some(&challenge),
+                )
+                .await;
+            assert_eq!(response.status(), 200, "offset {offset}");
+            trusted.push(cookie_of(&response, TRUST_COOKIE));
+        }
+        // Trusted: the password alone signs in (and renews that device's token).
+        let response = app
+            .post("/api/auth/sign-in/email", json!({"email": user.email, "password": PASSWORD}), Some(&trusted[0]))
+            .await;
+        assert!(session_cookie(response.headers()).is_some());
+        trusted[0] = cookie_of(&response, TRUST_COOKIE);
+
+        crate::account::request_reset(&app, &user.email).await;
+        let token = crate::account::reset_token(&app, &user.email).await;
+        let response = app
+            .post("/api/auth/reset-password", json!({"newPassword": PASSWORD, "token": token}), None)
+            .await;
+        assert_eq!(response.status(), 200);
+        for device in &trusted {
+            challenged(&app, &user.email, Some(device)).await;
+        }
+
+        // Trusted again, then an administrator sets a new password: forgotten again.
+        let challenge = challenged(&app, &user.email, None).await;
+        let backup = &user.backup_codes[0];
+        let response = app
+            .post(
+                "/api/auth/two-factor/verify-backup-code",
+                json!({"code": backup, "trustDevice": true}),
+                Some(&challenge),
+            )
+            .await;
+        let device = cookie_of(&response, TRUST_COOKIE);
+        let user_id = app.user_id(&session_cookie(response.headers()).unwrap()).await;
+        let admin = crate::admin::admin_cookie(&app, "sa-admin@example.com").await;
+        let response = app
+            .post(
+                "/api/auth/admin/set-user-password",
+                json!({"userId": user_id, "newPassword": PASSWORD}),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        challenged(&app, &user.email, Some(&device)).await;
+    }
+}
