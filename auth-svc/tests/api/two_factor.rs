@@ -107,6 +107,15 @@ async fn a_client_without_cookies_completes_the_challenge_and_keeps_a_trusted_de
     let session = app.get_session(&done.token).await.unwrap();
     assert_eq!(session.user.unwrap().email, "nia@example.com");
     let trusted = done.trust_device.expect("a trusted-device token");
+    // No other row of the user's passes for a challenge: the trusted device's names the user too.
+    let row = trusted.split('!').nth(1).unwrap().to_owned();
+    let refused = two_factor
+        .send_otp(pb::SendOtpRequest {
+            challenge: Some(row),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&refused, Code::Unauthenticated, "INVALID_TWO_FACTOR_COOKIE");
 
     let answer = app
         .client

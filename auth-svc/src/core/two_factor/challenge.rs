@@ -13,7 +13,7 @@ use sha2::Sha256;
 use warden_common::AuthSecret;
 
 use crate::{
-    domain::{UserRecord, now, random_string},
+    domain::{RANDOM_ALPHABET, UserRecord, now, random_string},
     error::AuthError,
     store::{Store, TRUSTED_DEVICE_PREFIX, Verification},
 };
@@ -24,6 +24,16 @@ pub const CHALLENGE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 pub const TRUST_LIFETIME: TimeDelta = TimeDelta::days(30);
 /// Wrong codes one challenge allows.
 const CHALLENGE_ATTEMPTS: u32 = 5;
+/// A challenge is `2fa-` and this many characters of Better Auth's random alphabet.
+const CHALLENGE_LEN: usize = 20;
+
+/// Whether `challenge` has the shape [`Challenges::open`] gives (and Better Auth's): a gRPC client's challenge is
+/// whatever it sends, and no other `verification` row (a counter, a mailed code, a trusted device) may pass for one.
+fn is_challenge(challenge: &str) -> bool {
+    challenge.strip_prefix("2fa-").is_some_and(|rest| {
+        rest.len() == CHALLENGE_LEN && rest.bytes().all(|b| RANDOM_ALPHABET.contains(&b))
+    })
+}
 
 /// What a password sign-in of a user with a second factor gets.
 pub enum SignInChallenge {
@@ -91,7 +101,7 @@ impl<'a> Challenges<'a> {
 
     /// A new challenge for `user_id`.
     pub async fn open(&self, user_id: &str) -> Result<String, AuthError> {
-        let id = format!("2fa-{}", random_string(20));
+        let id = format!("2fa-{}", random_string(CHALLENGE_LEN));
         let now = now();
         let expires_at = now + CHALLENGE_LIFETIME;
         for (identifier, value) in [
@@ -110,11 +120,14 @@ impl<'a> Challenges<'a> {
 
     /// The user a live challenge names.
     pub async fn user_of(&self, challenge: &str) -> Result<UserRecord, AuthError> {
+        if !is_challenge(challenge) {
+            return Err(AuthError::InvalidTwoFactorCookie);
+        }
         let row = self
             .store
             .find_verification(challenge)
             .await?
-            .filter(|row| challenge.starts_with("2fa-") && row.expires_at > now())
+            .filter(|row| row.expires_at > now())
             .ok_or(AuthError::InvalidTwoFactorCookie)?;
         self.store
             .find_user_by_id(&row.value)
@@ -125,6 +138,9 @@ impl<'a> Challenges<'a> {
     /// Takes one try: `INVALID_TWO_FACTOR_COOKIE` when the challenge has no counter left (used, or raced), and
     /// after five wrong codes the challenge ends (`TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`).
     pub async fn begin_attempt(&self, challenge: &str) -> Result<Attempt<'a>, AuthError> {
+        if !is_challenge(challenge) {
+            return Err(AuthError::InvalidTwoFactorCookie);
+        }
         let identifier = attempts_identifier(challenge);
         let taken = self
             .store
@@ -211,4 +227,29 @@ fn mac(key: &str, user_id: &str, row_id: &str) -> Hmac<Sha256> {
         Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(format!("{user_id}!{row_id}").as_bytes());
     mac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_challenge_passes_for_one() {
+        assert!(is_challenge(&format!(
+            "2fa-{}",
+            random_string(CHALLENGE_LEN)
+        )));
+        assert!(is_challenge("2fa-abcdefghij0123456789"));
+        for other in [
+            "2fa-attempts-2fa-abcdefghij0123456789",
+            "2fa-otp-2fa-abcdefghij0123456789",
+            "trust-device-abcdefghij0123456789abcdefghij01",
+            "2fa-abcdefghij012345678",
+            "2fa-abcdefghij01234567890",
+            "2fa-abcdefghij012345678!",
+            "",
+        ] {
+            assert!(!is_challenge(other), "{other}");
+        }
+    }
 }

@@ -388,7 +388,7 @@ impl TwoFactor {
         .unwrap_or_else(|| now() + TimeDelta::minutes(2));
         let row = Verification {
             identifier,
-            value: user_id.to_owned(),
+            value: "spent".to_owned(),
             expires_at: valid_until + TimeDelta::seconds(1),
         };
         Ok(self.store.insert_verification_once(&row, now()).await?)
