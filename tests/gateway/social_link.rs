@@ -500,6 +500,8 @@ async fn provider_token_routes_refuse_as_better_auth_does() {
         for body in [
             json!({"accountId": "ada"}),
             json!({"accountId": "nope"}),
+            // No row has an id PostgreSQL cannot even compare.
+            json!({"accountId": "no\u{0}pe"}),
             json!({"useAccountCookie": true}),
         ] {
             assert_error(
@@ -629,6 +631,24 @@ async fn provider_token_routes_refuse_as_better_auth_does() {
         .await;
     assert_eq!(anonymous.status(), 401);
     assert_eq!(anonymous.text().await.unwrap(), "");
+    assert_error(
+        fx.app
+            .get("/api/auth/account-info?accountId=no%00pe", Some(&ada))
+            .await,
+        400,
+        "ACCOUNT_NOT_FOUND",
+        "Account not found",
+    )
+    .await;
+    let unlink = fx
+        .app
+        .post(
+            "/api/auth/unlink-account",
+            json!({"providerId": "oidc", "accountId": "no\u{0}pe"}),
+            Some(&ada),
+        )
+        .await;
+    assert!(unlink.status().is_client_error(), "{}", unlink.status());
 }
 
 /// Better Auth's JSON keeps its keys in the order its handlers write them; clients that print or hash the body see it.

@@ -10,7 +10,7 @@ use super::{
     Store,
     entity::{account, user},
 };
-use crate::domain::UserRecord;
+use crate::domain::{UserRecord, is_storable};
 
 /// An `account` row as stored: tokens as the columns hold them (sealed, or plain when Better Auth wrote them so).
 /// No `Debug`: it holds tokens.
@@ -170,6 +170,10 @@ impl Store {
         user_id: &str,
         id: &str,
     ) -> Result<Option<AccountRow>, sea_orm::DbErr> {
+        // An id PostgreSQL cannot compare (a NUL in it) names no row.
+        if !is_storable(id) {
+            return Ok(None);
+        }
         let found = account::Entity::find()
             .filter(account::Column::UserId.eq(user_id))
             .filter(account::Column::Id.eq(id))
@@ -199,6 +203,9 @@ impl Store {
     /// Deletes one of a user's accounts by row id; false when the user has no such account. The last account is
     /// never deleted, even when two requests race to remove a user's last two.
     pub async fn delete_account(&self, user_id: &str, id: &str) -> Result<bool, sea_orm::DbErr> {
+        if !is_storable(id) {
+            return Ok(false);
+        }
         let txn = self.connection().begin().await?;
         let others = account::Entity::find()
             .filter(account::Column::UserId.eq(user_id))
