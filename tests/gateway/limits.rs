@@ -184,6 +184,39 @@ async fn a_social_callback_is_limited_like_a_sign_in() {
 }
 
 #[tokio::test]
+async fn guessing_second_factor_codes_is_limited_like_a_sign_in() {
+    let app = Limited::start(1, |_| {}).await;
+    // Without a challenge each guess is refused; the fourth within ten seconds is not even looked at.
+    for _ in 0..3 {
+        let response = app
+            .post(
+                0,
+                "/api/auth/two-factor/verify-totp",
+                json!({"code": "123456"}),
+                None,
+            )
+            .await;
+        assert_error(
+            response,
+            401,
+            "INVALID_TWO_FACTOR_COOKIE",
+            "Invalid two factor cookie",
+        )
+        .await;
+    }
+    let refused = app
+        .post(
+            0,
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": "123456"}),
+            None,
+        )
+        .await;
+    let retry = assert_too_many_requests(refused).await;
+    assert!((1..=10).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
 async fn two_gateway_replicas_sharing_redis_count_together() {
     let app = Limited::start(2, |_| {}).await;
     app.sign_up("replicas@example.com").await;
