@@ -17,8 +17,13 @@ create table "jwks" ("id" text not null primary key, "publicKey" text not null, 
 create table "twoFactor" ("id" text not null primary key, "secret" text not null, "backupCodes" text not null,
  "userId" text not null references "user" ("id") on delete cascade, "verified" boolean, "failedVerificationCount" integer,
  "lockedUntil" timestamptz);
+create table "passkey" ("id" text not null primary key, "name" text, "publicKey" text not null,
+ "userId" text not null references "user" ("id") on delete cascade, "credentialID" text not null, "counter" integer not null,
+ "deviceType" text not null, "backedUp" boolean not null, "transports" text, "createdAt" timestamptz, "aaguid" text);
 create index "session_userId_idx" on "session" ("userId");
 create index "account_userId_idx" on "account" ("userId");
 create index "verification_identifier_idx" on "verification" ("identifier");
 create index "twoFactor_secret_idx" on "twoFactor" ("secret");
 create index "twoFactor_userId_idx" on "twoFactor" ("userId");
+create index "passkey_userId_idx" on "passkey" ("userId");
+create index "passkey_credentialID_idx" on "passkey" ("credentialID");
