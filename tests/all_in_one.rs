@@ -264,6 +264,61 @@ fn cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
         })
 }
 
+/// The all-in-one at `LOG_LEVEL=debug` in `dir`, its gateway on `http_port`, with `env` besides, once it has printed
+/// its URL; its output is read on threads until [`LoggedWarden::stop`] hands it back.
+struct LoggedWarden {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl LoggedWarden {
+    fn start(dir: &std::path::Path, http_port: u16, env: &[(&str, String)]) -> Self {
+        let base_url = format!("http://127.0.0.1:{http_port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .current_dir(dir)
+            .env_remove("AUTH_SECRET")
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .env("LOG_LEVEL", "debug")
+            .env("BASE_URL", &base_url)
+            .env("GATEWAY_ADDR", format!("127.0.0.1:{http_port}"))
+            .env("AUTH_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env("TASK_ADDR", format!("127.0.0.1:{}", free_port()))
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = drain(child.stderr.take().unwrap());
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        while !first.contains(&base_url) {
+            first.clear();
+            assert!(stdout.read_line(&mut first).unwrap() > 0, "no URL printed");
+        }
+        Self {
+            child,
+            stdout: drain(stdout),
+            stderr,
+        }
+    }
+
+    /// Stops it with Ctrl-C, as an operator would, and returns everything it wrote.
+    fn stop(mut self) -> String {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(self.child.wait().unwrap().success());
+        format!(
+            "{}{}",
+            self.stdout.join().unwrap(),
+            self.stderr.join().unwrap()
+        )
+    }
+}
+
 #[tokio::test]
 async fn a_social_sign_in_logged_at_debug_leaves_no_secret_code_or_token_in_the_logs() {
     use warden_testkit::providers::{OidcProvider, TestClient};
@@ -280,35 +335,19 @@ async fn a_social_sign_in_logged_at_debug_leaves_no_secret_code_or_token_in_the_
         &[],
     )
     .await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .current_dir(dir.path())
-        .env_remove("AUTH_SECRET")
-        .env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .env("LOG_LEVEL", "debug")
-        .env("BASE_URL", &base_url)
-        .env("GATEWAY_ADDR", format!("127.0.0.1:{http_port}"))
-        .env("AUTH_ADDR", format!("127.0.0.1:{}", free_port()))
-        .env("TASK_ADDR", format!("127.0.0.1:{}", free_port()))
-        .env("OAUTH_PROVIDERS", "oidc")
-        .env(
-            "OAUTH_OIDC_DISCOVERY_URL",
-            format!("{}/.well-known/openid-configuration", provider.issuer()),
-        )
-        .env("OAUTH_OIDC_CLIENT_ID", "warden")
-        .env("OAUTH_OIDC_CLIENT_SECRET", CLIENT_SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = drain(child.stderr.take().unwrap());
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    while !first.contains(&base_url) {
-        first.clear();
-        assert!(stdout.read_line(&mut first).unwrap() > 0, "no URL printed");
-    }
-    let stdout = drain(stdout);
+    let warden = LoggedWarden::start(
+        dir.path(),
+        http_port,
+        &[
+            ("OAUTH_PROVIDERS", "oidc".into()),
+            (
+                "OAUTH_OIDC_DISCOVERY_URL",
+                format!("{}/.well-known/openid-configuration", provider.issuer()),
+            ),
+            ("OAUTH_OIDC_CLIENT_ID", "warden".into()),
+            ("OAUTH_OIDC_CLIENT_SECRET", CLIENT_SECRET.into()),
+        ],
+    );
 
     // Sign in through the provider, then hand out, refresh and use the provider's tokens.
     let http = reqwest::Client::builder()
@@ -400,12 +439,7 @@ async fn a_social_sign_in_logged_at_debug_leaves_no_secret_code_or_token_in_the_
         .unwrap();
     assert_eq!(info.status(), 200, "{:?}", info.text().await);
 
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    let logs = format!("{}{}", stdout.join().unwrap(), stderr.join().unwrap());
+    let logs = warden.stop();
     assert!(
         logs.contains("http.route=/api/auth/refresh-token"),
         "the requests were logged at all"
@@ -438,29 +472,11 @@ async fn two_factor_logged_at_debug_leaves_no_secret_code_challenge_or_token_in_
     let dir = tempfile::tempdir().unwrap();
     let http_port = free_port();
     let base_url = format!("http://127.0.0.1:{http_port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .current_dir(dir.path())
-        .env_remove("AUTH_SECRET")
-        .env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .env("LOG_LEVEL", "debug")
-        .env("RATE_LIMIT_ENABLED", "false")
-        .env("BASE_URL", &base_url)
-        .env("GATEWAY_ADDR", format!("127.0.0.1:{http_port}"))
-        .env("AUTH_ADDR", format!("127.0.0.1:{}", free_port()))
-        .env("TASK_ADDR", format!("127.0.0.1:{}", free_port()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = drain(child.stderr.take().unwrap());
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    while !first.contains(&base_url) {
-        first.clear();
-        assert!(stdout.read_line(&mut first).unwrap() > 0, "no URL printed");
-    }
-    let stdout = drain(stdout);
+    let warden = LoggedWarden::start(
+        dir.path(),
+        http_port,
+        &[("RATE_LIMIT_ENABLED", "false".into())],
+    );
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -585,12 +601,7 @@ async fn two_factor_logged_at_debug_leaves_no_secret_code_challenge_or_token_in_
     .unwrap();
     assert_eq!(reset.status(), 200);
 
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    let logs = format!("{}{}", stdout.join().unwrap(), stderr.join().unwrap());
+    let logs = warden.stop();
     assert!(
         logs.contains("http.route=/api/auth/two-factor/verify-totp"),
         "the requests were logged at all"

@@ -195,6 +195,11 @@ pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.trim())
 }
 
+/// The value of the signed cookie `name`, when its signature holds under one of the secrets.
+pub fn read_signed_cookie(headers: &HeaderMap, name: &str, secret: &AuthSecret) -> Option<String> {
+    read_cookie(headers, name).and_then(|wire| secret.verify_cookie(wire))
+}
+
 /// The `Set-Cookie` headers (and `set-auth-token`) a response carries.
 #[derive(Debug, Default)]
 #[must_use]

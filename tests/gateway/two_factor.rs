@@ -105,6 +105,22 @@ async fn challenged(app: &TestApp, email: &str, cookie: Option<&str>) -> String 
     challenge
 }
 
+/// A browser that completed a new challenge with the authenticator's code `offset` steps from now and asked to be
+/// trusted: its `trust_device` cookie and its session cookie.
+async fn trusted_browser(app: &TestApp, user: &Enrolled, offset: i64) -> (String, String) {
+    let challenge = challenged(app, &user.email, None).await;
+    let response = app
+        .post(
+            "/api/auth/two-factor/verify-totp",
+            json!({"code": totp::code(&user.uri, offset), "trustDevice": true}),
+            Some(&challenge),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "offset {offset}");
+    let session = session_cookie(response.headers()).expect("a session");
+    (cookie_of(&response, TRUST_COOKIE), session)
+}
+
 fn cookie_of(response: &Response, name: &str) -> String {
     cookie(response, name).unwrap_or_else(|| panic!("{name} is set"))
 }
@@ -291,13 +307,7 @@ on_both! {
         let response = app.post("/api/auth/two-factor/send-otp", json!({}), Some(&challenge)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": true}));
-        let mail = mail_to(&app, &user.email).await;
-        let text = mail["text"].as_str().unwrap();
-        let code: String = text
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|word| word.len() == 6)
-            .expect("a six-digit code in the mail")
-            .to_owned();
+        let code = mailed_code(&mail_to(&app, &user.email).await);
         let wrong = if code == "000000" { "111111" } else { "000000" };
         assert_error(
             app.post("/api/auth/two-factor/verify-otp", json!({"code": wrong}), Some(&challenge)).await,
@@ -469,16 +479,7 @@ on_both! {
         // Two browsers, each trusted.
         let mut trusted = Vec::new();
         for offset in [1, -1] {
-            let challenge = challenged(&app, &user.email, None).await;
-            let response = app
-                .post(
-                    "/api/auth/two-factor/verify-totp",
-                    json!({"code": totp::code(&user.uri, offset), "trustDevice": true}),
-                    Some(&challenge),
-                )
-                .await;
-            assert_eq!(response.status(), 200, "offset {offset}");
-            trusted.push(cookie_of(&response, TRUST_COOKIE));
+            trusted.push(trusted_browser(&app, &user, offset).await.0);
         }
         let response = app
             .post(
@@ -502,15 +503,7 @@ on_both! {
 
     async fn turning_two_factor_off_forgets_every_trusted_device(app: TestApp) {
         let user = enrol(&app, "ko@example.com").await;
-        let challenge = challenged(&app, &user.email, None).await;
-        let response = app
-            .post(
-                "/api/auth/two-factor/verify-totp",
-                json!({"code": totp::code(&user.uri, 1), "trustDevice": true}),
-                Some(&challenge),
-            )
-            .await;
-        let other_browser = cookie_of(&response, TRUST_COOKIE);
+        let (other_browser, _) = trusted_browser(&app, &user, 1).await;
         let response = app
             .post("/api/auth/two-factor/disable", json!({"password": PASSWORD}), Some(&user.cookie))
             .await;
@@ -575,16 +568,7 @@ on_both! {
 on_both! {
     async fn an_administrator_resets_a_lost_second_factor(app: TestApp) {
         let user = enrol(&app, "mo@example.com").await;
-        let challenge = challenged(&app, &user.email, None).await;
-        let response = app
-            .post(
-                "/api/auth/two-factor/verify-totp",
-                json!({"code": totp::code(&user.uri, 1), "trustDevice": true}),
-                Some(&challenge),
-            )
-            .await;
-        let trust = cookie_of(&response, TRUST_COOKIE);
-        let phone_session = session_cookie(response.headers()).unwrap();
+        let (trust, phone_session) = trusted_browser(&app, &user, 1).await;
         let user_id = app.user_id(&user.cookie).await;
 
         let stranger = app.signed_up_cookie("nosy@example.com").await;
@@ -772,16 +756,7 @@ on_both! {
         let user = enrol(&app, "sa@example.com").await;
         let mut trusted = Vec::new();
         for offset in [1, -1] {
-            let challenge = challenged(&app, &user.email, None).await;
-            let response = app
-                .post(
-                    "/api/auth/two-factor/verify-totp",
-                    json!({"code": totp::code(&user.uri, offset), "trustDevice": true}),
-                    Some(&challenge),
-                )
-                .await;
-            assert_eq!(response.status(), 200, "offset {offset}");
-            trusted.push(cookie_of(&response, TRUST_COOKIE));
+            trusted.push(trusted_browser(&app, &user, offset).await.0);
         }
         // Trusted: the password alone signs in (and renews that device's token).
         let response = app

@@ -72,7 +72,8 @@ impl Store {
         self.updated_user(user_id, updated.rows_affected).await
     }
 
-    async fn updated_user(
+    /// The user as stored after an update of `rows_affected` rows; `None` when there was none.
+    pub(super) async fn updated_user(
         &self,
         user_id: &str,
         rows_affected: u64,

@@ -113,10 +113,7 @@ impl Store {
             .filter(user::Column::Id.eq(user_id))
             .exec(self.connection())
             .await?;
-        if updated.rows_affected == 0 {
-            return Ok(None);
-        }
-        self.find_user_by_id(user_id).await
+        self.updated_user(user_id, updated.rows_affected).await
     }
 
     pub async fn delete_two_factor(&self, user_id: &str) -> Result<(), sea_orm::DbErr> {

@@ -8,7 +8,7 @@ use http::HeaderMap;
 use http::request::Parts;
 
 use crate::bearer::{bearer_jwt, bearer_token};
-use crate::cookies::read_cookie;
+use crate::cookies::read_signed_cookie;
 use crate::state::AppState;
 
 /// The caller's session credential: a bearer token if one is valid, else the signed session cookie.
@@ -33,9 +33,7 @@ impl std::fmt::Debug for CurrentSession {
 
 impl CurrentSession {
     pub fn from_headers(headers: &HeaderMap, state: &AppState) -> Self {
-        let cookie = |name: &str| {
-            read_cookie(headers, name).and_then(|wire| state.secret.verify_cookie(wire))
-        };
+        let cookie = |name: &str| read_signed_cookie(headers, name, &state.secret);
         let token = bearer_token(headers, &state.secret)
             .or_else(|| cookie(state.cookies.session_token_name()));
         let dont_remember =

@@ -17,15 +17,14 @@ use warden_proto::Reason;
 use warden_proto::auth::v1 as pb;
 
 use super::stale_session;
-use crate::cookies::{SetCookies, read_cookie};
+use crate::cookies::{SetCookies, read_signed_cookie};
 use crate::error::{ApiError, Route};
 use crate::extract::{Body, ClientInfo, CurrentSession, Fields, Schema, Shape};
 use crate::json::User;
 use crate::state::AppState;
 
-/// The value of the signed cookie `name`, when its signature holds.
 fn signed_cookie(state: &AppState, headers: &HeaderMap, name: &str) -> Option<String> {
-    read_cookie(headers, name).and_then(|wire| state.secret.verify_cookie(wire))
+    read_signed_cookie(headers, name, &state.secret)
 }
 
 /// The trusted-device token a sign-in presents, while the plugin is served.

@@ -306,6 +306,33 @@ impl TwoFactor {
         Ok(())
     }
 
+    /// For a sign-in, before a code is looked at: the account not locked, and one of the challenge's tries taken.
+    /// A signed-in caller's check takes none.
+    async fn take_try(
+        &self,
+        subject: &Subject,
+        row: &TwoFactorRow,
+    ) -> Result<Option<challenge::Attempt<'_>>, AuthError> {
+        let Subject::Challenge { id, .. } = subject else {
+            return Ok(None);
+        };
+        self.check_lock(row).await?;
+        Ok(Some(self.challenges().begin_attempt(id).await?))
+    }
+
+    /// A wrong code in a sign-in: counted against the challenge and against the account.
+    async fn wrong_code(
+        &self,
+        attempt: Option<challenge::Attempt<'_>>,
+        row: &TwoFactorRow,
+    ) -> Result<(), AuthError> {
+        if let Some(attempt) = attempt {
+            attempt.failed().await;
+            self.record_failure(row).await?;
+        }
+        Ok(())
+    }
+
     /// Checks an authenticator code.
     pub async fn verify_totp(
         &self,
@@ -324,13 +351,7 @@ impl TwoFactor {
         if signing_in && !row.verified {
             return Err(AuthError::TotpNotEnabled);
         }
-        if signing_in {
-            self.check_lock(&row).await?;
-        }
-        let attempt = match &subject {
-            Subject::Challenge { id, .. } => Some(self.challenges().begin_attempt(id).await?),
-            Subject::Session { .. } => None,
-        };
+        let attempt = self.take_try(&subject, &row).await?;
         let secret = match self.open_secret(&row) {
             Ok(secret) => secret,
             Err(error) => {
@@ -346,12 +367,7 @@ impl TwoFactor {
             None => false,
         };
         if !accepted {
-            if let Some(attempt) = attempt {
-                attempt.failed().await;
-            }
-            if signing_in {
-                self.record_failure(&row).await?;
-            }
+            self.wrong_code(attempt, &row).await?;
             return Err(AuthError::InvalidCode);
         }
         if signing_in {
@@ -549,22 +565,11 @@ impl TwoFactor {
             .find_two_factor(&user.id)
             .await?
             .ok_or(AuthError::BackupCodesNotEnabled)?;
-        if signing_in {
-            self.check_lock(&row).await?;
-        }
-        let attempt = match &subject {
-            Subject::Challenge { id, .. } => Some(self.challenges().begin_attempt(id).await?),
-            Subject::Session { .. } => None,
-        };
+        let attempt = self.take_try(&subject, &row).await?;
         let left = BackupCodes::open(&self.secret, &row.backup_codes)
             .and_then(|codes| codes.spend(&check.code));
         let Some(left) = left else {
-            if let Some(attempt) = attempt {
-                attempt.failed().await;
-            }
-            if signing_in {
-                self.record_failure(&row).await?;
-            }
+            self.wrong_code(attempt, &row).await?;
             return Err(AuthError::InvalidBackupCode);
         };
         if !self
@@ -653,9 +658,7 @@ impl TwoFactor {
     }
 }
 
-/// A mailed code as it is kept: base64url SHA-256 (Better Auth's `storeOTP: "hashed"`), so the row does not hold it.
+/// A mailed code as it is kept: its SHA-256, as session tokens are kept, so the row does not hold it.
 fn otp_digest(code: &str) -> String {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    use sha2::{Digest, Sha256};
-    URL_SAFE_NO_PAD.encode(Sha256::digest(code.as_bytes()))
+    warden_common::token::hash_token(code)
 }
