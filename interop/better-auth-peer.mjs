@@ -1,11 +1,13 @@
 // Better Auth 1.7 itself, run in this process against a PostgreSQL database, as the deployment Warden takes over:
 // email and password, the bearer and jwt plugins and, when asked, the admin plugin, the two-factor plugin and social
-// sign-in through an OpenID Connect provider (the genericOAuth plugin), with Better Auth's own migrations. Used by
-// tests/takeover.test.mjs, tests/social-takeover.test.mjs and the two-factor tests.
+// sign-in through an OpenID Connect provider (the genericOAuth plugin) and passkeys (@better-auth/passkey), with Better
+// Auth's own migrations. Used by tests/takeover.test.mjs, tests/social-takeover.test.mjs, the two-factor tests and the
+// passkey tests.
 
 import { appendFileSync } from "node:fs";
 import http from "node:http";
 
+import { passkey as passkeyPlugin } from "@better-auth/passkey";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
@@ -22,13 +24,15 @@ import pg from "pg";
  * at `issuer`, with PKCE, and `account.encryptOAuthTokens` as given. `twoFactor`, when given, is `{ outbox }`: the
  * two-factor plugin with its defaults, whose one-time codes are mailed by appending
  * `{"type":"two-factor-otp","email":…,"otp":…}` as a JSON line to the file `outbox` (as the peer harness's
- * `BA_OUTBOX` does).
+ * `BA_OUTBOX` does). `passkey`, when given, is the passkey plugin's options (e.g. `{ rpID: "localhost" }`: WebAuthn
+ * takes no IP address as rp id). `trustedOrigins`, when given, are trusted besides `baseURL`'s origin.
  */
-export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social, twoFactor }) {
+export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social, twoFactor, passkey, trustedOrigins }) {
   return {
     baseURL,
     basePath: "/api/auth",
     secret,
+    ...(trustedOrigins ? { trustedOrigins } : {}),
     database: pool,
     emailAndPassword: { enabled: true, autoSignIn: true },
     rateLimit: { enabled: false },
@@ -41,6 +45,7 @@ export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social, tw
       ...(withAdmin ? [admin()] : []),
       ...(social ? [socialPlugin(social)] : []),
       ...(twoFactor ? [twoFactorWithOutbox(twoFactor)] : []),
+      ...(passkey ? [passkeyPlugin(passkey)] : []),
     ],
   };
 }
@@ -71,11 +76,21 @@ function socialPlugin({ providerId, issuer, clientId, clientSecret }) {
 
 /**
  * Migrates `databaseUrl` with Better Auth's own migrator, then serves Better Auth on a free loopback port.
- * `baseURL` (the public URL, also the JWT issuer and audience) may differ from where it listens, as behind a proxy.
- * Resolves to `{ url, options, stop }`; `url` is where it listens, `stop()` closes the server and the pool (once,
- * however often it is called).
+ * `baseURL` (the public URL, also the JWT issuer and audience) may differ from where it listens, as behind a proxy; it
+ * may be a function of the port it listens on (e.g. `(port) => \`http://localhost:${port}\``, a host name for
+ * WebAuthn). Resolves to `{ url, baseURL, options, stop }`; `url` is where it listens, `stop()` closes the server and
+ * the pool (once, however often it is called).
  */
-export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin = false, social, twoFactor }) {
+export async function startBetterAuth({
+  databaseUrl,
+  secret,
+  baseURL,
+  withAdmin = false,
+  social,
+  twoFactor,
+  passkey,
+  trustedOrigins,
+}) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   const server = http.createServer();
   try {
@@ -83,8 +98,19 @@ export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin 
       server.once("error", reject);
       server.listen(0, "127.0.0.1", resolve);
     });
-    const url = `http://127.0.0.1:${server.address().port}`;
-    const options = betterAuthOptions({ pool, secret, baseURL: baseURL ?? url, withAdmin, social, twoFactor });
+    const { port } = server.address();
+    const url = `http://127.0.0.1:${port}`;
+    const publicURL = (typeof baseURL === "function" ? baseURL(port) : baseURL) ?? url;
+    const options = betterAuthOptions({
+      pool,
+      secret,
+      baseURL: publicURL,
+      withAdmin,
+      social,
+      twoFactor,
+      passkey,
+      trustedOrigins,
+    });
     const { runMigrations } = await getMigrations(options);
     await runMigrations();
     const handler = toNodeHandler(betterAuth(options));
@@ -103,7 +129,7 @@ export async function startBetterAuth({ databaseUrl, secret, baseURL, withAdmin 
       })();
       return stopped;
     };
-    return { url, options, stop };
+    return { url, baseURL: publicURL, options, stop };
   } catch (error) {
     server.close();
     await pool.end().catch(() => {});

@@ -5,6 +5,7 @@ use std::{env, fs, path::PathBuf};
 const PROTOS: &[&str] = &[
     "warden/auth/v1/auth.proto",
     "warden/auth/v1/dev.proto",
+    "warden/auth/v1/passkey.proto",
     "warden/auth/v1/social.proto",
     "warden/auth/v1/two_factor.proto",
     "warden/task/v1/task.proto",

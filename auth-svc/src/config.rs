@@ -48,6 +48,8 @@ pub struct Config {
     pub delete_user_verification: bool,
     /// `TWO_FACTOR_ISSUER`: the name authenticator apps show.
     pub two_factor_issuer: String,
+    /// `PASSKEY_RP_ID`, `PASSKEY_RP_NAME`, `PASSKEY_ORIGINS`.
+    pub passkey: PasskeySettings,
     /// `SMTP_URL` with `MAIL_FROM`, parsed; unset keeps mail in the development outbox.
     pub smtp: Option<SmtpSettings>,
     /// Abuse limits: Better Auth's rate limits for direct callers (not trusted proxies) and the back-off after
@@ -94,6 +96,7 @@ impl Config {
             require_email_verification: account.require_email_verification,
             delete_user_verification: account.delete_user_verification,
             two_factor_issuer: account.two_factor_issuer,
+            passkey: account.passkey,
             smtp: account.smtp,
             rate_limit_enabled: true,
             throttle_base: Duration::from_secs(1),
@@ -201,6 +204,17 @@ pub struct AccountArgs {
     /// two-factor plugin's `issuer`); keep Better Auth's when taking its users over, so their entries match.
     #[arg(long, env = "TWO_FACTOR_ISSUER", default_value = crate::core::two_factor::DEFAULT_ISSUER)]
     pub two_factor_issuer: String,
+    /// The passkeys' relying-party id: a domain name, BASE_URL's host or a parent of it [default: BASE_URL's host].
+    /// Passkeys are bound to it; keep Better Auth's `rpID` when taking its users over.
+    #[arg(long, env = "PASSKEY_RP_ID")]
+    pub passkey_rp_id: Option<String>,
+    /// The name a passkey prompt shows for this deployment (Better Auth's `rpName`).
+    #[arg(long, env = "PASSKEY_RP_NAME", default_value = DEFAULT_RP_NAME)]
+    pub passkey_rp_name: String,
+    /// Comma-separated origins a passkey ceremony may come from, `*` wildcards allowed [default: BASE_URL's origin
+    /// and TRUSTED_ORIGINS]. Never taken from the request.
+    #[arg(long, env = "PASSKEY_ORIGINS")]
+    pub passkey_origins: Option<String>,
     /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=starttls] or smtps://…; unset keeps
     /// mail in a development outbox (logged, readable at GET /api/dev/outbox from this machine).
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
@@ -227,6 +241,7 @@ pub struct Account {
     pub require_email_verification: bool,
     pub delete_user_verification: bool,
     pub two_factor_issuer: String,
+    pub passkey: PasskeySettings,
     pub smtp: Option<SmtpSettings>,
     pub admin_user_ids: Vec<String>,
     pub cleanup_interval: Duration,
@@ -242,6 +257,7 @@ impl Default for Account {
             require_email_verification: false,
             delete_user_verification: false,
             two_factor_issuer: crate::core::two_factor::DEFAULT_ISSUER.to_owned(),
+            passkey: PasskeySettings::default(),
             smtp: None,
             admin_user_ids: Vec::new(),
             cleanup_interval: crate::core::cleanup::DEFAULT_INTERVAL,
@@ -290,9 +306,15 @@ impl AccountArgs {
                 "must name the deployment (authenticator apps show it)",
             ));
         }
+        let passkey = PasskeySettings::parse(
+            self.passkey_rp_id,
+            self.passkey_rp_name,
+            self.passkey_origins,
+        )?;
         Ok(Account {
             session_cache_ttl,
             two_factor_issuer,
+            passkey,
             sessions,
             key_refresh: Duration::from_secs(self.key_refresh),
             require_email_verification: self.require_email_verification,
@@ -314,10 +336,95 @@ impl Account {
         config.require_email_verification = self.require_email_verification;
         config.delete_user_verification = self.delete_user_verification;
         config.two_factor_issuer = self.two_factor_issuer;
+        config.passkey = self.passkey;
         config.smtp = self.smtp;
         config.admin_user_ids = self.admin_user_ids;
         config.cleanup_interval = self.cleanup_interval;
         config.social = self.social;
+    }
+}
+
+/// Who passkeys are registered with when `PASSKEY_RP_NAME` is unset.
+pub const DEFAULT_RP_NAME: &str = "Warden";
+
+/// The passkey settings as given; [`PasskeySettings::relying_party`] fills in the defaults from `BASE_URL` and
+/// `TRUSTED_ORIGINS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasskeySettings {
+    pub rp_id: Option<String>,
+    pub rp_name: String,
+    pub origins: Option<TrustedOrigins>,
+}
+
+impl Default for PasskeySettings {
+    fn default() -> Self {
+        Self {
+            rp_id: None,
+            rp_name: DEFAULT_RP_NAME.to_owned(),
+            origins: None,
+        }
+    }
+}
+
+impl PasskeySettings {
+    pub fn parse(
+        rp_id: Option<String>,
+        rp_name: String,
+        origins: Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let rp_id = rp_id
+            .map(|id| id.trim().to_ascii_lowercase())
+            .filter(|id| !id.is_empty());
+        if let Some(id) = &rp_id
+            && (id.contains(['/', ':', ' ']) || id.starts_with('.') || id.ends_with('.'))
+        {
+            return Err(SettingsError::new(
+                "PASSKEY_RP_ID",
+                format!("`{id}` is not a domain name (no scheme, port or path: `example.com`)"),
+            ));
+        }
+        let rp_name = rp_name.trim().to_owned();
+        if rp_name.is_empty() {
+            return Err(SettingsError::new(
+                "PASSKEY_RP_NAME",
+                "must name the deployment (passkey prompts show it)",
+            ));
+        }
+        let origins = origins
+            .filter(|list| !list.trim().is_empty())
+            .map(|list| {
+                TrustedOrigins::parse(&list)
+                    .map_err(|error| SettingsError::new("PASSKEY_ORIGINS", error.to_string()))
+            })
+            .transpose()?;
+        Ok(Self {
+            rp_id,
+            rp_name,
+            origins,
+        })
+    }
+
+    /// The relying party of a deployment at `base_url` trusting `trusted_origins`.
+    pub fn relying_party(
+        &self,
+        base_url: &PublicUrl,
+        trusted_origins: &TrustedOrigins,
+    ) -> crate::core::passkey::RelyingParty {
+        let id = self.rp_id.clone().unwrap_or_else(|| {
+            url::Url::parse(base_url.origin())
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default()
+        });
+        let origins = self
+            .origins
+            .clone()
+            .unwrap_or_else(|| TrustedOrigins::for_site(base_url, trusted_origins));
+        crate::core::passkey::RelyingParty {
+            id,
+            name: self.rp_name.clone(),
+            origins,
+        }
     }
 }
 

@@ -137,6 +137,25 @@ pub enum AuthError {
     AccountTemporarilyLocked,
     #[error("Invalid two factor cookie")]
     InvalidTwoFactorCookie,
+    #[error("Challenge not found")]
+    ChallengeNotFound,
+    #[error("You are not allowed to register this passkey")]
+    NotAllowedToRegisterPasskey,
+    #[error("Failed to verify registration")]
+    FailedToVerifyRegistration,
+    #[error("Passkey not found")]
+    PasskeyNotFound,
+    #[error("Authentication failed")]
+    AuthenticationFailed,
+    /// An assertion whose signature does not verify (Better Auth's 401, where other refusals are 400).
+    #[error("Authentication failed")]
+    SignatureRefused,
+    /// Another user's passkey named by id.
+    #[error("Forbidden")]
+    NotYourPasskey,
+    /// A required id sent empty (Better Auth's ownership check).
+    #[error("Missing required parameter: {0}")]
+    MissingParameter(&'static str),
     /// A social sign-in's callback refused, as Better Auth redirects it (`?error=<code>`).
     #[error("{}", .0.code)]
     Callback(CallbackError),
@@ -201,6 +220,13 @@ impl AuthError {
             Self::TooManyAttemptsRequestNewCode => Reason::TooManyAttemptsRequestNewCode,
             Self::AccountTemporarilyLocked => Reason::AccountTemporarilyLocked,
             Self::InvalidTwoFactorCookie => Reason::InvalidTwoFactorCookie,
+            Self::ChallengeNotFound => Reason::ChallengeNotFound,
+            Self::NotAllowedToRegisterPasskey => Reason::YouAreNotAllowedToRegisterThisPasskey,
+            Self::FailedToVerifyRegistration => Reason::FailedToVerifyRegistration,
+            Self::PasskeyNotFound => Reason::PasskeyNotFound,
+            Self::AuthenticationFailed | Self::SignatureRefused => Reason::AuthenticationFailed,
+            Self::NotYourPasskey => Reason::Forbidden,
+            Self::MissingParameter(_) => Reason::BadRequest,
             Self::NoFieldsToUpdate
             | Self::Callback(_)
             | Self::EmailIsTheSame
@@ -261,6 +287,13 @@ impl AuthError {
             Self::TooManyAttemptsRequestNewCode => Code::FailedPrecondition,
             Self::AccountTemporarilyLocked => Code::PermissionDenied,
             Self::Callback(_) => Code::FailedPrecondition,
+            Self::ChallengeNotFound | Self::FailedToVerifyRegistration => Code::FailedPrecondition,
+            Self::NotAllowedToRegisterPasskey => Code::PermissionDenied,
+            Self::PasskeyNotFound => Code::NotFound,
+            Self::AuthenticationFailed => Code::InvalidArgument,
+            Self::SignatureRefused => Code::Unauthenticated,
+            Self::NotYourPasskey => Code::PermissionDenied,
+            Self::MissingParameter(_) => Code::InvalidArgument,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }

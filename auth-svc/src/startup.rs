@@ -23,6 +23,7 @@ use crate::{
         auth::AuthCore,
         cleanup::Cleanup,
         jwt::Keys,
+        passkey::Passkeys,
         sessions::{Sessions, throttle::SignInThrottle},
         social::SocialCore,
         two_factor::TwoFactor,
@@ -33,6 +34,7 @@ use crate::{
         auth::{AuthServiceServer, GrpcAuth},
         dev::{DevServiceServer, GrpcDev},
         limits::Limits,
+        passkey::{GrpcPasskeys, PasskeyServiceServer},
         social::{GrpcSocial, SocialServiceServer},
         two_factor::{GrpcTwoFactor, TwoFactorServiceServer},
     },
@@ -71,6 +73,7 @@ pub struct AuthServer {
     dev: Option<GrpcDev>,
     social: GrpcSocial,
     two_factor: Option<GrpcTwoFactor>,
+    passkeys: Option<GrpcPasskeys>,
     limits: Limits,
     cors: CorsLayer,
     tls: Option<tonic::transport::ServerTlsConfig>,
@@ -173,8 +176,8 @@ impl AuthServer {
         let mut core = core.with_throttle(throttle);
         let two_factor = config.plugins.is_enabled(Plugin::TwoFactor).then(|| {
             let two_factor = TwoFactor::new(
-                store,
-                sessions,
+                store.clone(),
+                sessions.clone(),
                 account.clone(),
                 emails,
                 config.secret.clone(),
@@ -182,6 +185,22 @@ impl AuthServer {
             .with_issuer(config.two_factor_issuer.clone());
             core = core.clone().with_two_factor(two_factor.clone());
             GrpcTwoFactor::new(two_factor, caller.clone())
+        });
+        let passkeys = config.plugins.is_enabled(Plugin::Passkey).then(|| {
+            let rp = config
+                .passkey
+                .relying_party(&config.base_url, &config.trusted_origins);
+            if rp.id.parse::<std::net::IpAddr>().is_ok() || rp.id.starts_with('[') {
+                tracing::warn!(
+                    rp_id = %rp.id,
+                    "passkeys need a domain name: browsers refuse an IP address as relying party; set BASE_URL \
+                     (http://localhost:8080 for development) or PASSKEY_RP_ID"
+                );
+            }
+            GrpcPasskeys::new(
+                Passkeys::new(store.clone(), sessions.clone(), rp),
+                caller.clone(),
+            )
         });
         let auth = GrpcAuth::new(core, account, caller)
             .with_jwt_routes(config.plugins.is_enabled(Plugin::Jwt));
@@ -201,6 +220,7 @@ impl AuthServer {
             dev,
             social,
             two_factor,
+            passkeys,
             limits,
             cors: grpc::grpc_web_cors(TrustedOrigins::for_site(
                 &config.base_url,
@@ -250,6 +270,9 @@ impl AuthServer {
         services = services.with(self.limits.wrap(SocialServiceServer::new(self.social)));
         if let Some(two_factor) = self.two_factor {
             services = services.with(self.limits.wrap(TwoFactorServiceServer::new(two_factor)));
+        }
+        if let Some(passkeys) = self.passkeys {
+            services = services.with(self.limits.wrap(PasskeyServiceServer::new(passkeys)));
         }
         if let Some(dev) = self.dev {
             services = services.with(self.limits.wrap(DevServiceServer::new(dev)));

@@ -41,6 +41,7 @@ pub struct CookieSettings {
     state: String,
     two_factor: String,
     trust_device: String,
+    passkey: String,
 }
 
 impl CookieSettings {
@@ -66,6 +67,7 @@ impl CookieSettings {
             state: name("state"),
             two_factor: name("two_factor"),
             trust_device: name("trust_device"),
+            passkey: name("better-auth-passkey"),
         }
     }
 
@@ -90,6 +92,20 @@ impl CookieSettings {
     /// Expires the state cookie, once its sign-in has been completed or refused.
     pub fn state_deletion(&self) -> String {
         self.deletion(&self.state)
+    }
+
+    /// The passkey plugin's ceremony cookie (`<prefix>.better-auth-passkey`, the package's own name after the prefix).
+    pub fn passkey_name(&self) -> &str {
+        &self.passkey
+    }
+
+    /// The signed cookie naming a passkey ceremony just begun: five minutes, as the package's.
+    pub fn passkey_cookie(&self, secret: &AuthSecret, ceremony: &str) -> String {
+        self.serialize(
+            &self.passkey,
+            &secret.sign_cookie(ceremony),
+            Some(STATE_MAX_AGE),
+        )
     }
 
     /// The two-factor plugin's sign-in challenge cookie (`<prefix>.two_factor`).

@@ -73,6 +73,13 @@ pub enum Route {
     TwoFactorVerifyOtp,
     TwoFactorVerifyBackupCode,
     TwoFactorGenerateBackupCodes,
+    PasskeyGenerateRegisterOptions,
+    PasskeyVerifyRegistration,
+    PasskeyGenerateAuthenticateOptions,
+    PasskeyVerifyAuthentication,
+    PasskeyList,
+    PasskeyDelete,
+    PasskeyUpdate,
 }
 
 impl Route {
@@ -143,6 +150,18 @@ impl ApiError {
     /// 403 `FORBIDDEN`: the session is live but may not act here.
     pub fn forbidden() -> Self {
         Self::local(StatusCode::FORBIDDEN, Reason::Forbidden, "Forbidden")
+    }
+
+    /// The passkey plugin's refusal of a verify request without an `Origin` header, as each of its routes words it.
+    pub fn passkey_origin_missing(route: Route) -> Self {
+        if route == Route::PasskeyVerifyRegistration {
+            Self::bad_request(
+                Reason::FailedToVerifyRegistration,
+                "Failed to verify registration",
+            )
+        } else {
+            Self::bad_request(Reason::OriginMissing, "origin missing")
+        }
     }
 
     /// For `.map_err(ApiError::upstream(Route::…))` on an RPC result.
@@ -222,6 +241,21 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
             StatusCode::UNAUTHORIZED
         }
         (_, Some(R::AccountTemporarilyLocked)) => StatusCode::TOO_MANY_REQUESTS,
+        // Better Auth's passkey plugin: a credential it cannot find is 401 in a sign-in, 404 when managing them.
+        (Route::PasskeyVerifyAuthentication, Some(R::PasskeyNotFound)) => StatusCode::UNAUTHORIZED,
+        (_, Some(R::PasskeyNotFound)) => StatusCode::NOT_FOUND,
+        (_, Some(R::YouAreNotAllowedToRegisterThisPasskey)) => StatusCode::UNAUTHORIZED,
+        // Another user's passkey: a bare 401 (see `into_response`).
+        (Route::PasskeyDelete, Some(R::Forbidden)) => StatusCode::UNAUTHORIZED,
+        // The package answers a registration its verifier refuses with a 500.
+        (_, Some(R::FailedToVerifyRegistration)) => StatusCode::INTERNAL_SERVER_ERROR,
+        // A signature that does not verify is 401; any other refused assertion 400.
+        (_, Some(R::AuthenticationFailed)) if code == Code::Unauthenticated => {
+            StatusCode::UNAUTHORIZED
+        }
+        (_, Some(R::ChallengeNotFound | R::AuthenticationFailed | R::BadRequest)) => {
+            StatusCode::BAD_REQUEST
+        }
         (_, Some(R::TaskNotFound)) => StatusCode::NOT_FOUND,
         (_, Some(R::EtagMismatch)) => StatusCode::PRECONDITION_FAILED,
         (_, Some(R::InvalidPageToken | R::ValidationError)) => StatusCode::BAD_REQUEST,
@@ -267,7 +301,9 @@ fn upstream_response(route: Route, status: &tonic::Status) -> (StatusCode, Error
         status.code(),
         reason.as_deref().and_then(Reason::parse),
     );
-    if http.is_server_error() {
+    // The one 500 Better Auth sends for a client's mistake: a registration its verifier refused.
+    let declared = reason.as_deref() == Some(Reason::FailedToVerifyRegistration.as_str());
+    if http.is_server_error() && !declared {
         tracing::error!(
             ?route,
             grpc.code = ?status.code(),
@@ -276,7 +312,7 @@ fn upstream_response(route: Route, status: &tonic::Status) -> (StatusCode, Error
         );
     }
     let body = match reason {
-        _ if http == StatusCode::INTERNAL_SERVER_ERROR => internal_body(),
+        _ if http == StatusCode::INTERNAL_SERVER_ERROR && !declared => internal_body(),
         Some(reason) => ErrorBody {
             message: status.message().to_owned(),
             code: Some(reason),
@@ -352,6 +388,14 @@ impl IntoResponse for ApiError {
             }
             Self::Upstream { route, status } => match upstream_response(route, &status) {
                 (StatusCode::UNAUTHORIZED, _) if route.is_admin() => {
+                    return bare(StatusCode::UNAUTHORIZED);
+                }
+                (
+                    StatusCode::UNAUTHORIZED,
+                    ErrorBody {
+                        code: Some(code), ..
+                    },
+                ) if route == Route::PasskeyDelete && code == Reason::Forbidden.as_str() => {
                     return bare(StatusCode::UNAUTHORIZED);
                 }
                 answer => answer,

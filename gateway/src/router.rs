@@ -23,8 +23,8 @@ use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
 use crate::routes::{
-    self, admin, dev, error_page, jwt, not_found, ok, provider_tokens, providers, sessions, social,
-    transcoded, two_factor, ui,
+    self, admin, dev, error_page, jwt, not_found, ok, passkey, provider_tokens, providers,
+    sessions, social, transcoded, two_factor, ui,
 };
 use crate::transcode::hooks::OLDER_CLIENTS;
 use warden_common::settings::{Plugin, Plugins};
@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dev/outbox", get(dev::dev_outbox))
         .merge(served(plugins, Plugin::Admin, admin_routes()))
         .merge(served(plugins, Plugin::TwoFactor, two_factor_routes()))
+        .merge(served(plugins, Plugin::Passkey, passkey_routes()))
         // The task API, transcoded from TaskService's `google.api.http` annotations (no handler per route):
         //   GET|POST /api/v1/tasks, GET|PATCH|DELETE /api/v1/tasks/{id}
         .merge(transcoded::routes(&state.transcoder))
@@ -220,6 +221,38 @@ fn two_factor_routes() -> Router<AppState> {
         .route(
             "/api/auth/two-factor/generate-backup-codes",
             post(two_factor::generate_backup_codes),
+        )
+}
+
+fn passkey_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/auth/passkey/generate-register-options",
+            get(passkey::generate_register_options),
+        )
+        .route(
+            "/api/auth/passkey/verify-registration",
+            post(passkey::verify_registration),
+        )
+        .route(
+            "/api/auth/passkey/generate-authenticate-options",
+            get(passkey::generate_authenticate_options),
+        )
+        .route(
+            "/api/auth/passkey/verify-authentication",
+            post(passkey::verify_authentication),
+        )
+        .route(
+            "/api/auth/passkey/list-user-passkeys",
+            get(passkey::list_user_passkeys),
+        )
+        .route(
+            "/api/auth/passkey/delete-passkey",
+            post(passkey::delete_passkey),
+        )
+        .route(
+            "/api/auth/passkey/update-passkey",
+            post(passkey::update_passkey),
         )
 }
 

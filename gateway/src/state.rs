@@ -12,6 +12,7 @@ use warden_common::settings::Plugins;
 use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 use warden_proto::auth::v1::dev_service_client::DevServiceClient;
+use warden_proto::auth::v1::passkey_service_client::PasskeyServiceClient;
 use warden_proto::auth::v1::social_service_client::SocialServiceClient;
 use warden_proto::auth::v1::two_factor_service_client::TwoFactorServiceClient;
 use warden_ratelimit::RateLimiter;
@@ -50,6 +51,8 @@ pub struct Shared {
     pub social: SocialServiceClient<Transport>,
     /// auth-svc's TwoFactorService, on the same channel.
     pub two_factor: TwoFactorServiceClient<Transport>,
+    /// auth-svc's PasskeyService, on the same channel.
+    pub passkeys: PasskeyServiceClient<Transport>,
     /// The `/api/v1/*` routes, served from TaskService's annotations.
     pub transcoder: Arc<Transcoder>,
     /// grpc.health.v1 on auth-svc's and task-svc's channels, for `/readyz`.
@@ -125,6 +128,7 @@ impl Shared {
             readiness: Readiness::new(auth.clone(), tasks),
             social: SocialServiceClient::new(auth.clone()),
             two_factor: TwoFactorServiceClient::new(auth.clone()),
+            passkeys: PasskeyServiceClient::new(auth.clone()),
             dev: DevServiceClient::new(auth),
             openapi: crate::openapi::Document::new(config.plugins, &transcoder),
             transcoder,

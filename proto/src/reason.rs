@@ -119,6 +119,16 @@ reasons! {
     /// A sign-in challenge that is missing, tampered with, expired or used up.
     InvalidTwoFactorCookie = "INVALID_TWO_FACTOR_COOKIE",
 
+    // Better Auth's passkey plugin (`@better-auth/passkey`).
+    /// A passkey ceremony that is missing, expired, used up or of the other kind.
+    ChallengeNotFound = "CHALLENGE_NOT_FOUND",
+    YouAreNotAllowedToRegisterThisPasskey = "YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY",
+    FailedToVerifyRegistration = "FAILED_TO_VERIFY_REGISTRATION",
+    PasskeyNotFound = "PASSKEY_NOT_FOUND",
+    AuthenticationFailed = "AUTHENTICATION_FAILED",
+    /// A passkey sign-in request without an `Origin` header.
+    OriginMissing = "ORIGIN_MISSING",
+
     // Better Auth's admin plugin.
     YouAreNotAllowedToListUsers = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
     YouAreNotAllowedToCreateUsers = "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",

@@ -1,4 +1,4 @@
-//! The gRPC edge: one file per service ([`auth`], [`admin`], [`dev`], [`social`], [`two_factor`]), each a thin implementation of the generated
+//! The gRPC edge: one file per service ([`auth`], [`admin`], [`dev`], [`social`], [`two_factor`], [`passkey`]), each a thin implementation of the generated
 //! trait that reads the caller ([`Caller`]), turns the message into domain types ([`convert`]), calls the core and
 //! turns its answer back into messages. [`limits`] is the tower layer in front of them that applies Better Auth's
 //! rate limits to direct callers.
@@ -11,6 +11,7 @@ pub mod auth;
 pub mod convert;
 pub mod dev;
 pub mod limits;
+pub mod passkey;
 pub mod social;
 pub mod two_factor;
 

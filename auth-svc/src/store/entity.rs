@@ -159,3 +159,35 @@ pub mod two_factor {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod passkey {
+    use sea_orm::entity::prelude::*;
+
+    /// The passkey plugin's row: one WebAuthn credential of a user, as `@better-auth/passkey` stores it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "passkey", rename_all = "camelCase")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: Option<String>,
+        /// The COSE public key, standard base64.
+        pub public_key: String,
+        pub user_id: String,
+        /// The credential id, base64url.
+        #[sea_orm(column_name = "credentialID")]
+        pub credential_id: String,
+        pub counter: i32,
+        /// `singleDevice` or `multiDevice` (backup eligible).
+        pub device_type: String,
+        pub backed_up: bool,
+        /// Comma-joined transport hints.
+        pub transports: Option<String>,
+        pub created_at: Option<DateTimeUtc>,
+        pub aaguid: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,6 +1,6 @@
 //! Handlers, by Better Auth area: [`sessions`] (sign-up, sign-in, the session and the caller's sessions),
 //! [`account`] (profile, password, email, verification, deletion), [`social`] (sign-in with other providers, linked
-//! accounts), [`jwt`], [`admin`] and [`two_factor`] (those plugins), and
+//! accounts), [`jwt`], [`admin`], [`two_factor`] and [`passkey`] (those plugins), and
 //! Warden's own [`ui`], [`dev`] outbox, [`providers`] list and [`openapi`] document, and [`transcoded`], the one handler of every route
 //! served from an RPC's annotation. [`crate::router`]
 //! says which path reaches which.
@@ -13,6 +13,7 @@ pub mod admin;
 pub mod dev;
 pub mod error_page;
 pub mod jwt;
+pub mod passkey;
 pub mod provider_tokens;
 pub mod providers;
 pub mod sessions;

@@ -83,6 +83,8 @@ pub enum Proof {
     Provider,
     /// A password sign-in completed with a second factor (authenticator, mailed or backup code).
     SecondFactor,
+    /// A passkey's assertion, with user verification.
+    Passkey,
 }
 
 /// A session just opened: the raw token goes back to the caller once and is never stored.
