@@ -4,7 +4,7 @@
 //! schema (see [`template`]), and drops it when the test ends; [`TestDb::empty`] gives an unmigrated one.
 //! [`redis_prefix`] gives each test its own Redis key space and [`sqlite_url`] a SQLite file in a directory.
 //! [`grpc`] probes reflection and health on a service's port; [`smtp`] runs a real SMTP server (aiosmtpd);
-//! [`tls`] makes self-signed certificates; [`metrics`] reads a `/metrics` scrape; [`totp`] is an authenticator app.
+//! [`tls`] makes self-signed certificates; [`metrics`] reads a `/metrics` scrape; [`totp`] is an authenticator app; [`webauthn`] a passkey authenticator.
 //! PostgreSQL is found through `WARDEN_TEST_DATABASE_URL` and Redis through `WARDEN_TEST_REDIS_URL`; if PostgreSQL
 //! cannot be reached the test panics rather than being skipped.
 
@@ -17,6 +17,7 @@ mod template;
 mod test_db;
 pub mod tls;
 pub mod totp;
+pub mod webauthn;
 
 pub use admin::admin_url;
 pub use test_db::TestDb;

@@ -13,6 +13,7 @@ mod limits;
 mod mail;
 mod metrics;
 mod origins;
+mod passkey;
 mod plugins;
 mod providers;
 mod sessions;
