@@ -19,6 +19,7 @@ mod legacy;
 mod limits;
 mod metrics;
 mod nul_text;
+mod passkey;
 mod plugins;
 mod protocol;
 mod sessions;
