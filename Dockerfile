@@ -7,6 +7,7 @@
 #     (the all-in-one on SQLite; see docs/operations.md)
 
 FROM rust:1-bookworm AS build
+# rust:1-bookworm carries libssl-dev and pkg-config, which the passkey verifier (webauthn-rs-core) builds against.
 WORKDIR /src
 COPY . .
 # The registry and target directories are cache mounts: a rebuild recompiles only what changed. They are not part
@@ -21,7 +22,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libssl3 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 warden \
     && useradd --system --uid 10001 --gid warden --home-dir /var/lib/warden --create-home \
