@@ -659,3 +659,121 @@ fn logged(logs: &str, value: &str) -> bool {
             && !after.is_some_and(|c| c.is_ascii_digit())
     })
 }
+
+#[tokio::test]
+async fn passkeys_logged_at_debug_leave_no_ceremony_or_token_in_the_logs_and_an_ip_base_url_is_told_once()
+ {
+    use serde_json::json;
+    use warden_testkit::webauthn::{Algorithm, Authenticator};
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    // An IP-literal BASE_URL, as `cargo run`'s default: passkeys cannot work there in a browser, and Warden says so.
+    let base_url = format!("http://127.0.0.1:{http_port}");
+    let warden = LoggedWarden::start(
+        dir.path(),
+        http_port,
+        &[("RATE_LIMIT_ENABLED", "false".into())],
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let request = |method: reqwest::Method, path: &str, cookie: &str| {
+        http.request(method, format!("{base_url}{path}"))
+            .header("origin", &base_url)
+            .header("cookie", cookie.to_owned())
+    };
+    let signed_up = request(reqwest::Method::POST, "/api/auth/sign-up/email", "")
+        .json(&json!({"name": "Ada", "email": "ada@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let session = cookie_value(&signed_up, "better-auth.session_token").unwrap();
+    let session_cookie = format!(
+        "better-auth.session_token={}",
+        percent_encoding::utf8_percent_encode(&session, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let ceremony_cookie = |response: &reqwest::Response| {
+        let value = cookie_value(response, "better-auth.better-auth-passkey").unwrap();
+        let cookie = format!(
+            "better-auth.better-auth-passkey={}",
+            percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC)
+        );
+        (value, cookie)
+    };
+
+    let options = request(
+        reqwest::Method::GET,
+        "/api/auth/passkey/generate-register-options",
+        &session_cookie,
+    )
+    .send()
+    .await
+    .unwrap();
+    let (registration, cookie) = ceremony_cookie(&options);
+    let options: serde_json::Value = options.json().await.unwrap();
+    let mut authenticator = Authenticator::new(Algorithm::Es256);
+    let response = authenticator.register(&options, &base_url);
+    let registered = request(
+        reqwest::Method::POST,
+        "/api/auth/passkey/verify-registration",
+        &format!("{session_cookie}; {cookie}"),
+    )
+    .json(&json!({"response": response, "name": "Laptop"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(registered.status(), 200);
+
+    let options = request(
+        reqwest::Method::GET,
+        "/api/auth/passkey/generate-authenticate-options",
+        "",
+    )
+    .send()
+    .await
+    .unwrap();
+    let (authentication, cookie) = ceremony_cookie(&options);
+    let sign_in_options: serde_json::Value = options.json().await.unwrap();
+    let assertion = authenticator.assert(&sign_in_options, &base_url);
+    let signed_in = request(
+        reqwest::Method::POST,
+        "/api/auth/passkey/verify-authentication",
+        &cookie,
+    )
+    .json(&json!({"response": assertion}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let passkey_session = cookie_value(&signed_in, "better-auth.session_token").unwrap();
+
+    let logs = warden.stop();
+    assert!(
+        logs.contains("http.route=/api/auth/passkey/verify-authentication"),
+        "the requests were logged at all"
+    );
+    assert_eq!(
+        logs.matches("passkeys need a domain name").count(),
+        1,
+        "an IP-literal BASE_URL is told once"
+    );
+    let secrets = [
+        (
+            "the registration's ceremony",
+            registration.split('.').next().unwrap().to_owned(),
+        ),
+        (
+            "the sign-in's ceremony",
+            authentication.split('.').next().unwrap().to_owned(),
+        ),
+        (
+            "the passkey session's token",
+            passkey_session.split('.').next().unwrap().to_owned(),
+        ),
+    ];
+    for (what, secret) in secrets {
+        assert!(secret.len() >= 20, "{what} is a real value: {secret}");
+        assert!(!logged(&logs, &secret), "{what} is in the logs");
+    }
+}

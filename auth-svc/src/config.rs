@@ -647,6 +647,56 @@ mod tests {
     }
 
     #[test]
+    fn the_relying_party_defaults_to_the_site_and_follows_the_settings() {
+        let config = parse(&[
+            "--base-url",
+            "https://app.example.com/",
+            "--trusted-origins",
+            "https://admin.example.com",
+        ])
+        .unwrap();
+        let rp = config
+            .passkey
+            .relying_party(&config.base_url, &config.trusted_origins);
+        assert_eq!(rp.id, "app.example.com");
+        assert_eq!(rp.name, "Warden");
+        assert!(rp.origins.is_trusted("https://app.example.com", false));
+        assert!(rp.origins.is_trusted("https://admin.example.com", false));
+        assert!(!rp.origins.is_trusted("https://evil.example.com", false));
+
+        let config = parse(&[
+            "--base-url",
+            "https://app.example.com",
+            "--passkey-rp-id",
+            "Example.COM",
+            "--passkey-rp-name",
+            "Acme",
+            "--passkey-origins",
+            "https://*.example.com",
+        ])
+        .unwrap();
+        let rp = config
+            .passkey
+            .relying_party(&config.base_url, &config.trusted_origins);
+        assert_eq!((rp.id.as_str(), rp.name.as_str()), ("example.com", "Acme"));
+        assert!(rp.origins.is_trusted("https://shop.example.com", false));
+        assert!(!rp.origins.is_trusted("https://example.org", false));
+
+        for (flag, value, variable) in [
+            ("--passkey-rp-id", "https://example.com", "PASSKEY_RP_ID"),
+            ("--passkey-rp-id", "example.com:8080", "PASSKEY_RP_ID"),
+            ("--passkey-rp-name", "  ", "PASSKEY_RP_NAME"),
+            ("--passkey-origins", "not an origin", "PASSKEY_ORIGINS"),
+        ] {
+            assert_eq!(
+                parse(&[flag, value]).unwrap_err().variable,
+                variable,
+                "{flag} {value}"
+            );
+        }
+    }
+
+    #[test]
     fn the_flags_parse() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
