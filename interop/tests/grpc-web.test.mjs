@@ -8,15 +8,18 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 import { AuthService } from "../gen/warden/auth/v1/auth_pb.js";
+import { PasskeyService } from "../gen/warden/auth/v1/passkey_pb.js";
 import { SocialService } from "../gen/warden/auth/v1/social_pb.js";
 import { TwoFactorService } from "../gen/warden/auth/v1/two_factor_pb.js";
 import { TaskService } from "../gen/warden/task/v1/task_pb.js";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { PASSWORD, authAddr, taskAddr, totpCode, uniqueEmail, wardenUrl } from "./helpers.mjs";
+import { SoftAuthenticator } from "./webauthn-authenticator.mjs";
 
 const auth = createClient(AuthService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
 const social = createClient(SocialService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
 const twoFactor = createClient(TwoFactorService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
+const passkeys = createClient(PasskeyService, createGrpcWebTransport({ baseUrl: `http://${authAddr()}` }));
 const tasks = createClient(TaskService, createGrpcWebTransport({ baseUrl: `http://${taskAddr()}` }));
 
 const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
@@ -259,5 +262,38 @@ describe("a gRPC-web client", () => {
     assert.equal(done.challengeCompleted, true);
     const session = await auth.getSession({}, bearer(done.token));
     assert.equal(session.user.email, email);
+  });
+
+  test("reaches PasskeyService: registers a passkey, then signs in with it, ceremonies as tokens", async () => {
+    const { email, signIn } = await signedIn("grpc-web-passkey");
+    const authenticator = new SoftAuthenticator({ algorithm: "ES256" });
+    const registration = await passkeys.generateRegisterOptions({ name: "Laptop" }, bearer(signIn.token));
+    const created = authenticator.register(JSON.parse(registration.optionsJson), wardenUrl());
+    const registered = await passkeys.verifyRegistration(
+      { responseJson: JSON.stringify(created), name: "Laptop", challenge: registration.challenge },
+      bearer(signIn.token),
+    );
+    assert.equal(registered.passkey.name, "Laptop");
+    assert.equal(registered.passkey.credentialId, created.id);
+    assert.equal(registered.session, undefined);
+
+    const ceremony = await passkeys.generateAuthenticateOptions({});
+    const options = JSON.parse(ceremony.optionsJson);
+    assert.equal(options.allowCredentials, undefined, "no session: any passkey of the site");
+    const assertion = authenticator.authenticate(options, wardenUrl());
+    const signedInWithPasskey = await passkeys.verifyAuthentication({
+      responseJson: JSON.stringify(assertion),
+      challenge: ceremony.challenge,
+    });
+    assert.equal(signedInWithPasskey.user.email, email);
+    const session = await auth.getSession({}, bearer(signedInWithPasskey.session.token));
+    assert.equal(session.user.email, email);
+    // The ceremony is used up.
+    const again = await failure(() =>
+      passkeys.verifyAuthentication({ responseJson: JSON.stringify(assertion), challenge: ceremony.challenge }),
+    );
+    assert.equal(again.reason, "CHALLENGE_NOT_FOUND");
+    const listed = await passkeys.listUserPasskeys({}, bearer(signedInWithPasskey.session.token));
+    assert.deepEqual(listed.passkeys.map((p) => [p.name, p.counter]), [["Laptop", 1]]);
   });
 });
