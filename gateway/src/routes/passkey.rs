@@ -9,7 +9,7 @@ use http::HeaderMap;
 use serde::Serialize;
 use warden_proto::auth::v1 as pb;
 
-use super::stale_session;
+use super::stale_session::refuse_upstream as refuse;
 use crate::cookies::{SetCookies, read_signed_cookie};
 use crate::error::{ApiError, Route};
 use crate::extract::{Body, ClientInfo, CurrentSession, Fields, Schema};
@@ -145,20 +145,6 @@ impl Schema for RenameBody {
         }
         Self { id, name }
     }
-}
-
-fn refuse(
-    state: &AppState,
-    current: &CurrentSession,
-    route: Route,
-    status: tonic::Status,
-) -> Response {
-    stale_session::refuse(
-        state,
-        current,
-        ApiError::upstream(route)(status),
-        &["UNAUTHORIZED"],
-    )
 }
 
 fn ceremony(state: &AppState, headers: &HeaderMap) -> String {

@@ -4,7 +4,7 @@
 use axum::response::{IntoResponse, Response};
 
 use crate::cookies::SetCookies;
-use crate::error::ApiError;
+use crate::error::{ApiError, Route};
 use crate::extract::CurrentSession;
 use crate::state::AppState;
 
@@ -23,6 +23,22 @@ pub fn refuse(
     } else {
         error.into_response()
     }
+}
+
+/// `route`'s upstream refusal, with the deletion cookies when it was `UNAUTHORIZED` for a credential that came: what
+/// the plugins' routes behind Better Auth's `sessionMiddleware` answer.
+pub fn refuse_upstream(
+    state: &AppState,
+    current: &CurrentSession,
+    route: Route,
+    status: tonic::Status,
+) -> Response {
+    refuse(
+        state,
+        current,
+        ApiError::upstream(route)(status),
+        &["UNAUTHORIZED"],
+    )
 }
 
 fn reason(status: &tonic::Status) -> Option<String> {

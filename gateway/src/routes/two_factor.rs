@@ -16,7 +16,7 @@ use warden_common::settings::Plugin;
 use warden_proto::Reason;
 use warden_proto::auth::v1 as pb;
 
-use super::stale_session;
+use super::stale_session::refuse_upstream as refuse;
 use crate::cookies::{SetCookies, read_signed_cookie};
 use crate::error::{ApiError, Route};
 use crate::extract::{Body, ClientInfo, CurrentSession, Fields, Schema, Shape};
@@ -165,21 +165,6 @@ impl Schema for SendOtpBody {
         fields.optional_bool("trustDevice");
         Self
     }
-}
-
-/// A refusal of a route that needs a session: with the deletion cookies when the session presented is gone.
-fn refuse(
-    state: &AppState,
-    current: &CurrentSession,
-    route: Route,
-    status: tonic::Status,
-) -> Response {
-    stale_session::refuse(
-        state,
-        current,
-        ApiError::upstream(route)(status),
-        &["UNAUTHORIZED"],
-    )
 }
 
 /// The cookies of a session that replaced the caller's (Better Auth's `setSessionCookie` after a change of the

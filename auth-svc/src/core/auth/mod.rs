@@ -341,13 +341,7 @@ impl AuthCore {
         token: Option<&SessionToken>,
     ) -> Result<Vec<SessionRecord>, AuthError> {
         let current = self.current(token, false).await?;
-        if !self
-            .sessions
-            .lifetimes()
-            .is_fresh(current.session.created_at, now())
-        {
-            return Err(AuthError::SessionNotFresh);
-        }
+        self.sessions.require_fresh(&current)?;
         Ok(self.store.list_sessions(&current.user.id, now()).await?)
     }
 

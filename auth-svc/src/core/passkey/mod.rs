@@ -184,24 +184,10 @@ impl Passkeys {
         }
     }
 
-    async fn current(&self, token: Option<&SessionToken>) -> Result<Resolved, AuthError> {
-        let token = token.ok_or(AuthError::Unauthorized)?;
-        self.sessions
-            .resolve(token, false)
-            .await?
-            .ok_or(AuthError::Unauthorized)
-    }
-
     /// The caller's session, signed in recently enough to add a credential (the package's fresh-session rule).
     async fn fresh(&self, token: Option<&SessionToken>) -> Result<Resolved, AuthError> {
-        let current = self.current(token).await?;
-        if !self
-            .sessions
-            .lifetimes()
-            .is_fresh(current.session.created_at, now())
-        {
-            return Err(AuthError::SessionNotFresh);
-        }
+        let current = self.sessions.signed_in(token).await?;
+        self.sessions.require_fresh(&current)?;
         Ok(current)
     }
 
@@ -460,7 +446,7 @@ impl Passkeys {
 
     /// The caller's passkeys.
     pub async fn list(&self, token: Option<&SessionToken>) -> Result<Vec<PasskeyRow>, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         Ok(self.store.passkeys_of(&current.user.id).await?)
     }
 
@@ -486,7 +472,7 @@ impl Passkeys {
     }
 
     pub async fn delete(&self, token: Option<&SessionToken>, id: &str) -> Result<(), AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         self.owned(&current, id, AuthError::NotYourPasskey).await?;
         if !self.store.delete_passkey(id, &current.user.id).await? {
             return Err(AuthError::PasskeyNotFound);
@@ -501,7 +487,7 @@ impl Passkeys {
         id: &str,
         name: &str,
     ) -> Result<PasskeyRow, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         self.owned(&current, id, AuthError::NotAllowedToRegisterPasskey)
             .await?;
         self.store

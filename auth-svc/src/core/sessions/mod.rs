@@ -212,6 +212,24 @@ impl Sessions {
         })
     }
 
+    /// The caller's live session, or `Unauthorized`: how every route that needs a session begins.
+    pub async fn signed_in(&self, token: Option<&SessionToken>) -> Result<Resolved, AuthError> {
+        let token = token.ok_or(AuthError::Unauthorized)?;
+        self.resolve(token, false)
+            .await?
+            .ok_or(AuthError::Unauthorized)
+    }
+
+    /// `SessionNotFresh` unless `current` was signed in within `SESSION_FRESH_AGE`: Better Auth's rule for the
+    /// sensitive routes (listing sessions, unlinking an account, adding a passkey).
+    pub fn require_fresh(&self, current: &Resolved) -> Result<(), AuthError> {
+        if self.lifetimes.is_fresh(current.session.created_at, now()) {
+            Ok(())
+        } else {
+            Err(AuthError::SessionNotFresh)
+        }
+    }
+
     pub fn lifetimes(&self) -> &SessionLifetimes {
         &self.lifetimes
     }

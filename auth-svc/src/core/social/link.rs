@@ -50,7 +50,7 @@ impl SocialCore {
         token: Option<&SessionToken>,
         input: LinkAccount,
     ) -> Result<LinkStarted, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         let start = StartSignIn {
             provider: input.provider,
             callback_url: input.callback_url,

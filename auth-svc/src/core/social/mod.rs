@@ -562,7 +562,7 @@ impl SocialCore {
         &self,
         token: Option<&SessionToken>,
     ) -> Result<Vec<AccountRow>, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         Ok(self.store.list_accounts(&current.user.id).await?)
     }
 
@@ -572,14 +572,8 @@ impl SocialCore {
         token: Option<&SessionToken>,
         account_id: &str,
     ) -> Result<(), AuthError> {
-        let current = self.current(token).await?;
-        if !self
-            .sessions
-            .lifetimes()
-            .is_fresh(current.session.created_at, now())
-        {
-            return Err(AuthError::SessionNotFresh);
-        }
+        let current = self.sessions.signed_in(token).await?;
+        self.sessions.require_fresh(&current)?;
         let user_id = &current.user.id;
         // Better Auth checks the count before looking the account up.
         if self.store.count_accounts(user_id).await? <= 1 {
@@ -594,17 +588,6 @@ impl SocialCore {
             return Err(AuthError::FailedToUnlinkLastAccount);
         }
         Err(AuthError::AccountNotFound)
-    }
-
-    async fn current(
-        &self,
-        token: Option<&SessionToken>,
-    ) -> Result<crate::core::sessions::Resolved, AuthError> {
-        let token = token.ok_or(AuthError::Unauthorized)?;
-        self.sessions
-            .resolve(token, false)
-            .await?
-            .ok_or(AuthError::Unauthorized)
     }
 
     fn redirect_uri(&self, provider: &Provider) -> String {

@@ -128,7 +128,7 @@ impl SocialCore {
         token: Option<&SessionToken>,
         account_id: &str,
     ) -> Result<AccountRow, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         self.store
             .find_user_account(&current.user.id, account_id)
             .await?

@@ -145,14 +145,6 @@ impl TwoFactor {
         self
     }
 
-    async fn current(&self, token: Option<&SessionToken>) -> Result<Resolved, AuthError> {
-        let token = token.ok_or(AuthError::Unauthorized)?;
-        self.sessions
-            .resolve(token, false)
-            .await?
-            .ok_or(AuthError::Unauthorized)
-    }
-
     /// Starts enrolment: a new secret and backup codes (on after the first good code), or email codes at once.
     pub async fn enable(
         &self,
@@ -161,7 +153,7 @@ impl TwoFactor {
         method: Method,
         issuer: Option<String>,
     ) -> Result<Enabled, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         self.account
             .confirm_password(&current.user, &password)
             .await?;
@@ -202,7 +194,7 @@ impl TwoFactor {
         token: Option<&SessionToken>,
         password: Password,
     ) -> Result<Opened, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         self.account
             .confirm_password(&current.user, &password)
             .await?;
@@ -235,7 +227,7 @@ impl TwoFactor {
         token: Option<&SessionToken>,
         password: Password,
     ) -> Result<String, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         let row = self
             .store
             .find_two_factor(&current.user.id)
@@ -606,7 +598,7 @@ impl TwoFactor {
         token: Option<&SessionToken>,
         password: Password,
     ) -> Result<Vec<String>, AuthError> {
-        let current = self.current(token).await?;
+        let current = self.sessions.signed_in(token).await?;
         if current.user.two_factor_enabled != Some(true) {
             return Err(AuthError::TwoFactorNotEnabled);
         }
