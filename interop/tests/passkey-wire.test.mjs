@@ -21,6 +21,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 
 import { CookieJar, PASSWORD } from "./helpers.mjs";
+import { KINDS, compareAnswers, kindAmong, sendStep } from "./wire-compare.mjs";
 import { AS_BETTER_AUTH, BETTER_AUTH, OTHER_TRUSTED_ORIGIN, WARDEN, startTarget } from "./passkey-harness.mjs";
 import { Cleanup, showLogs, sql } from "./processes.mjs";
 import { SoftAuthenticator } from "./webauthn-authenticator.mjs";
@@ -51,18 +52,9 @@ const AUTHENTICATORS = {
   spare: {},
 };
 
-// --- The comparison, after ../../shared/tools/wirediff.mjs, as in two-factor-wire.test.mjs, plus what WebAuthn adds:
+// --- The comparison (wire-compare.mjs), plus what WebAuthn adds:
 // --- base64url challenges, user handles and credential ids compared by their length in bytes, the stored COSE key
 // --- (standard base64) likewise, and the order of keys in the passkey routes' JSON.
-
-const KINDS = [
-  [/^eyJ[\w-]+\.[\w-]+\.[\w-]*$/, "<jwt>"],
-  [/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, "<timestamp>"],
-  [/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "<uuid>"],
-  [/^[A-Za-z0-9]{20,64}(\.[A-Za-z0-9+/=%_-]{20,})?$/, "<token-or-id>"],
-  [/^[0-9a-f]{64}$/, "<hash>"],
-];
-const kind = (v) => (typeof v === "string" ? (KINDS.find(([re]) => re.test(v))?.[1] ?? v) : v);
 
 /** Where a body holds base64url (challenges, user handles, credential ids) or base64 (the COSE public key). */
 const BASE64URL_AT = /^(\.challenge|(\[\d+\]|\.passkey)?\.credentialID|\.\w+Credentials\[\d+\]\.id)$/;
@@ -78,7 +70,7 @@ function kindAt(value, path, step) {
   if (BASE64URL_AT.test(path) || (step.options && path === OPTIONS_USER_ID)) return bytes("base64url");
   if (BASE64_AT.test(path)) return bytes("base64");
   if (/\.aaguid$/.test(path)) return value;
-  return kind(value);
+  return kindAmong(KINDS, value);
 }
 
 /** Whether the order of keys counts at `path`: in the passkey routes' own JSON, not in the session and user. */
@@ -111,48 +103,8 @@ function diffJson(a, b, path, out, step, top = a) {
   }
 }
 
-function parseCookie(line) {
-  const [pair, ...rest] = line.split(";").map((x) => x.trim());
-  const i = pair.indexOf("=");
-  const attrs = {};
-  for (const a of rest) {
-    const j = a.indexOf("=");
-    attrs[(j < 0 ? a : a.slice(0, j)).toLowerCase()] = j < 0 ? true : a.slice(j + 1);
-  }
-  return { name: pair.slice(0, i), value: pair.slice(i + 1), attrs };
-}
-
-/** Set-Cookie as names and attributes (an Expires date only as present), sorted, e.g. `a[max-age=600,path=/]`. */
-const cookieSummary = (lines) =>
-  lines
-    .map(parseCookie)
-    .map(
-      (c) =>
-        `${c.name}[${Object.keys(c.attrs)
-          .sort()
-          .map((k) => (k === "expires" ? k : `${k}=${c.attrs[k]}`))
-          .join(",")}]${c.value ? "" : "(cleared)"}`,
-    )
-    .sort();
-
 /** The differences between two sides' answers to one step, as lines (none: the same). */
-function compare(step, a, b) {
-  const d = [];
-  if (a.error || b.error) {
-    if (a.error) d.push(`A could not play the step: ${a.error}`);
-    if (b.error) d.push(`B could not play the step: ${b.error}`);
-    return d;
-  }
-  if (a.status !== b.status) d.push(`status ${a.status} vs ${b.status}`);
-  const [ca, cb] = [a.cookies.join(" "), b.cookies.join(" ")];
-  if (ca !== cb) d.push(`cookies A: ${ca || "-"} | B: ${cb || "-"}`);
-  for (const [h, va] of Object.entries(a.headers)) {
-    if (va !== b.headers[h]) d.push(`${h}: ${va ?? "-"} vs ${b.headers[h] ?? "-"}`);
-  }
-  if (a.json !== undefined || b.json !== undefined) diffJson(a.json, b.json, "", d, step);
-  else if (a.text !== b.text) d.push(`text body differs: ${JSON.stringify(a.text)} vs ${JSON.stringify(b.text)}`);
-  return d;
-}
+const compare = (step, a, b) => compareAnswers(a, b, (ja, jb, out) => diffJson(ja, jb, "", out, step));
 
 // --- One side: a server, its browsers (cookie jars), its users' authenticators, the options each browser was last
 // --- handed, the passkeys' ids by label and the assertions sent.
@@ -192,43 +144,8 @@ class Side {
     return id;
   }
 
-  async send(step) {
-    const body = typeof step.body === "function" ? await step.body(this) : step.body;
-    const headers = { accept: "application/json", ...step.headers };
-    let payload;
-    if (body !== undefined) {
-      payload = typeof body === "string" ? body : JSON.stringify(body);
-      headers["content-type"] ??= "application/json";
-    }
-    const jar = step.jar ? this.jar(step.jar) : new CookieJar();
-    const response = await jar.fetch(this.target.origin)(`${this.target.url}/api/auth${step.path}`, {
-      method: step.method ?? (body === undefined ? "GET" : "POST"),
-      headers,
-      body: payload,
-      redirect: "manual",
-    });
-    const text = await response.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const header = (name, shown) => {
-      const value = response.headers.get(name);
-      return value === null ? null : shown(value);
-    };
-    return {
-      status: response.status,
-      cookies: cookieSummary(response.headers.getSetCookie()),
-      headers: {
-        "set-auth-token": header("set-auth-token", () => "present"),
-        "set-auth-jwt": header("set-auth-jwt", () => "present"),
-        "content-type": header("content-type", (v) => v.split(";")[0]),
-      },
-      json,
-      text,
-    };
+  send(step) {
+    return sendStep(this, step);
   }
 }
 

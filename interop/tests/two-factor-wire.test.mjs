@@ -18,6 +18,7 @@ import { after, before, describe, test } from "node:test";
 
 import { Authenticator } from "./authenticator.mjs";
 import { CookieJar, PASSWORD } from "./helpers.mjs";
+import { KINDS as BASE_KINDS, compareAnswers, kindAmong, sendStep } from "./wire-compare.mjs";
 import { Cleanup, showLogs, sql } from "./processes.mjs";
 import { AS_BETTER_AUTH, BETTER_AUTH, WARDEN, otpMailed, startTarget } from "./two-factor-harness.mjs";
 
@@ -32,19 +33,14 @@ const run = randomBytes(4).toString("hex");
 /** The same addresses on both sides; each side has a database of its own. */
 const email = (name) => `wire-2fa-${run}-${name}@example.com`;
 
-// --- The comparison, after ../../shared/tools/wirediff.mjs (its KINDS, kind, diffJson and cookie summary, copied:
-// --- that file is a command, not a module). What "the same" means is the same as there.
+// --- The comparison (wire-compare.mjs), with two-factor's own random values: backup codes, and the secret inside a
+// --- TOTP URI (its length is compared).
 
-const KINDS = [
-  [/^eyJ[\w-]+\.[\w-]+\.[\w-]*$/, "<jwt>"],
-  [/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, "<timestamp>"],
-  [/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "<uuid>"],
-  [/^[A-Za-z0-9]{20,64}(\.[A-Za-z0-9+/=%_-]{20,})?$/, "<token-or-id>"],
-  [/^[0-9a-f]{64}$/, "<hash>"],
-  // Two-factor's own random values: backup codes, and the secret inside a TOTP URI (its length is compared).
-  [/^[A-Za-z0-9]{5}-[A-Za-z0-9]{5}$/, "<backup-code>"],
-];
-const kind = (v) => (typeof v === "string" ? (KINDS.find(([re]) => re.test(v))?.[1] ?? totpUriKind(v)) : v);
+const KINDS = [...BASE_KINDS, [/^[A-Za-z0-9]{5}-[A-Za-z0-9]{5}$/, "<backup-code>"]];
+const kind = (v) => {
+  const known = kindAmong(KINDS, v);
+  return known === v && typeof v === "string" ? totpUriKind(v) : known;
+};
 
 function totpUriKind(value) {
   if (!value.startsWith("otpauth://")) return value;
@@ -73,48 +69,8 @@ function diffJson(a, b, path, out) {
   } else if (kind(a) !== kind(b)) out.push(`${path || "body"}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
 }
 
-function parseCookie(line) {
-  const [pair, ...rest] = line.split(";").map((x) => x.trim());
-  const i = pair.indexOf("=");
-  const attrs = {};
-  for (const a of rest) {
-    const j = a.indexOf("=");
-    attrs[(j < 0 ? a : a.slice(0, j)).toLowerCase()] = j < 0 ? true : a.slice(j + 1);
-  }
-  return { name: pair.slice(0, i), value: pair.slice(i + 1), attrs };
-}
-
-/** Set-Cookie as names and attributes (an Expires date only as present), sorted, e.g. `a[max-age=600,path=/]`. */
-const cookieSummary = (lines) =>
-  lines
-    .map(parseCookie)
-    .map(
-      (c) =>
-        `${c.name}[${Object.keys(c.attrs)
-          .sort()
-          .map((k) => (k === "expires" ? k : `${k}=${c.attrs[k]}`))
-          .join(",")}]${c.value ? "" : "(cleared)"}`,
-    )
-    .sort();
-
 /** The differences between two sides' answers to one step, as lines (none: the same). */
-function compare(a, b) {
-  const d = [];
-  if (a.error || b.error) {
-    if (a.error) d.push(`A could not play the step: ${a.error}`);
-    if (b.error) d.push(`B could not play the step: ${b.error}`);
-    return d;
-  }
-  if (a.status !== b.status) d.push(`status ${a.status} vs ${b.status}`);
-  const [ca, cb] = [a.cookies.join(" "), b.cookies.join(" ")];
-  if (ca !== cb) d.push(`cookies A: ${ca || "-"} | B: ${cb || "-"}`);
-  for (const [h, va] of Object.entries(a.headers)) {
-    if (va !== b.headers[h]) d.push(`${h}: ${va ?? "-"} vs ${b.headers[h] ?? "-"}`);
-  }
-  if (a.json !== undefined || b.json !== undefined) diffJson(a.json, b.json, "", d);
-  else if (a.text !== b.text) d.push(`text body differs: ${JSON.stringify(a.text)} vs ${JSON.stringify(b.text)}`);
-  return d;
-}
+const compare = (a, b) => compareAnswers(a, b, (ja, jb, out) => diffJson(ja, jb, "", out));
 
 // --- One side: a server, its browsers (cookie jars), its users' authenticators and what earlier steps captured.
 
@@ -139,43 +95,8 @@ class Side {
     return found;
   }
 
-  async send(step) {
-    const body = typeof step.body === "function" ? await step.body(this) : step.body;
-    const headers = { accept: "application/json", ...step.headers };
-    let payload;
-    if (body !== undefined) {
-      payload = typeof body === "string" ? body : JSON.stringify(body);
-      headers["content-type"] ??= "application/json";
-    }
-    const jar = step.jar ? this.jar(step.jar) : new CookieJar();
-    const response = await jar.fetch(this.target.origin)(`${this.target.url}/api/auth${step.path}`, {
-      method: step.method ?? (body === undefined ? "GET" : "POST"),
-      headers,
-      body: payload,
-      redirect: "manual",
-    });
-    const text = await response.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const header = (name, shown) => {
-      const value = response.headers.get(name);
-      return value === null ? null : shown(value);
-    };
-    return {
-      status: response.status,
-      cookies: cookieSummary(response.headers.getSetCookie()),
-      headers: {
-        "set-auth-token": header("set-auth-token", () => "present"),
-        "set-auth-jwt": header("set-auth-jwt", () => "present"),
-        "content-type": header("content-type", (v) => v.split(";")[0]),
-      },
-      json,
-      text,
-    };
+  send(step) {
+    return sendStep(this, step);
   }
 }
 
