@@ -1,7 +1,7 @@
-// Warden's web UI: sign-up, sign-in (with a password or a configured provider, and a second factor when the user
-// has one), password reset, a task dashboard, an account page (profile, email, password, two-factor, the sessions
-// and the ways to sign in), an admin page for administrators and, in development, the mail outbox; all speaking the
-// gateway's REST routes with the session cookie like any other client.
+// Warden's web UI: sign-up, sign-in (with a password, a passkey or a configured provider, and a second factor when
+// the user has one), password reset, a task dashboard, an account page (profile, email, password, passkeys,
+// two-factor, the sessions and the ways to sign in), an admin page for administrators and, in development, the mail
+// outbox; all speaking the gateway's REST routes with the session cookie like any other client.
 // The cookie is HttpOnly, so nothing is kept in the page: whether someone is signed in is asked of
 // /api/auth/get-session. Text from the server is only ever set as textContent, links included.
 
@@ -112,6 +112,32 @@ const SECOND_FACTOR_ERRORS = {
 };
 const TOO_MANY_CODES = 'There were too many wrong codes. Please sign in again.';
 const TOO_MANY_EMAIL_CODES = 'There were too many wrong codes. Send a new one and try again.';
+/** Refusals of a sign-in with a passkey, in words. */
+const PASSKEY_SIGN_IN_ERRORS = {
+  PASSKEY_NOT_FOUND: 'That passkey is not registered here: it may have been deleted from your account. Sign in '
+    + 'another way.',
+  AUTHENTICATION_FAILED: 'That passkey could not sign you in. Your device must check that it is you, with your '
+    + 'fingerprint, face, PIN or screen lock. Please try again.',
+  CHALLENGE_NOT_FOUND: 'Signing in with a passkey took too long. Please try again.',
+};
+/** Refusals of adding, renaming or deleting a passkey on the account page, in words. */
+const PASSKEY_ERRORS = {
+  SESSION_NOT_FRESH: 'For your safety, sign out and in again before adding a passkey.',
+  CHALLENGE_NOT_FOUND: 'Adding the passkey took too long. Please try again.',
+  FAILED_TO_VERIFY_REGISTRATION: 'The passkey could not be added. Please try again.',
+  YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY: 'That passkey was not made for this account. Please try again.',
+  PASSKEY_NOT_FOUND: 'That passkey is not on your account any more.',
+};
+/** The browser's refusals of a passkey prompt (DOMException names), in words; any other gets PASSKEY_FAILED. */
+const WEBAUTHN_ERRORS = {
+  NotAllowedError: 'The passkey prompt was closed.',
+  AbortError: 'The passkey prompt was closed.',
+  InvalidStateError: 'This device has a passkey for your account already.',
+  NotSupportedError: 'This device cannot make a passkey of a kind this site accepts.',
+  SecurityError: 'Passkeys do not work at this address. Open the site at its usual address and try again.',
+};
+const PASSKEY_FAILED = 'Your browser could not use a passkey. Please try again.';
+const PASSKEY_OPTIONS_UNUSABLE = 'The server answered with passkey options this page cannot use.';
 
 const state = {
   /** The signed-in user as the server last described them, or null. */
@@ -120,6 +146,8 @@ const state = {
   providers: [],
   /** Whether GET /api/dev/outbox answers (development, on this machine). */
   outbox: false,
+  /** Whether passkeys are offered: this browser has WebAuthn and the server the passkey plugin. */
+  passkeys: false,
   /** The token of the reset link the page was opened with, taken off the address bar. */
   resetToken: '',
   filter: 'all',
@@ -140,6 +168,9 @@ const state = {
   outboxLoads: 0,
   accountLoads: 0,
   sessionLoads: 0,
+  passkeyLoads: 0,
+  /** Passkey JSON by id, as last read from the server. */
+  passkeyList: new Map(),
   /** The id of this browser's session, as get-session last named it. */
   sessionId: '',
   /** Session tokens by session id, from list-sessions: what revoke-session is sent. Never put in the page. */
@@ -345,7 +376,7 @@ function showAuth(mode, message = '', notice = '') {
   document.title = `${AUTH_VIEWS[mode]} · Warden`;
   setText(alertOf($(`${mode}-form`)), message);
   setText($('sign-in-notice'), mode === 'sign-in' ? notice : '');
-  for (const id of ['sign-in-social', 'sign-up-social']) setText(alertOf($(id)), '');
+  for (const id of ['sign-in-passkey', 'sign-in-social', 'sign-up-social']) setText(alertOf($(id)), '');
   if (mode === 'forgot') $('forgot-sent').replaceChildren();
   $(`${mode}-heading`).focus();
 }
@@ -460,12 +491,14 @@ async function signOut() {
   announce('Signed out.');
 }
 
-/** 401s that refuse a code rather than say the session is gone. */
-const WRONG_CODES = new Set(['INVALID_CODE', 'INVALID_BACKUP_CODE', 'INVALID_TWO_FACTOR_COOKIE']);
+/** 401s that refuse what was sent (a code, a passkey) rather than say the session is gone. */
+const REFUSALS = new Set([
+  'INVALID_CODE', 'INVALID_BACKUP_CODE', 'INVALID_TWO_FACTOR_COOKIE', 'YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY',
+]);
 
 /** A call answered 401: the session is gone, so back to the sign-in form. Returns whether it was handled. */
 function sessionEnded(error) {
-  if (error.status !== 401 || WRONG_CODES.has(error.code)) return false;
+  if (error.status !== 401 || REFUSALS.has(error.code)) return false;
   signedOut(SESSION_ENDED);
   return true;
 }
@@ -585,7 +618,7 @@ async function showAccounts(message = '') {
   fillProfileForm();
   fillAccount();
   $('accounts-heading').focus();
-  await Promise.all([loadSessions(), loadAccounts()]);
+  await Promise.all([loadSessions(), loadAccounts(), loadPasskeys()]);
   setText($('accounts-error'), message);
 }
 
@@ -597,6 +630,7 @@ function clearAccounts() {
   $('session-list').replaceChildren();
   $('link-group').hidden = true;
   $('revoke-others').hidden = true;
+  clearPasskeys();
   for (const id of ['profile-form', 'email-form', 'password-form']) $(id).reset();
   forgetTwoFactorSetup();
   setText($('accounts-error'), '');
@@ -982,6 +1016,300 @@ async function disableTwoFactor(data) {
   $('two-factor-settings-heading').focus();
   announce('Two-factor authentication is off.');
   loadSessions();
+}
+
+// ---- passkeys: signing in with one, and the account page's list ----
+
+/** An IP address as the page's host: WebAuthn takes only a domain name as a relying party. */
+const AT_IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|\[[\d:a-f.]*\])$/i;
+
+/**
+ * Whether passkeys can be offered: this browser has WebAuthn, the page has a domain name, and the server serves the
+ * passkey plugin's routes. Listing passkeys tells without changing anything: 401 signed out, the list signed in, and
+ * a bare 404 when the plugin is off.
+ */
+async function passkeysAvailable() {
+  if (typeof PublicKeyCredential === 'undefined' || !navigator.credentials) return false;
+  if (AT_IP_ADDRESS.test(location.hostname)) return false;
+  try {
+    const response = await fetch('/api/auth/passkey/list-user-passkeys', {
+      headers: { Accept: 'application/json' },
+      credentials: 'same-origin',
+    });
+    return response.status !== 404;
+  } catch {
+    return false;
+  }
+}
+
+/** The plugin's routes are gone (a bare 404): the page stops offering passkeys. */
+function passkeysGone(error) {
+  if (error.status !== 404 || error.code) return false;
+  state.passkeys = false;
+  $('sign-in-passkey').hidden = true;
+  $('passkeys-group').hidden = true;
+  return true;
+}
+
+/** Base64url (no padding), as WebAuthn's JSON forms carry bytes, to an ArrayBuffer. */
+function bufferFrom(text) {
+  const base64 = String(text).replace(/-/g, '+').replace(/_/g, '/');
+  let binary;
+  try {
+    binary = atob(base64.padEnd(base64.length + ((4 - (base64.length % 4)) % 4), '='));
+  } catch {
+    throw new ApiError(0, '', PASSKEY_OPTIONS_UNUSABLE);
+  }
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0)).buffer;
+}
+
+function base64url(buffer) {
+  let binary = '';
+  for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const descriptorFrom = (descriptor) => ({ ...descriptor, id: bufferFrom(descriptor.id) });
+
+/** The server's PublicKeyCredentialCreationOptionsJSON as navigator.credentials.create takes it. */
+function creationOptions(json) {
+  if (!json?.challenge || !json.user?.id) throw new ApiError(0, '', PASSKEY_OPTIONS_UNUSABLE);
+  return {
+    ...json,
+    challenge: bufferFrom(json.challenge),
+    user: { ...json.user, id: bufferFrom(json.user.id) },
+    excludeCredentials: (Array.isArray(json.excludeCredentials) ? json.excludeCredentials : []).map(descriptorFrom),
+  };
+}
+
+/** The server's PublicKeyCredentialRequestOptionsJSON as navigator.credentials.get takes it. */
+function requestOptions(json) {
+  if (!json?.challenge) throw new ApiError(0, '', PASSKEY_OPTIONS_UNUSABLE);
+  const options = { ...json, challenge: bufferFrom(json.challenge) };
+  if (Array.isArray(json.allowCredentials)) options.allowCredentials = json.allowCredentials.map(descriptorFrom);
+  return options;
+}
+
+/** Runs a passkey prompt; the browser's refusal, or no credential at all, becomes an ApiError in words. */
+async function prompted(ceremony) {
+  let credential;
+  try {
+    credential = await ceremony();
+  } catch (error) {
+    const name = String(error?.name ?? '');
+    throw new ApiError(0, name, Object.hasOwn(WEBAUTHN_ERRORS, name) ? WEBAUTHN_ERRORS[name] : PASSKEY_FAILED);
+  }
+  if (!credential) throw new ApiError(0, 'NotAllowedError', WEBAUTHN_ERRORS.NotAllowedError);
+  return credential;
+}
+
+/** What an authenticator attached itself as, when it is one of WebAuthn's two values. */
+function attachmentOf(credential) {
+  const { authenticatorAttachment } = credential;
+  return ['platform', 'cross-platform'].includes(authenticatorAttachment) ? authenticatorAttachment : undefined;
+}
+
+/** A new credential as RegistrationResponseJSON, what verify-registration reads. */
+function registrationJSON(credential) {
+  const { response } = credential;
+  const json = {
+    id: credential.id,
+    rawId: base64url(credential.rawId),
+    type: credential.type,
+    response: {
+      clientDataJSON: base64url(response.clientDataJSON),
+      attestationObject: base64url(response.attestationObject),
+      transports: response.getTransports?.() ?? [],
+    },
+    clientExtensionResults: credential.getClientExtensionResults(),
+    authenticatorAttachment: attachmentOf(credential),
+  };
+  const algorithm = response.getPublicKeyAlgorithm?.();
+  if (algorithm !== undefined) json.response.publicKeyAlgorithm = algorithm;
+  // A key of an algorithm the browser does not know comes back as null, or throws; the server reads the attestation.
+  try {
+    const key = response.getPublicKey?.();
+    if (key) json.response.publicKey = base64url(key);
+  } catch {
+    // Left out.
+  }
+  const authenticatorData = response.getAuthenticatorData?.();
+  if (authenticatorData) json.response.authenticatorData = base64url(authenticatorData);
+  return json;
+}
+
+/** A passkey's signature as AuthenticationResponseJSON, what verify-authentication reads. */
+function authenticationJSON(credential) {
+  const { response } = credential;
+  return {
+    id: credential.id,
+    rawId: base64url(credential.rawId),
+    type: credential.type,
+    response: {
+      clientDataJSON: base64url(response.clientDataJSON),
+      authenticatorData: base64url(response.authenticatorData),
+      signature: base64url(response.signature),
+      userHandle: response.userHandle ? base64url(response.userHandle) : undefined,
+    },
+    clientExtensionResults: credential.getClientExtensionResults(),
+    authenticatorAttachment: attachmentOf(credential),
+  };
+}
+
+/** Signs in with any passkey this site has on the device: the passkey names the account, so no email is asked. */
+async function signInWithPasskey() {
+  const options = await api('GET', '/api/auth/passkey/generate-authenticate-options');
+  const credential = await prompted(() => navigator.credentials.get({ publicKey: requestOptions(options) }));
+  const { user } = await apiInWords(PASSKEY_SIGN_IN_ERRORS, 'POST', '/api/auth/passkey/verify-authentication', {
+    body: { response: authenticationJSON(credential) },
+  });
+  await signedIn(user);
+}
+
+const passkeyName = (passkey) => String(passkey?.name ?? '').trim() || 'Passkey';
+
+async function loadPasskeys() {
+  const section = $('passkeys-group');
+  section.hidden = !state.passkeys;
+  if (!state.passkeys) return;
+  const load = ++state.passkeyLoads;
+  const list = $('passkey-list');
+  setText(alertOf(section), '');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const passkeys = await api('GET', '/api/auth/passkey/list-user-passkeys');
+    if (load !== state.passkeyLoads) return;
+    const shown = Array.isArray(passkeys) ? passkeys : [];
+    // The newest first.
+    shown.sort((a, b) => String(b.createdAt ?? '').localeCompare(String(a.createdAt ?? '')));
+    state.passkeyList = new Map(shown.map((passkey) => [String(passkey.id), passkey]));
+    list.replaceChildren(...shown.map(passkeyItem));
+    $('passkeys-empty').hidden = shown.length > 0;
+  } catch (error) {
+    if (load === state.passkeyLoads && !passkeysGone(error) && !sessionEnded(error)) {
+      setText(alertOf(section), error.message);
+    }
+  } finally {
+    if (load === state.passkeyLoads) list.removeAttribute('aria-busy');
+  }
+}
+
+function clearPasskeys() {
+  state.passkeyLoads += 1;
+  state.passkeyList.clear();
+  $('passkey-list').replaceChildren();
+  $('passkeys-empty').hidden = true;
+  $('passkey-add-form').reset();
+  setText(alertOf($('passkeys-group')), '');
+}
+
+function passkeyItem(passkey) {
+  const item = $('passkey-template').content.firstElementChild.cloneNode(true);
+  item.dataset.id = String(passkey.id ?? '');
+  fillPasskey(item, passkey);
+  return item;
+}
+
+function fillPasskey(item, passkey) {
+  state.passkeyList.set(item.dataset.id, passkey);
+  const name = passkeyName(passkey);
+  setText(item.querySelector('.passkey-name'), name);
+  const details = [];
+  const added = dateText(passkey.createdAt);
+  if (added) details.push(`Added ${added}`);
+  // multiDevice: a passkey a password manager or platform syncs; singleDevice: bound to the authenticator that made it.
+  details.push(passkey.deviceType === 'multiDevice' ? 'synced across your devices' : 'kept on one device');
+  const meta = details.join(' · ');
+  setText(item.querySelector('.passkey-meta'), meta.charAt(0).toUpperCase() + meta.slice(1));
+  item.querySelector('.rename-passkey').setAttribute('aria-label', `Rename ${name}`);
+  item.querySelector('.delete-passkey').setAttribute('aria-label', `Delete ${name}`);
+  setText(
+    item.querySelector('.confirm-text'),
+    `Delete “${name}”? You can no longer sign in with it here. Remove it from your device or password manager too.`,
+  );
+}
+
+/** Asks for a new passkey: the browser prompts, then the server checks what the authenticator made. */
+async function addPasskey(data) {
+  const name = String(data.get('name') ?? '').trim();
+  const options = await apiInWords(PASSKEY_ERRORS, 'GET', '/api/auth/passkey/generate-register-options');
+  const credential = await prompted(() => navigator.credentials.create({ publicKey: creationOptions(options) }));
+  await apiInWords(PASSKEY_ERRORS, 'POST', '/api/auth/passkey/verify-registration', {
+    body: { response: registrationJSON(credential), name: name || undefined },
+  });
+  $('passkey-add-form').reset();
+  await loadPasskeys();
+  $('passkeys-heading').focus();
+  announce(name ? `Added the passkey “${name}”.` : 'Added a passkey.');
+}
+
+/** Shows one of a passkey's three faces: its name and actions, the rename form, or the question before deleting. */
+function showPasskeyPart(item, part) {
+  item.querySelector('.passkey-view').hidden = part === 'rename';
+  item.querySelector('.passkey-actions').hidden = part === 'confirm';
+  item.querySelector('.passkey-rename').hidden = part !== 'rename';
+  item.querySelector('.confirm').hidden = part !== 'confirm';
+  setText(alertOf(item), '');
+  if (part === 'rename') {
+    const form = item.querySelector('.passkey-rename');
+    setText(alertOf(form), '');
+    form.elements.name.value = String(state.passkeyList.get(item.dataset.id)?.name ?? '');
+    form.elements.name.focus();
+  } else if (part === 'confirm') {
+    item.querySelector('.cancel-delete').focus();
+  }
+}
+
+async function renamePasskey(item, data) {
+  const name = String(data.get('name') ?? '').trim();
+  if (!name) throw new ApiError(0, '', 'Please enter a name for the passkey.');
+  const { passkey } = await apiInWords(PASSKEY_ERRORS, 'POST', '/api/auth/passkey/update-passkey', {
+    body: { id: item.dataset.id, name },
+  });
+  fillPasskey(item, passkey ?? { ...state.passkeyList.get(item.dataset.id), name });
+  showPasskeyPart(item, 'view');
+  item.querySelector('.rename-passkey').focus();
+  announce(`Renamed the passkey to “${name}”.`);
+}
+
+async function deletePasskey(item) {
+  const name = passkeyName(state.passkeyList.get(item.dataset.id));
+  await apiInWords(PASSKEY_ERRORS, 'POST', '/api/auth/passkey/delete-passkey', { body: { id: item.dataset.id } });
+  await loadPasskeys();
+  $('passkeys-heading').focus();
+  announce(`Deleted the passkey “${name}”.`);
+}
+
+function onPasskeysClick(event) {
+  const button = event.target.closest('button');
+  const item = button?.closest('.passkey');
+  if (!item) return;
+  if (button.matches('.rename-passkey')) showPasskeyPart(item, 'rename');
+  else if (button.matches('.cancel-rename')) {
+    showPasskeyPart(item, 'view');
+    item.querySelector('.rename-passkey').focus();
+  } else if (button.matches('.delete-passkey')) showPasskeyPart(item, 'confirm');
+  else if (button.matches('.cancel-delete')) {
+    showPasskeyPart(item, 'view');
+    item.querySelector('.delete-passkey').focus();
+  } else if (button.matches('.confirm-delete')) working(item, () => deletePasskey(item), sessionEnded);
+}
+
+function onPasskeysSubmit(event) {
+  const form = event.target;
+  if (!form.matches('.passkey-rename')) return;
+  event.preventDefault();
+  const item = form.closest('.passkey');
+  submitting(form, (data) => renamePasskey(item, data), sessionEnded);
+}
+
+function onPasskeysKeydown(event) {
+  if (event.key !== 'Escape') return;
+  const item = event.target.closest('.passkey');
+  if (!item || (item.querySelector('.passkey-rename').hidden && item.querySelector('.confirm').hidden)) return;
+  const renaming = !item.querySelector('.passkey-rename').hidden;
+  showPasskeyPart(item, 'view');
+  item.querySelector(renaming ? '.rename-passkey' : '.delete-passkey').focus();
 }
 
 // ---- the dashboard ----
@@ -1615,6 +1943,7 @@ function handleSubmit(id, action, onError) {
 
 function bindEvents() {
   handleSubmit('sign-in-form', signIn);
+  $('passkey-sign-in').addEventListener('click', () => working($('sign-in-passkey'), signInWithPasskey, passkeysGone));
   handleSubmit('two-factor-form', verifySecondFactor, secondFactorFailed);
   $('use-totp').addEventListener('click', () => useSecondFactor('totp'));
   $('use-backup-code').addEventListener('click', () => useSecondFactor('backup'));
@@ -1667,6 +1996,11 @@ function bindEvents() {
   handleSubmit('two-factor-disable-form', disableTwoFactor, sessionEnded);
   $('totp-cancel').addEventListener('click', cancelTwoFactorSetup);
   $('sessions-group').addEventListener('click', onSessionsClick);
+  handleSubmit('passkey-add-form', addPasskey, (error) => passkeysGone(error) || sessionEnded(error));
+  const passkeys = $('passkey-list');
+  passkeys.addEventListener('click', onPasskeysClick);
+  passkeys.addEventListener('submit', onPasskeysSubmit);
+  passkeys.addEventListener('keydown', onPasskeysKeydown);
   $('email-form').addEventListener('click', onNavClick);
   $('outbox-refresh').addEventListener('click', loadOutbox);
   $('nav').addEventListener('click', onNavClick);
@@ -1692,12 +2026,15 @@ function takeLinkParameters() {
 async function start() {
   bindEvents();
   const link = takeLinkParameters();
-  const [session, outbox] = await Promise.all([
+  const [session, outbox, passkeys] = await Promise.all([
     api('GET', '/api/auth/get-session').catch((error) => error),
     outboxAvailable(),
+    passkeysAvailable(),
     loadProviders(),
   ]);
   state.outbox = outbox;
+  state.passkeys = passkeys;
+  $('sign-in-passkey').hidden = !passkeys;
   if (session instanceof ApiError) {
     showAuth('sign-in', session.message);
     return;
