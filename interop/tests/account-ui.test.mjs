@@ -13,7 +13,7 @@ import { mkdir } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { TIMEOUT, launchChromium } from "./chromium.mjs";
+import { TIMEOUT, launchChromium, watchedSteps } from "./chromium.mjs";
 import { PASSWORD } from "./helpers.mjs";
 import {
   Cleanup,
@@ -38,8 +38,8 @@ let first;
 let second;
 let page;
 let other;
-let problems = [];
-let failed = false;
+const run = watchedSteps();
+const { step, watchedPage } = run;
 
 const email = `ada-${randomBytes(4).toString("hex")}@example.com`;
 const newEmail = `ada.king-${randomBytes(4).toString("hex")}@example.com`;
@@ -48,7 +48,7 @@ before(async () => {
   try {
     await startEverything();
   } catch (error) {
-    failed = true;
+    run.failed = true;
     throw error;
   }
 });
@@ -72,35 +72,11 @@ async function startEverything() {
 }
 
 after(async () => {
-  if (failed) showLogs(services);
+  if (run.failed) showLogs(services);
   await cleanup.run();
 });
 
-/** A page whose script errors and Content-Security-Policy violations fail the step they happen in. */
-async function watchedPage(context) {
-  const watched = await context.newPage();
-  watched.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  watched.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) {
-      problems.push(`CSP: ${message.text()}`);
-    }
-  });
-  return watched;
-}
 
-/** Each case fails on script errors and CSP violations too, and a failure prints Warden's logs at the end. */
-function step(name, body) {
-  test(name, async () => {
-    problems = [];
-    try {
-      await body();
-      assert.deepEqual(problems, [], "no script errors or CSP violations");
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
 
 const heading = (on, name) => on.getByRole("heading", { level: 1, name });
 const mainNav = (on) => on.getByRole("navigation", { name: "Main" });

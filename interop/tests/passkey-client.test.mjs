@@ -20,7 +20,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { launchChromium } from "./chromium.mjs";
+import { addVirtualAuthenticator, launchChromium, watchedSteps } from "./chromium.mjs";
 import { PASSWORD } from "./helpers.mjs";
 import {
   Cleanup,
@@ -45,8 +45,8 @@ let base;
 let page;
 let cdp;
 let authenticatorId;
-let problems = [];
-let failed = false;
+const run = watchedSteps();
+const { step, watchedPage } = run;
 
 const email = `katherine-${randomBytes(4).toString("hex")}@example.com`;
 
@@ -134,7 +134,7 @@ before(async () => {
   try {
     await startEverything();
   } catch (error) {
-    failed = true;
+    run.failed = true;
     throw error;
   }
 });
@@ -151,21 +151,9 @@ async function startEverything() {
   await startWarden(env, services, cleanup);
   const browser = await launchChromium();
   cleanup.add(() => browser.close());
-  page = await browser.context.newPage();
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page = await watchedPage(browser.context);
   await page.route(`${base}/__test/**`, serveTestFiles);
-  cdp = await page.context().newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  ({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  }));
+  ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
   await page.goto(`${base}/__test/`);
   const modules = {
     client: urlOf(await resolveBare("better-auth/client", path.join(INTEROP, "index.mjs"))),
@@ -187,23 +175,10 @@ async function startEverything() {
 }
 
 after(async () => {
-  if (failed) showLogs(services);
+  if (run.failed) showLogs(services);
   await cleanup.run();
 });
 
-/** Each case fails on script errors too, and a failure prints Warden's logs at the end. */
-function step(name, body) {
-  test(name, async () => {
-    problems = [];
-    try {
-      await body();
-      assert.deepEqual(problems, [], "no script errors");
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
 
 /** Runs `authClient.<path>(...args)` in the page: `{ data, error }` with the error's code, message and status. */
 async function call(pathName, ...args) {

@@ -15,7 +15,7 @@ import { copyFile, mkdir } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { TIMEOUT, launchChromium } from "./chromium.mjs";
+import { PLATFORM_AUTHENTICATOR, TIMEOUT, addVirtualAuthenticator, launchChromium, watchedSteps } from "./chromium.mjs";
 import { PASSWORD } from "./helpers.mjs";
 import {
   Cleanup,
@@ -37,15 +37,6 @@ const NOT_VERIFIED =
 const PROMPT_CLOSED = "The passkey prompt was closed.";
 const ADDED_ALREADY = "This device has a passkey for your account already.";
 /** A laptop's built-in authenticator that checks its user (a fingerprint, say), and needs no touch in a test. */
-const PLATFORM_AUTHENTICATOR = {
-  protocol: "ctap2",
-  transport: "internal",
-  hasResidentKey: true,
-  hasUserVerification: true,
-  isUserVerified: true,
-  automaticPresenceSimulation: true,
-};
-
 const cleanup = new Cleanup();
 const services = [];
 /** Warden with every plugin, and one without the passkey plugin; both on localhost. */
@@ -56,8 +47,8 @@ let page;
 /** The DevTools session of `page`, and its virtual authenticator. */
 let cdp;
 let authenticatorId;
-let problems = [];
-let failed = false;
+const run = watchedSteps();
+const { step, watchedPage } = run;
 
 const email = `grace-${randomBytes(4).toString("hex")}@example.com`;
 
@@ -65,7 +56,7 @@ before(async () => {
   try {
     await startEverything();
   } catch (error) {
-    failed = true;
+    run.failed = true;
     throw error;
   }
 });
@@ -91,41 +82,15 @@ async function startEverything() {
   browser = await launchChromium();
   cleanup.add(() => browser.close());
   page = await watchedPage(browser.context);
-  cdp = await page.context().newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  ({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options: PLATFORM_AUTHENTICATOR }));
+  ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
 }
 
 after(async () => {
-  if (failed) showLogs(services);
+  if (run.failed) showLogs(services);
   await cleanup.run();
 });
 
-/** A page whose script errors and Content-Security-Policy violations fail the step they happen in. */
-async function watchedPage(context) {
-  const watched = await context.newPage();
-  watched.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  watched.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) {
-      problems.push(`CSP: ${message.text()}`);
-    }
-  });
-  return watched;
-}
 
-/** Each case fails on script errors and CSP violations too, and a failure prints Warden's logs at the end. */
-function step(name, body) {
-  test(name, async () => {
-    problems = [];
-    try {
-      await body();
-      assert.deepEqual(problems, [], "no script errors or CSP violations");
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
 
 const heading = (on, name) => on.getByRole("heading", { level: 1, name });
 const mainNav = (on) => on.getByRole("navigation", { name: "Main" });

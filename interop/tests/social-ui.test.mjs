@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 
 import { startGithub } from "../providers/github.mjs";
 import { startOidcProvider } from "../providers/oidc.mjs";
-import { TIMEOUT, launchChromium } from "./chromium.mjs";
+import { TIMEOUT, launchChromium, watchedSteps } from "./chromium.mjs";
 import { PASSWORD } from "./helpers.mjs";
 import {
   Cleanup,
@@ -44,8 +44,8 @@ let googleIssuer;
 let databaseUrl;
 let browser;
 let page;
-let problems = [];
-let failed = false;
+const run = watchedSteps();
+const { step, watchedPage } = run;
 
 before(async () => {
   const gatewayPort = await freePort();
@@ -76,33 +76,14 @@ before(async () => {
   await startWarden(env, services, cleanup);
   browser = await launchChromium();
   cleanup.add(() => browser.close());
-  page = await browser.context.newPage();
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) {
-      problems.push(`CSP: ${message.text()}`);
-    }
-  });
+  page = await watchedPage(browser.context);
 });
 
 after(async () => {
-  if (failed) showLogs(services);
+  if (run.failed) showLogs(services);
   await cleanup.run();
 });
 
-/** Each case fails on script errors and CSP violations too, and a failure prints Warden's logs at the end. */
-function step(name, body) {
-  test(name, async () => {
-    problems = [];
-    try {
-      await body();
-      assert.deepEqual(problems, [], "no script errors or CSP violations");
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
 
 const heading = (name) => page.getByRole("heading", { level: 1, name });
 const onWarden = (url) => url.origin === base;
