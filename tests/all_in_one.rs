@@ -264,6 +264,22 @@ fn cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
         })
 }
 
+/// `name=value` as a browser sends a cookie back: the value percent-encoded as it was set.
+fn cookie_pair(name: &str, value: &str) -> String {
+    format!(
+        "{name}={}",
+        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+/// A client that, as a test wants, follows no redirect.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// The all-in-one at `LOG_LEVEL=debug` in `dir`, its gateway on `http_port`, with `env` besides, once it has printed
 /// its URL; its output is read on threads until [`LoggedWarden::stop`] hands it back.
 struct LoggedWarden {
@@ -350,10 +366,7 @@ async fn a_social_sign_in_logged_at_debug_leaves_no_secret_code_or_token_in_the_
     );
 
     // Sign in through the provider, then hand out, refresh and use the provider's tokens.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = client();
     let started = http
         .post(format!("{base_url}/api/auth/sign-in/social"))
         .json(&serde_json::json!({"provider": "oidc", "callbackURL": "/"}))
@@ -384,16 +397,7 @@ async fn a_social_sign_in_logged_at_debug_leaves_no_secret_code_or_token_in_the_
     let (code, state) = (param("code"), param("state"));
     let signed_in = http
         .get(&back)
-        .header(
-            "cookie",
-            format!(
-                "better-auth.state={}",
-                percent_encoding::utf8_percent_encode(
-                    &state_cookie,
-                    percent_encoding::NON_ALPHANUMERIC
-                )
-            ),
-        )
+        .header("cookie", cookie_pair("better-auth.state", &state_cookie))
         .send()
         .await
         .unwrap();
@@ -478,10 +482,7 @@ async fn two_factor_logged_at_debug_leaves_no_secret_code_challenge_or_token_in_
         &[("RATE_LIMIT_ENABLED", "false".into())],
     );
 
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = client();
     let post = |path: &str, body: serde_json::Value, cookie: Option<String>| {
         let mut request = http
             .post(format!("{base_url}{path}"))
@@ -501,12 +502,7 @@ async fn two_factor_logged_at_debug_leaves_no_secret_code_challenge_or_token_in_
     .await
     .unwrap();
     let session = cookie_value(&signed_up, "better-auth.session_token").unwrap();
-    let cookie = |name: &str, value: &str| {
-        format!(
-            "{name}={}",
-            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
-        )
-    };
+    let cookie = cookie_pair;
     let enabled: serde_json::Value = post(
         "/api/auth/two-factor/enable",
         json!({"password": PASSWORD}),
@@ -674,10 +670,7 @@ async fn passkeys_logged_at_debug_leave_no_ceremony_or_token_in_the_logs_and_an_
         http_port,
         &[("RATE_LIMIT_ENABLED", "false".into())],
     );
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = client();
     let request = |method: reqwest::Method, path: &str, cookie: &str| {
         http.request(method, format!("{base_url}{path}"))
             .header("origin", &base_url)
@@ -689,16 +682,10 @@ async fn passkeys_logged_at_debug_leave_no_ceremony_or_token_in_the_logs_and_an_
         .await
         .unwrap();
     let session = cookie_value(&signed_up, "better-auth.session_token").unwrap();
-    let session_cookie = format!(
-        "better-auth.session_token={}",
-        percent_encoding::utf8_percent_encode(&session, percent_encoding::NON_ALPHANUMERIC)
-    );
+    let session_cookie = cookie_pair("better-auth.session_token", &session);
     let ceremony_cookie = |response: &reqwest::Response| {
         let value = cookie_value(response, "better-auth.better-auth-passkey").unwrap();
-        let cookie = format!(
-            "better-auth.better-auth-passkey={}",
-            percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC)
-        );
+        let cookie = cookie_pair("better-auth.better-auth-passkey", &value);
         (value, cookie)
     };
 

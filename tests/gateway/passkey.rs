@@ -38,6 +38,27 @@ async fn registration_options(app: &TestApp, cookie: &str) -> (Value, String) {
     (response.json().await.unwrap(), ceremony)
 }
 
+/// Sends the authenticator's `response` (and `name`) to verify-registration, with the caller's `cookie` and the
+/// ceremony's.
+async fn verify_registration(
+    app: &TestApp,
+    cookie: &str,
+    ceremony: &str,
+    response: Value,
+    name: Option<&str>,
+) -> Response {
+    let mut body = json!({ "response": response });
+    if let Some(name) = name {
+        body["name"] = json!(name);
+    }
+    app.post(
+        "/api/auth/passkey/verify-registration",
+        body,
+        Some(&with(cookie, ceremony)),
+    )
+    .await
+}
+
 /// Registers `authenticator` for the signed-in `cookie` under `name`; the stored passkey.
 async fn register(
     app: &TestApp,
@@ -47,13 +68,7 @@ async fn register(
 ) -> Value {
     let (options, ceremony) = registration_options(app, cookie).await;
     let response = authenticator.register(&options, &app.base_url);
-    let answer = app
-        .post(
-            "/api/auth/passkey/verify-registration",
-            json!({"response": response, "name": name}),
-            Some(&with(cookie, &ceremony)),
-        )
-        .await;
+    let answer = verify_registration(app, cookie, &ceremony, response, Some(name)).await;
     assert_eq!(answer.status(), 200);
     answer.json().await.unwrap()
 }
@@ -129,13 +144,8 @@ on_both! {
         );
         let mut authenticator = Authenticator::new(Algorithm::EdDsa);
         let response = authenticator.register(&options, &app.base_url);
-        let answer = app
-            .post(
-                "/api/auth/passkey/verify-registration",
-                json!({"response": response, "name": "  Blue key  "}),
-                Some(&with(&cookie, &ceremony)),
-            )
-            .await;
+        let answer =
+            verify_registration(&app, &cookie, &ceremony, response, Some("  Blue key  ")).await;
         assert_eq!(answer.status(), 200);
         assert!(session_cookie(answer.headers()).is_none(), "no session without createSession");
         let text = answer.text().await.unwrap();
@@ -278,12 +288,7 @@ on_both! {
         let lie = Lie { origin: Some("https://evil.example".into()), ..Default::default() };
         let response = second.register_lying(&options, &app.base_url, &lie);
         assert_error(
-            app.post(
-                "/api/auth/passkey/verify-registration",
-                json!({"response": response}),
-                Some(&with(&cookie, &ceremony)),
-            )
-            .await,
+            verify_registration(&app, &cookie, &ceremony, response, None).await,
             500,
             "FAILED_TO_VERIFY_REGISTRATION",
             "Failed to verify registration",
@@ -371,12 +376,7 @@ on_both! {
         let (options, ceremony) = registration_options(&app, &cookie).await;
         let response = Authenticator::new(Algorithm::Es256).register(&options, &app.base_url);
         assert_error(
-            app.post(
-                "/api/auth/passkey/verify-registration",
-                json!({"response": response}),
-                Some(&with(&thief, &ceremony)),
-            )
-            .await,
+            verify_registration(&app, &thief, &ceremony, response, None).await,
             401,
             "YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY",
             "You are not allowed to register this passkey",
