@@ -2,7 +2,7 @@
 //!
 //! [`Migrator`] lists the steps in order: Better Auth's own tables (so a database Better Auth wrote is used as it is),
 //! then the hashing of any raw session token such a database holds, then Warden's own `task` table (taking over the
-//! earlier FastAPI service's tasks where its table is found), then indexes for the cleanup job's expiry scans, then the two-factor plugin's column and table, then the passkey plugin's table. [`migrate`] is what services call at start-up with
+//! earlier FastAPI service's tasks where its table is found), then indexes for the cleanup job's expiry scans, then the two-factor plugin's column and table, then the passkey plugin's table, then the api-key plugin's table. [`migrate`] is what services call at start-up with
 //! `--migrate`: it takes a PostgreSQL advisory lock so several services starting together apply each step once. The
 //! `migrations` binary wraps the same functions in a small CLI.
 
@@ -12,6 +12,7 @@ mod m20260101_000003_task;
 mod m20261204_000004_expiry_indexes;
 mod m20261205_000005_two_factor;
 mod m20261205_000006_passkey;
+mod m20261206_000007_api_key;
 mod run;
 
 pub use run::{connect, migrate, migrate_connection, rollback_connection};
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000004_expiry_indexes::Migration),
             Box::new(m20261205_000005_two_factor::Migration),
             Box::new(m20261205_000006_passkey::Migration),
+            Box::new(m20261206_000007_api_key::Migration),
         ]
     }
 }

@@ -20,6 +20,11 @@ create table "twoFactor" ("id" text not null primary key, "secret" text not null
 create table "passkey" ("id" text not null primary key, "name" text, "publicKey" text not null,
  "userId" text not null references "user" ("id") on delete cascade, "credentialID" text not null, "counter" integer not null,
  "deviceType" text not null, "backedUp" boolean not null, "transports" text, "createdAt" timestamptz, "aaguid" text);
+create table "apikey" ("id" text not null primary key, "configId" text not null, "name" text, "start" text,
+ "referenceId" text not null, "prefix" text, "key" text not null, "refillInterval" integer, "refillAmount" integer,
+ "lastRefillAt" timestamptz, "enabled" boolean, "rateLimitEnabled" boolean, "rateLimitTimeWindow" integer,
+ "rateLimitMax" integer, "requestCount" integer, "remaining" integer, "lastRequest" timestamptz, "expiresAt" timestamptz,
+ "createdAt" timestamptz not null, "updatedAt" timestamptz not null, "permissions" text, "metadata" text);
 create index "session_userId_idx" on "session" ("userId");
 create index "account_userId_idx" on "account" ("userId");
 create index "verification_identifier_idx" on "verification" ("identifier");
@@ -27,3 +32,6 @@ create index "twoFactor_secret_idx" on "twoFactor" ("secret");
 create index "twoFactor_userId_idx" on "twoFactor" ("userId");
 create index "passkey_userId_idx" on "passkey" ("userId");
 create index "passkey_credentialID_idx" on "passkey" ("credentialID");
+create index "apikey_configId_idx" on "apikey" ("configId");
+create index "apikey_referenceId_idx" on "apikey" ("referenceId");
+create index "apikey_key_idx" on "apikey" ("key");

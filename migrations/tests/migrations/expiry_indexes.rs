@@ -33,8 +33,8 @@ async fn postgres_gets_the_expiry_indexes_and_they_survive_down_and_up() {
     let db = connect(&test_db.url).await;
     assert_eq!(postgres_indexes(&db).await, EXPECTED);
 
-    // The passkey and two-factor steps, then the expiry indexes.
-    migrations::rollback_connection(&db, 3)
+    // The api-key, passkey and two-factor steps, then the expiry indexes.
+    migrations::rollback_connection(&db, 4)
         .await
         .expect("roll back");
     assert!(postgres_indexes(&db).await.is_empty());
@@ -67,8 +67,8 @@ async fn sqlite_gets_the_expiry_indexes_and_they_survive_down_and_up() {
     migrations::migrate_connection(&db).await.expect("migrate");
     assert_eq!(sqlite_indexes(&db).await, EXPECTED);
 
-    // The passkey and two-factor steps, then the expiry indexes.
-    migrations::rollback_connection(&db, 3)
+    // The api-key, passkey and two-factor steps, then the expiry indexes.
+    migrations::rollback_connection(&db, 4)
         .await
         .expect("roll back");
     assert!(sqlite_indexes(&db).await.is_empty());

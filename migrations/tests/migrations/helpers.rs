@@ -5,7 +5,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Sta
 /// A session token as Better Auth stores it: raw, 32 characters.
 pub const RAW_TOKEN: &str = "g0tKYK8A0FJcgIMR7j1MsJBdx5hwEbnd";
 
-/// Better Auth's schema with the admin, jwt, two-factor and passkey plugins, verbatim from its PostgreSQL migration output.
+/// Better Auth's schema with the admin, jwt, two-factor, passkey and api-key plugins, verbatim from its PostgreSQL migration output.
 pub const BETTER_AUTH_SQL: &str = include_str!("better_auth.sql");
 
 /// The same without the admin plugin's columns.

@@ -158,8 +158,8 @@ async fn hashing_again_leaves_hashed_tokens_alone() {
     insert_user_with_session(&db, RAW_TOKEN).await;
     migrations::migrate(&test_db.url).await.expect("migrate");
 
-    // The expiry indexes, the task table's step, then the hashing step.
-    migrations::rollback_connection(&db, 3)
+    // The api-key, passkey and two-factor steps, the expiry indexes, the task table's step, then the hashing step.
+    migrations::rollback_connection(&db, 6)
         .await
         .expect("roll back the hashing step");
     migrations::migrate(&test_db.url)
@@ -263,4 +263,39 @@ async fn a_better_auth_database_with_the_two_factor_plugin_keeps_its_rows() {
     )
     .await;
     assert_eq!(rows, ["sealed-secret sealed-codes true"]);
+}
+
+#[tokio::test]
+async fn a_better_auth_database_with_the_passkey_and_api_key_plugins_keeps_its_rows() {
+    let test_db = TestDb::empty().await;
+    let db = connect(&test_db.url).await;
+    execute(&db, BETTER_AUTH_SQL).await;
+    insert_user_with_session(&db, RAW_TOKEN).await;
+    execute(
+        &db,
+        r#"INSERT INTO passkey (id, name, "publicKey", "userId", "credentialID", counter, "deviceType", "backedUp",
+                                 transports)
+           SELECT 'pk1', 'Laptop', 'pQECAyYg', id, 'cred-1', 3, 'singleDevice', false, 'internal' FROM "user";
+           INSERT INTO apikey (id, "configId", name, start, "referenceId", prefix, key, enabled, "rateLimitEnabled",
+                                "rateLimitTimeWindow", "rateLimitMax", "requestCount", "createdAt", "updatedAt")
+           SELECT 'ak1', 'default', 'cron', 'abcdef', id, NULL, 'hashed-key', true, true, 86400000, 10, 2, now(),
+                  now() FROM "user""#,
+    )
+    .await;
+
+    migrations::migrate(&test_db.url).await.expect("migrate");
+
+    assert_eq!(describe(&db).await, better_auth_reference().await);
+    let passkeys = strings(
+        &db,
+        r#"SELECT name || ' ' || "credentialID" || ' ' || counter::text AS v FROM passkey"#,
+    )
+    .await;
+    assert_eq!(passkeys, ["Laptop cred-1 3"]);
+    let keys = strings(
+        &db,
+        r#"SELECT name || ' ' || key || ' ' || "rateLimitMax"::text || ' ' || "requestCount"::text AS v FROM apikey"#,
+    )
+    .await;
+    assert_eq!(keys, ["cron hashed-key 10 2"]);
 }

@@ -212,8 +212,8 @@ async fn rolling_back_the_takeover_puts_the_fastapi_table_back_and_reapplying_co
     execute(&db, FASTAPI_TASK_SQL).await;
     migrations::migrate(&test_db.url).await.expect("migrate");
 
-    // The passkey and two-factor steps, the expiry indexes, then the takeover.
-    migrations::rollback_connection(&db, 4)
+    // The api-key, passkey and two-factor steps, the expiry indexes, then the takeover.
+    migrations::rollback_connection(&db, 5)
         .await
         .expect("roll back");
 
