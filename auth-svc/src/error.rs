@@ -143,6 +143,9 @@ pub enum AuthError {
     NotAllowedToRegisterPasskey,
     #[error("Failed to verify registration")]
     FailedToVerifyRegistration,
+    /// A browser's registration that named no origin (Better Auth's 400, where a refused registration is 500).
+    #[error("Failed to verify registration")]
+    RegistrationWithoutOrigin,
     #[error("Passkey not found")]
     PasskeyNotFound,
     #[error("Authentication failed")]
@@ -153,7 +156,7 @@ pub enum AuthError {
     /// Another user's passkey named by id.
     #[error("Forbidden")]
     NotYourPasskey,
-    /// A required id sent empty (Better Auth's ownership check).
+    /// A required id sent empty (Better Auth's ownership check); Better Auth sends this one without a code.
     #[error("Missing required parameter: {0}")]
     MissingParameter(&'static str),
     /// A social sign-in's callback refused, as Better Auth redirects it (`?error=<code>`).
@@ -222,12 +225,14 @@ impl AuthError {
             Self::InvalidTwoFactorCookie => Reason::InvalidTwoFactorCookie,
             Self::ChallengeNotFound => Reason::ChallengeNotFound,
             Self::NotAllowedToRegisterPasskey => Reason::YouAreNotAllowedToRegisterThisPasskey,
-            Self::FailedToVerifyRegistration => Reason::FailedToVerifyRegistration,
+            Self::FailedToVerifyRegistration | Self::RegistrationWithoutOrigin => {
+                Reason::FailedToVerifyRegistration
+            }
             Self::PasskeyNotFound => Reason::PasskeyNotFound,
             Self::AuthenticationFailed | Self::SignatureRefused => Reason::AuthenticationFailed,
             Self::NotYourPasskey => Reason::Forbidden,
-            Self::MissingParameter(_) => Reason::BadRequest,
             Self::NoFieldsToUpdate
+            | Self::MissingParameter(_)
             | Self::Callback(_)
             | Self::EmailIsTheSame
             | Self::Unavailable(_)
@@ -293,7 +298,7 @@ impl AuthError {
             Self::AuthenticationFailed => Code::InvalidArgument,
             Self::SignatureRefused => Code::Unauthenticated,
             Self::NotYourPasskey => Code::PermissionDenied,
-            Self::MissingParameter(_) => Code::InvalidArgument,
+            Self::MissingParameter(_) | Self::RegistrationWithoutOrigin => Code::InvalidArgument,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }

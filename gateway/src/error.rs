@@ -152,18 +152,6 @@ impl ApiError {
         Self::local(StatusCode::FORBIDDEN, Reason::Forbidden, "Forbidden")
     }
 
-    /// The passkey plugin's refusal of a verify request without an `Origin` header, as each of its routes words it.
-    pub fn passkey_origin_missing(route: Route) -> Self {
-        if route == Route::PasskeyVerifyRegistration {
-            Self::bad_request(
-                Reason::FailedToVerifyRegistration,
-                "Failed to verify registration",
-            )
-        } else {
-            Self::bad_request(Reason::OriginMissing, "origin missing")
-        }
-    }
-
     /// For `.map_err(ApiError::upstream(Route::…))` on an RPC result.
     pub fn upstream(route: Route) -> impl FnOnce(tonic::Status) -> Self {
         move |status| Self::Upstream { route, status }
@@ -247,15 +235,16 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
         (_, Some(R::YouAreNotAllowedToRegisterThisPasskey)) => StatusCode::UNAUTHORIZED,
         // Another user's passkey: a bare 401 (see `into_response`).
         (Route::PasskeyDelete, Some(R::Forbidden)) => StatusCode::UNAUTHORIZED,
-        // The package answers a registration its verifier refuses with a 500.
+        // The package answers a registration its verifier refuses with a 500, one that named no origin with a 400.
+        (_, Some(R::FailedToVerifyRegistration)) if code == Code::InvalidArgument => {
+            StatusCode::BAD_REQUEST
+        }
         (_, Some(R::FailedToVerifyRegistration)) => StatusCode::INTERNAL_SERVER_ERROR,
         // A signature that does not verify is 401; any other refused assertion 400.
         (_, Some(R::AuthenticationFailed)) if code == Code::Unauthenticated => {
             StatusCode::UNAUTHORIZED
         }
-        (_, Some(R::ChallengeNotFound | R::AuthenticationFailed | R::BadRequest)) => {
-            StatusCode::BAD_REQUEST
-        }
+        (_, Some(R::ChallengeNotFound | R::AuthenticationFailed)) => StatusCode::BAD_REQUEST,
         (_, Some(R::TaskNotFound)) => StatusCode::NOT_FOUND,
         (_, Some(R::EtagMismatch)) => StatusCode::PRECONDITION_FAILED,
         (_, Some(R::InvalidPageToken | R::ValidationError)) => StatusCode::BAD_REQUEST,

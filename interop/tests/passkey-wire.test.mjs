@@ -432,6 +432,53 @@ const conversation = [
   ...passkeySignIn("a tampered signature", "tampered", "ada-laptop", BAD_SIGNATURE, {
     knobs: { tamperSignature: true },
   }),
+  // An empty id: the ownership check's own refusal, a message without a code.
+  {
+    name: "delete-passkey with an empty id",
+    jar: "ada",
+    path: "/passkey/delete-passkey",
+    body: { id: "" },
+    expect: [400, null],
+  },
+  {
+    name: "update-passkey with an empty id",
+    jar: "ada",
+    path: "/passkey/update-passkey",
+    body: { id: "", name: "Mine" },
+    expect: [400, null],
+  },
+  // Requests that name no Origin: with cookies the origin check refuses them; without, verify-authentication
+  // refuses at once (a message, no code) and verify-registration asks for a session first.
+  {
+    name: "verify-authentication without an Origin header or cookies",
+    path: "/passkey/verify-authentication",
+    body: { response: {} },
+    noOrigin: true,
+    expect: [400, null],
+  },
+  {
+    name: "verify-authentication without an Origin header, with ada's cookies",
+    jar: "ada",
+    path: "/passkey/verify-authentication",
+    body: { response: {} },
+    noOrigin: true,
+    expect: [403, "MISSING_OR_NULL_ORIGIN"],
+  },
+  {
+    name: "verify-registration without an Origin header or a session",
+    path: "/passkey/verify-registration",
+    body: { response: {} },
+    noOrigin: true,
+    expect: [401, "UNAUTHORIZED"],
+  },
+  {
+    name: "verify-registration without an Origin header, with ada's cookies",
+    jar: "ada",
+    path: "/passkey/verify-registration",
+    body: { response: {} },
+    noOrigin: true,
+    expect: [403, "MISSING_OR_NULL_ORIGIN"],
+  },
   ...passkeySignIn("an unknown credential", "unknown", "ada-laptop", UNKNOWN_CREDENTIAL, {
     knobs: { id: "AAAAAAAAAAAAAAAAAAAAAA" },
   }),

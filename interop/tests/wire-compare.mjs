@@ -61,9 +61,22 @@ export function compareAnswers(a, b, diffBody) {
   return d;
 }
 
+/** `jar`'s cookies sent and kept as a browser would, with no `Origin` header. */
+function withoutOrigin(jar) {
+  return async (url, init) => {
+    const headers = new Headers(init.headers);
+    const cookie = jar.header();
+    if (cookie) headers.set("cookie", cookie);
+    const response = await fetch(url, { ...init, headers });
+    jar.store(response.headers);
+    return response;
+  };
+}
+
 /**
- * Plays `step` (`{ path, method?, body? (a value, or a function of the side), headers?, jar? }`) on `side` (its
- * `target` and `jar(name)`), from the browser `step.jar` (a fresh one without), and summarises the answer.
+ * Plays `step` (`{ path, method?, body? (a value, or a function of the side), headers?, jar?, noOrigin? }`) on `side`
+ * (its `target` and `jar(name)`), from the browser `step.jar` (a fresh one without), and summarises the answer. The
+ * request names the side's origin unless `noOrigin` (a client that sends no `Origin` header, as a script can).
  */
 export async function sendStep(side, step) {
   const body = typeof step.body === "function" ? await step.body(side) : step.body;
@@ -74,7 +87,8 @@ export async function sendStep(side, step) {
     headers["content-type"] ??= "application/json";
   }
   const jar = step.jar ? side.jar(step.jar) : new CookieJar();
-  const response = await jar.fetch(side.target.origin)(`${side.target.url}/api/auth${step.path}`, {
+  const send = step.noOrigin ? withoutOrigin(jar) : jar.fetch(side.target.origin);
+  const response = await send(`${side.target.url}/api/auth${step.path}`, {
     method: step.method ?? (body === undefined ? "GET" : "POST"),
     headers,
     body: payload,

@@ -126,8 +126,6 @@ reasons! {
     FailedToVerifyRegistration = "FAILED_TO_VERIFY_REGISTRATION",
     PasskeyNotFound = "PASSKEY_NOT_FOUND",
     AuthenticationFailed = "AUTHENTICATION_FAILED",
-    /// A passkey sign-in request without an `Origin` header.
-    OriginMissing = "ORIGIN_MISSING",
 
     // Better Auth's admin plugin.
     YouAreNotAllowedToListUsers = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",

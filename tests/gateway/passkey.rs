@@ -484,3 +484,39 @@ async fn without_the_plugin_its_routes_are_not_found() {
         assert!(response.bytes().await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_registration_naming_no_origin_is_refused_after_the_session_checks() {
+    let app = TestApp::postgres().await;
+    let signed_up = app.sign_up("bearer@example.com").await;
+    let token = signed_up.headers()["set-auth-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let send = |authorization: Option<String>| {
+        let mut request = app
+            .http
+            .post(app.url("/api/auth/passkey/verify-registration"))
+            .json(&json!({"response": {}}));
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        request.send()
+    };
+    // No session: the session check answers first, as in Better Auth.
+    assert_error(
+        send(None).await.unwrap(),
+        401,
+        "UNAUTHORIZED",
+        "Unauthorized",
+    )
+    .await;
+    // A bearer session (no cookie, so no origin check) without an Origin header: the package's own refusal.
+    assert_error(
+        send(Some(format!("Bearer {token}"))).await.unwrap(),
+        400,
+        "FAILED_TO_VERIFY_REGISTRATION",
+        "Failed to verify registration",
+    )
+    .await;
+}

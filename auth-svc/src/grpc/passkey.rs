@@ -9,7 +9,7 @@ use super::{
     convert::{optional_text, session_pb, text, user_pb},
 };
 use crate::{
-    core::passkey::{Attachment, Passkeys},
+    core::passkey::{Attachment, Passkeys, Registration},
     error::AuthError,
     store::PasskeyRow,
 };
@@ -96,16 +96,16 @@ impl pb::passkey_service_server::PasskeyService for GrpcPasskeys {
         let message = request.into_inner();
         let answer = response(&message.response_json)?;
         let name = optional_text("body.name", message.name)?;
+        let registration = Registration {
+            ceremony: ceremony(&message.challenge),
+            response: &answer,
+            name,
+            create_session: message.create_session,
+            without_origin: message.without_origin,
+        };
         let registered = self
             .core
-            .register(
-                token.as_ref(),
-                ceremony(&message.challenge),
-                &answer,
-                name,
-                message.create_session,
-                client,
-            )
+            .register(token.as_ref(), registration, client)
             .await?;
         let (session, user) = match registered.opened {
             Some(opened) => (

@@ -39,6 +39,7 @@ async fn register(app: &TestApp, token: &str, authenticator: &mut Authenticator)
                 name: Some("Laptop".into()),
                 create_session: false,
                 challenge: ceremony.challenge,
+                without_origin: false,
             },
             token,
         ))

@@ -36,6 +36,17 @@ pub struct Ceremony {
     pub token: String,
 }
 
+/// What a registration brings: the ceremony's token, the authenticator's answer, the passkey's name, whether to open
+/// a session, and whether a browser's request named no origin (which the package refuses once the session is
+/// checked).
+pub struct Registration<'a> {
+    pub ceremony: Option<&'a str>,
+    pub response: &'a serde_json::Value,
+    pub name: Option<String>,
+    pub create_session: bool,
+    pub without_origin: bool,
+}
+
 /// A credential registered, and the session opened when one was asked for.
 pub struct Registered {
     pub passkey: PasskeyRow,
@@ -289,35 +300,38 @@ impl Passkeys {
         })
     }
 
-    /// Registers the credential an authenticator created for the ceremony `ceremony`; with `create_session`, also
+    /// Registers the credential an authenticator created for `registration`'s ceremony; with `create_session`, also
     /// opens a new session for the user.
     pub async fn register(
         &self,
         token: Option<&SessionToken>,
-        ceremony: Option<&str>,
-        response: &serde_json::Value,
-        name: Option<String>,
-        create_session: bool,
+        registration: Registration<'_>,
         client: ClientInfo,
     ) -> Result<Registered, AuthError> {
+        let Registration {
+            ceremony,
+            response,
+            name,
+            create_session,
+            without_origin,
+        } = registration;
         let current = self.fresh(token).await?;
+        if without_origin {
+            return Err(AuthError::RegistrationWithoutOrigin);
+        }
         let value = self.take(ceremony, REGISTRATION).await?;
         if value.user_data.id != current.user.id {
             return Err(AuthError::NotAllowedToRegisterPasskey);
         }
-        let existing = self.store.passkeys_of(&current.user.id).await?;
-        let exclude: Vec<String> = existing
-            .iter()
-            .map(|row| row.credential_id.clone())
-            .collect();
         let credential = self
             .rp
-            .register(response, &value.expected_challenge, &exclude)
+            .register(response, &value.expected_challenge)
             .map_err(|refusal| {
                 tracing::info!(%refusal, "passkey registration refused");
                 AuthError::FailedToVerifyRegistration
             })?;
-        // A credential id is one authenticator's key: never two rows for it, whoever holds the other.
+        // A credential id is one authenticator's key: never two rows for it, whoever holds the other (the caller's
+        // own passkeys, which the options excluded, among them).
         if self
             .store
             .find_passkey_by_credential(&credential.credential_id)

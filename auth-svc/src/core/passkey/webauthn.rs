@@ -99,6 +99,11 @@ struct ClientData {
     origin: String,
 }
 
+/// The response as one of the typed forms the checks read, without copying it.
+fn read<'a, T: Deserialize<'a>>(response: &'a serde_json::Value) -> Result<T, Refusal> {
+    T::deserialize(response).map_err(|error| Refusal::Malformed(error.to_string()))
+}
+
 fn decode_url(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()
 }
@@ -135,24 +140,21 @@ impl RelyingParty {
     }
 
     /// Checks a registration response (`navigator.credentials.create()`, as @simplewebauthn/browser sends it) made
-    /// for `challenge` (base64url), refusing the credentials in `exclude`. Attestation is not judged (Better Auth's
+    /// for `challenge` (base64url). Attestation is not judged (Better Auth's
     /// "none"), and user verification is not required to register, as in Better Auth.
     pub fn register(
         &self,
         response: &serde_json::Value,
         challenge: &str,
-        exclude: &[String],
     ) -> Result<NewCredential, Refusal> {
-        let envelope: Envelope = serde_json::from_value(response.clone())
-            .map_err(|error| Refusal::Malformed(error.to_string()))?;
-        let credential: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
-            .map_err(|error| Refusal::Malformed(error.to_string()))?;
+        let envelope: Envelope = read(response)?;
+        let credential: RegisterPublicKeyCredential = read(response)?;
         let verifier = self.verifier(&envelope)?;
         // The verifier's states are serialisable by design; Better Auth's ceremony row keeps only the challenge,
         // from which the state is rebuilt (so a ceremony Better Auth began can end here, and the other way round).
         let state: RegistrationState = serde_json::from_value(json!({
             "policy": "preferred",
-            "exclude_credentials": exclude,
+            "exclude_credentials": [],
             "challenge": challenge,
             "credential_algorithms": ["EDDSA", "ES256", "RS256"],
             "require_resident_key": false,
@@ -196,10 +198,8 @@ impl RelyingParty {
         challenge: &str,
         row: &PasskeyRow,
     ) -> Result<Asserted, Refusal> {
-        let envelope: Envelope = serde_json::from_value(response.clone())
-            .map_err(|error| Refusal::Malformed(error.to_string()))?;
-        let credential: PublicKeyCredential = serde_json::from_value(response.clone())
-            .map_err(|error| Refusal::Malformed(error.to_string()))?;
+        let envelope: Envelope = read(response)?;
+        let credential: PublicKeyCredential = read(response)?;
         let verifier = self.verifier(&envelope)?;
         let mut state: AuthenticationState = serde_json::from_value(json!({
             "credentials": [],
