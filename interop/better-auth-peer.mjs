@@ -1,12 +1,13 @@
 // Better Auth 1.7 itself, run in this process against a PostgreSQL database, as the deployment Warden takes over:
 // email and password, the bearer and jwt plugins and, when asked, the admin plugin, the two-factor plugin and social
-// sign-in through an OpenID Connect provider (the genericOAuth plugin) and passkeys (@better-auth/passkey), with Better
-// Auth's own migrations. Used by tests/takeover.test.mjs, tests/social-takeover.test.mjs, the two-factor tests and the
-// passkey tests.
+// sign-in through an OpenID Connect provider (the genericOAuth plugin), passkeys (@better-auth/passkey) and API keys
+// (@better-auth/api-key), with Better Auth's own migrations. Used by tests/takeover.test.mjs,
+// tests/social-takeover.test.mjs, the two-factor tests, the passkey tests and the api-key tests.
 
 import { appendFileSync } from "node:fs";
 import http from "node:http";
 
+import { apiKey as apiKeyPlugin } from "@better-auth/api-key";
 import { passkey as passkeyPlugin } from "@better-auth/passkey";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
@@ -25,9 +26,20 @@ import pg from "pg";
  * two-factor plugin with its defaults, whose one-time codes are mailed by appending
  * `{"type":"two-factor-otp","email":…,"otp":…}` as a JSON line to the file `outbox` (as the peer harness's
  * `BA_OUTBOX` does). `passkey`, when given, is the passkey plugin's options (e.g. `{ rpID: "localhost" }`: WebAuthn
- * takes no IP address as rp id). `trustedOrigins`, when given, are trusted besides `baseURL`'s origin.
+ * takes no IP address as rp id). `apiKey`, when given, is the api-key plugin's options (`{}` for its defaults).
+ * `trustedOrigins`, when given, are trusted besides `baseURL`'s origin.
  */
-export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social, twoFactor, passkey, trustedOrigins }) {
+export function betterAuthOptions({
+  pool,
+  secret,
+  baseURL,
+  withAdmin,
+  social,
+  twoFactor,
+  passkey,
+  apiKey,
+  trustedOrigins,
+}) {
   return {
     baseURL,
     basePath: "/api/auth",
@@ -46,6 +58,7 @@ export function betterAuthOptions({ pool, secret, baseURL, withAdmin, social, tw
       ...(social ? [socialPlugin(social)] : []),
       ...(twoFactor ? [twoFactorWithOutbox(twoFactor)] : []),
       ...(passkey ? [passkeyPlugin(passkey)] : []),
+      ...(apiKey ? [apiKeyPlugin(apiKey)] : []),
     ],
   };
 }
@@ -89,6 +102,7 @@ export async function startBetterAuth({
   social,
   twoFactor,
   passkey,
+  apiKey,
   trustedOrigins,
 }) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
@@ -109,6 +123,7 @@ export async function startBetterAuth({
       social,
       twoFactor,
       passkey,
+      apiKey,
       trustedOrigins,
     });
     const { runMigrations } = await getMigrations(options);

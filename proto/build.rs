@@ -3,6 +3,7 @@
 use std::{env, fs, path::PathBuf};
 
 const PROTOS: &[&str] = &[
+    "warden/auth/v1/api_key.proto",
     "warden/auth/v1/auth.proto",
     "warden/auth/v1/dev.proto",
     "warden/auth/v1/passkey.proto",

@@ -16,6 +16,7 @@ use warden_common::settings::{
     split_list,
 };
 
+use crate::core::api_key::ApiKeySettings;
 use crate::core::sessions::SessionLifetimes;
 use crate::core::social::settings::Social;
 use crate::mail::SmtpSettings;
@@ -50,6 +51,8 @@ pub struct Config {
     pub two_factor_issuer: String,
     /// `PASSKEY_RP_ID`, `PASSKEY_RP_NAME`, `PASSKEY_ORIGINS`.
     pub passkey: PasskeySettings,
+    /// `API_KEY_RATE_LIMIT`, `API_KEY_RATE_LIMIT_MAX`, `API_KEY_RATE_LIMIT_WINDOW`, `API_KEY_METADATA`.
+    pub api_key: ApiKeySettings,
     /// `SMTP_URL` with `MAIL_FROM`, parsed; unset keeps mail in the development outbox.
     pub smtp: Option<SmtpSettings>,
     /// Abuse limits: Better Auth's rate limits for direct callers (not trusted proxies) and the back-off after
@@ -97,6 +100,7 @@ impl Config {
             delete_user_verification: account.delete_user_verification,
             two_factor_issuer: account.two_factor_issuer,
             passkey: account.passkey,
+            api_key: account.api_key,
             smtp: account.smtp,
             rate_limit_enabled: true,
             throttle_base: Duration::from_secs(1),
@@ -215,6 +219,33 @@ pub struct AccountArgs {
     /// and TRUSTED_ORIGINS]. Never taken from the request.
     #[arg(long, env = "PASSKEY_ORIGINS")]
     pub passkey_origins: Option<String>,
+    /// Whether API keys are rate limited at all (the api-key plugin's `rateLimit.enabled`).
+    #[arg(
+        long,
+        env = "API_KEY_RATE_LIMIT",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub api_key_rate_limit: bool,
+    /// A new API key's rate limit: at most this many requests per API_KEY_RATE_LIMIT_WINDOW. Better Auth's default
+    /// is 10 a day: raise it for machines that call often.
+    #[arg(long, env = "API_KEY_RATE_LIMIT_MAX", default_value_t = 10)]
+    pub api_key_rate_limit_max: u32,
+    /// Seconds of a new API key's rate-limit window.
+    #[arg(long, env = "API_KEY_RATE_LIMIT_WINDOW", default_value_t = 86_400)]
+    pub api_key_rate_limit_window: u32,
+    /// Whether API keys may carry metadata (the api-key plugin's `enableMetadata`).
+    #[arg(
+        long,
+        env = "API_KEY_METADATA",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub api_key_metadata: bool,
     /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=starttls] or smtps://…; unset keeps
     /// mail in a development outbox (logged, readable at GET /api/dev/outbox from this machine).
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
@@ -242,6 +273,7 @@ pub struct Account {
     pub delete_user_verification: bool,
     pub two_factor_issuer: String,
     pub passkey: PasskeySettings,
+    pub api_key: ApiKeySettings,
     pub smtp: Option<SmtpSettings>,
     pub admin_user_ids: Vec<String>,
     pub cleanup_interval: Duration,
@@ -258,6 +290,7 @@ impl Default for Account {
             delete_user_verification: false,
             two_factor_issuer: crate::core::two_factor::DEFAULT_ISSUER.to_owned(),
             passkey: PasskeySettings::default(),
+            api_key: ApiKeySettings::default(),
             smtp: None,
             admin_user_ids: Vec::new(),
             cleanup_interval: crate::core::cleanup::DEFAULT_INTERVAL,
@@ -311,10 +344,28 @@ impl AccountArgs {
             self.passkey_rp_name,
             self.passkey_origins,
         )?;
+        let api_key = ApiKeySettings {
+            rate_limit_enabled: self.api_key_rate_limit,
+            rate_limit_max: i32::try_from(self.api_key_rate_limit_max).map_err(|_| {
+                SettingsError::new("API_KEY_RATE_LIMIT_MAX", "must be at most 2147483647")
+            })?,
+            rate_limit_window_ms: i32::try_from(u64::from(self.api_key_rate_limit_window) * 1000)
+                .ok()
+                .filter(|window| *window > 0)
+                .ok_or_else(|| {
+                    SettingsError::new(
+                        "API_KEY_RATE_LIMIT_WINDOW",
+                        "must be between 1 and 2147483 seconds (the package stores milliseconds in 32 bits)",
+                    )
+                })?,
+            metadata: self.api_key_metadata,
+            sessions: false,
+        };
         Ok(Account {
             session_cache_ttl,
             two_factor_issuer,
             passkey,
+            api_key,
             sessions,
             key_refresh: Duration::from_secs(self.key_refresh),
             require_email_verification: self.require_email_verification,
@@ -337,6 +388,7 @@ impl Account {
         config.delete_user_verification = self.delete_user_verification;
         config.two_factor_issuer = self.two_factor_issuer;
         config.passkey = self.passkey;
+        config.api_key = self.api_key;
         config.smtp = self.smtp;
         config.admin_user_ids = self.admin_user_ids;
         config.cleanup_interval = self.cleanup_interval;

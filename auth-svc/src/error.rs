@@ -159,6 +159,9 @@ pub enum AuthError {
     /// A required id sent empty (Better Auth's ownership check); Better Auth sends this one without a code.
     #[error("Missing required parameter: {0}")]
     MissingParameter(&'static str),
+    /// The api-key plugin's refusals.
+    #[error("{0}")]
+    ApiKey(#[from] ApiKeyError),
     /// A social sign-in's callback refused, as Better Auth redirects it (`?error=<code>`).
     #[error("{}", .0.code)]
     Callback(CallbackError),
@@ -231,6 +234,7 @@ impl AuthError {
             Self::PasskeyNotFound => Reason::PasskeyNotFound,
             Self::AuthenticationFailed | Self::SignatureRefused => Reason::AuthenticationFailed,
             Self::NotYourPasskey => Reason::Forbidden,
+            Self::ApiKey(refusal) => refusal.reason(),
             Self::NoFieldsToUpdate
             | Self::MissingParameter(_)
             | Self::Callback(_)
@@ -298,6 +302,7 @@ impl AuthError {
             Self::AuthenticationFailed => Code::InvalidArgument,
             Self::SignatureRefused => Code::Unauthenticated,
             Self::NotYourPasskey => Code::PermissionDenied,
+            Self::ApiKey(refusal) => refusal.code(),
             Self::MissingParameter(_) | Self::RegistrationWithoutOrigin => Code::InvalidArgument,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
@@ -419,6 +424,9 @@ impl From<AuthError> for Status {
         if let AuthError::Callback(refusal) = error {
             return refusal.into_status();
         }
+        if let AuthError::ApiKey(ApiKeyError::RateLimited { try_again_in_ms }) = error {
+            return key_rate_limited(try_again_in_ms);
+        }
         let code = error.code();
         let message = match &error {
             AuthError::Unavailable(cause) => {
@@ -441,6 +449,116 @@ pub fn rate_limited(retry_after: Duration) -> Status {
     let mut details = ErrorDetails::with_retry_info(Some(retry_after));
     details.set_error_info(Reason::RateLimited.as_str(), ERROR_DOMAIN, HashMap::new());
     Status::with_error_details(Code::ResourceExhausted, TOO_MANY_REQUESTS, details)
+}
+
+/// The api-key plugin's refusals, with its messages (`API_KEY_ERROR_CODES`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("metadata must be an object or undefined")]
+    InvalidMetadataType,
+    #[error("refillAmount is required when refillInterval is provided")]
+    RefillAmountAndIntervalRequired,
+    #[error("refillInterval is required when refillAmount is provided")]
+    RefillIntervalAndAmountRequired,
+    #[error("User is banned")]
+    UserBanned,
+    #[error("Unauthorized or invalid session")]
+    UnauthorizedSession,
+    #[error("API Key not found")]
+    KeyNotFound,
+    #[error("API Key is disabled")]
+    KeyDisabled,
+    #[error("API Key has expired")]
+    KeyExpired,
+    #[error("API Key has reached its usage limit")]
+    UsageExceeded,
+    #[error("The expiresIn is smaller than the predefined minimum value.")]
+    ExpiresInIsTooSmall,
+    #[error("The expiresIn is larger than the predefined maximum value.")]
+    ExpiresInIsTooLarge,
+    #[error("The prefix length is either too large or too small.")]
+    InvalidPrefixLength,
+    #[error("The name length is either too large or too small.")]
+    InvalidNameLength,
+    #[error("Metadata is disabled.")]
+    MetadataDisabled,
+    /// A key over its per-key rate limit; the package's `details.tryAgainIn`, in milliseconds.
+    #[error("Rate limit exceeded.")]
+    RateLimited { try_again_in_ms: i64 },
+    #[error("No values to update.")]
+    NoValuesToUpdate,
+    #[error("Invalid API key.")]
+    InvalidApiKey,
+    #[error(
+        "The property you're trying to set can only be set from the server auth instance only."
+    )]
+    ServerOnlyProperty,
+    /// A session opened by an administrator impersonating the user: it acts for them, it does not mint their keys.
+    #[error("An impersonation session cannot create API keys")]
+    Impersonating,
+    /// A server-only operation (verifying a key, deleting expired keys) asked by someone who is not an administrator.
+    #[error("Only an administrator may do this")]
+    AdminOnly,
+    /// A key used for more than its permissions allow.
+    #[error("The API key's permissions do not allow this.")]
+    InsufficientPermissions,
+}
+
+impl ApiKeyError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::InvalidMetadataType => Reason::InvalidMetadataType,
+            Self::RefillAmountAndIntervalRequired => Reason::RefillAmountAndIntervalRequired,
+            Self::RefillIntervalAndAmountRequired => Reason::RefillIntervalAndAmountRequired,
+            Self::UserBanned => Reason::UserBanned,
+            Self::UnauthorizedSession => Reason::UnauthorizedSession,
+            Self::KeyNotFound => Reason::KeyNotFound,
+            Self::KeyDisabled => Reason::KeyDisabled,
+            Self::KeyExpired => Reason::KeyExpired,
+            Self::UsageExceeded => Reason::UsageExceeded,
+            Self::ExpiresInIsTooSmall => Reason::ExpiresInIsTooSmall,
+            Self::ExpiresInIsTooLarge => Reason::ExpiresInIsTooLarge,
+            Self::InvalidPrefixLength => Reason::InvalidPrefixLength,
+            Self::InvalidNameLength => Reason::InvalidNameLength,
+            Self::MetadataDisabled => Reason::MetadataDisabled,
+            Self::RateLimited { .. } => Reason::RateLimited,
+            Self::NoValuesToUpdate => Reason::NoValuesToUpdate,
+            Self::InvalidApiKey => Reason::InvalidApiKey,
+            Self::ServerOnlyProperty => Reason::ServerOnlyProperty,
+            Self::Impersonating | Self::AdminOnly => Reason::Forbidden,
+            Self::InsufficientPermissions => Reason::InsufficientApiKeyPermissions,
+        }
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            Self::UnauthorizedSession
+            | Self::InvalidApiKey
+            | Self::KeyDisabled
+            | Self::KeyExpired => Code::Unauthenticated,
+            Self::KeyNotFound => Code::NotFound,
+            Self::UsageExceeded | Self::RateLimited { .. } => Code::ResourceExhausted,
+            Self::UserBanned
+            | Self::Impersonating
+            | Self::AdminOnly
+            | Self::InsufficientPermissions => Code::PermissionDenied,
+            _ => Code::InvalidArgument,
+        }
+    }
+}
+
+/// A key over its rate limit: RESOURCE_EXHAUSTED with `RetryInfo`, and an `ErrorInfo` reason `RATE_LIMITED` whose
+/// metadata `tryAgainIn` is the package's milliseconds.
+pub fn key_rate_limited(try_again_in_ms: i64) -> Status {
+    let wait = Duration::from_millis(u64::try_from(try_again_in_ms).unwrap_or(0));
+    let mut details = ErrorDetails::with_retry_info(Some(wait));
+    let metadata = HashMap::from([("tryAgainIn".to_owned(), try_again_in_ms.to_string())]);
+    details.set_error_info(Reason::RateLimited.as_str(), ERROR_DOMAIN, metadata);
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        ApiKeyError::RateLimited { try_again_in_ms }.to_string(),
+        details,
+    )
 }
 
 /// True when a database error is a unique-constraint violation.

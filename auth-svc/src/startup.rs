@@ -20,6 +20,7 @@ use crate::{
     core::{
         account::{Account, Emails},
         admin::Admin,
+        api_key::ApiKeys,
         auth::AuthCore,
         cleanup::Cleanup,
         jwt::Keys,
@@ -31,6 +32,7 @@ use crate::{
     grpc::{
         Caller,
         admin::{AdminServiceServer, GrpcAdmin},
+        api_key::{ApiKeyServiceServer, GrpcApiKeys},
         auth::{AuthServiceServer, GrpcAuth},
         dev::{DevServiceServer, GrpcDev},
         limits::Limits,
@@ -74,6 +76,7 @@ pub struct AuthServer {
     social: GrpcSocial,
     two_factor: Option<GrpcTwoFactor>,
     passkeys: Option<GrpcPasskeys>,
+    api_keys: Option<GrpcApiKeys>,
     limits: Limits,
     cors: CorsLayer,
     tls: Option<tonic::transport::ServerTlsConfig>,
@@ -202,6 +205,17 @@ impl AuthServer {
                 caller.clone(),
             )
         });
+        let api_keys = config.plugins.is_enabled(Plugin::ApiKey).then(|| {
+            GrpcApiKeys::new(
+                ApiKeys::new(
+                    store.clone(),
+                    sessions.clone(),
+                    config.api_key.clone(),
+                    config.admin_user_ids.clone(),
+                ),
+                caller.clone(),
+            )
+        });
         let auth = GrpcAuth::new(core, account, caller)
             .with_jwt_routes(config.plugins.is_enabled(Plugin::Jwt));
         let listener = TcpListener::bind(config.listen)
@@ -221,6 +235,7 @@ impl AuthServer {
             social,
             two_factor,
             passkeys,
+            api_keys,
             limits,
             cors: grpc::grpc_web_cors(TrustedOrigins::for_site(
                 &config.base_url,
@@ -273,6 +288,9 @@ impl AuthServer {
         }
         if let Some(passkeys) = self.passkeys {
             services = services.with(self.limits.wrap(PasskeyServiceServer::new(passkeys)));
+        }
+        if let Some(api_keys) = self.api_keys {
+            services = services.with(self.limits.wrap(ApiKeyServiceServer::new(api_keys)));
         }
         if let Some(dev) = self.dev {
             services = services.with(self.limits.wrap(DevServiceServer::new(dev)));

@@ -1,10 +1,17 @@
-//! Session tokens at rest: SHA-256, lower-case hex.
+//! Credentials at rest: session tokens as SHA-256 in lower-case hex, API keys as SHA-256 in base64url.
 
 use sha2::{Digest, Sha256};
 
 /// The stored form of a session token, also its cache key.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The stored form of an API key, as Better Auth's api-key plugin stores it: SHA-256, base64url without padding.
+/// Keys are looked up by this alone.
+pub fn hash_api_key(key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))
 }
 
 /// Whether `value` already looks like a stored hash (64 lower-case hex digits).
@@ -27,5 +34,14 @@ mod tests {
         );
         assert!(is_token_hash(&hash_token("anything")));
         assert!(!is_token_hash("g0tKYK8A0FJcgIMR7j1MsJBdx5hwEbnd"));
+    }
+
+    #[test]
+    fn api_keys_hash_as_the_package_hashes_them() {
+        // SHA-256("abc") in base64url without padding, as @better-auth/api-key's defaultKeyHasher writes it.
+        assert_eq!(
+            hash_api_key("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
     }
 }

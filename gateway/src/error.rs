@@ -80,6 +80,11 @@ pub enum Route {
     PasskeyList,
     PasskeyDelete,
     PasskeyUpdate,
+    ApiKeyCreate,
+    ApiKeyGet,
+    ApiKeyUpdate,
+    ApiKeyDelete,
+    ApiKeyList,
 }
 
 impl Route {
@@ -245,6 +250,8 @@ pub fn http_status(route: Route, code: Code, reason: Option<Reason>) -> StatusCo
             StatusCode::UNAUTHORIZED
         }
         (_, Some(R::ChallengeNotFound | R::AuthenticationFailed)) => StatusCode::BAD_REQUEST,
+        // Better Auth's api-key plugin: a banned owner and every session refusal are 401.
+        (_, Some(R::UserBanned | R::UnauthorizedSession)) => StatusCode::UNAUTHORIZED,
         (_, Some(R::TaskNotFound)) => StatusCode::NOT_FOUND,
         (_, Some(R::EtagMismatch)) => StatusCode::PRECONDITION_FAILED,
         (_, Some(R::InvalidPageToken | R::ValidationError)) => StatusCode::BAD_REQUEST,

@@ -23,7 +23,7 @@ use crate::routes::account::{
     delete_user_callback, deletion, password, profile, verification, verify_password,
 };
 use crate::routes::{
-    self, admin, dev, error_page, jwt, not_found, ok, passkey, provider_tokens, providers,
+    self, admin, api_key, dev, error_page, jwt, not_found, ok, passkey, provider_tokens, providers,
     sessions, social, transcoded, two_factor, ui,
 };
 use crate::transcode::hooks::OLDER_CLIENTS;
@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .merge(served(plugins, Plugin::Admin, admin_routes()))
         .merge(served(plugins, Plugin::TwoFactor, two_factor_routes()))
         .merge(served(plugins, Plugin::Passkey, passkey_routes()))
+        .merge(served(plugins, Plugin::ApiKey, api_key_routes()))
         // The task API, transcoded from TaskService's `google.api.http` annotations (no handler per route):
         //   GET|POST /api/v1/tasks, GET|PATCH|DELETE /api/v1/tasks/{id}
         .merge(transcoded::routes(&state.transcoder))
@@ -222,6 +223,15 @@ fn two_factor_routes() -> Router<AppState> {
             "/api/auth/two-factor/generate-backup-codes",
             post(two_factor::generate_backup_codes),
         )
+}
+
+fn api_key_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/api-key/create", post(api_key::create))
+        .route("/api/auth/api-key/get", get(api_key::get))
+        .route("/api/auth/api-key/update", post(api_key::update))
+        .route("/api/auth/api-key/delete", post(api_key::delete))
+        .route("/api/auth/api-key/list", get(api_key::list))
 }
 
 fn passkey_routes() -> Router<AppState> {

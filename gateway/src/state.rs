@@ -10,6 +10,7 @@ use warden_common::in_process::{InProcessPort, Transport};
 use warden_common::metrics::Metrics;
 use warden_common::settings::Plugins;
 use warden_proto::auth::v1::admin_service_client::AdminServiceClient;
+use warden_proto::auth::v1::api_key_service_client::ApiKeyServiceClient;
 use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 use warden_proto::auth::v1::dev_service_client::DevServiceClient;
 use warden_proto::auth::v1::passkey_service_client::PasskeyServiceClient;
@@ -53,6 +54,8 @@ pub struct Shared {
     pub two_factor: TwoFactorServiceClient<Transport>,
     /// auth-svc's PasskeyService, on the same channel.
     pub passkeys: PasskeyServiceClient<Transport>,
+    /// auth-svc's ApiKeyService, on the same channel.
+    pub api_keys: ApiKeyServiceClient<Transport>,
     /// The `/api/v1/*` routes, served from TaskService's annotations.
     pub transcoder: Arc<Transcoder>,
     /// grpc.health.v1 on auth-svc's and task-svc's channels, for `/readyz`.
@@ -129,6 +132,7 @@ impl Shared {
             social: SocialServiceClient::new(auth.clone()),
             two_factor: TwoFactorServiceClient::new(auth.clone()),
             passkeys: PasskeyServiceClient::new(auth.clone()),
+            api_keys: ApiKeyServiceClient::new(auth.clone()),
             dev: DevServiceClient::new(auth),
             openapi: crate::openapi::Document::new(config.plugins, &transcoder),
             transcoder,

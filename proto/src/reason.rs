@@ -127,6 +127,32 @@ reasons! {
     PasskeyNotFound = "PASSKEY_NOT_FOUND",
     AuthenticationFailed = "AUTHENTICATION_FAILED",
 
+    // Better Auth's api-key plugin (`@better-auth/api-key`).
+    InvalidMetadataType = "INVALID_METADATA_TYPE",
+    RefillAmountAndIntervalRequired = "REFILL_AMOUNT_AND_INTERVAL_REQUIRED",
+    RefillIntervalAndAmountRequired = "REFILL_INTERVAL_AND_AMOUNT_REQUIRED",
+    UserBanned = "USER_BANNED",
+    /// No session, or a server-only owner that is not the caller.
+    UnauthorizedSession = "UNAUTHORIZED_SESSION",
+    KeyNotFound = "KEY_NOT_FOUND",
+    KeyDisabled = "KEY_DISABLED",
+    KeyExpired = "KEY_EXPIRED",
+    /// A key whose `remaining` uses are spent.
+    UsageExceeded = "USAGE_EXCEEDED",
+    ExpiresInIsTooSmall = "EXPIRES_IN_IS_TOO_SMALL",
+    ExpiresInIsTooLarge = "EXPIRES_IN_IS_TOO_LARGE",
+    InvalidPrefixLength = "INVALID_PREFIX_LENGTH",
+    InvalidNameLength = "INVALID_NAME_LENGTH",
+    MetadataDisabled = "METADATA_DISABLED",
+    NoValuesToUpdate = "NO_VALUES_TO_UPDATE",
+    KeyDisabledExpiration = "KEY_DISABLED_EXPIRATION",
+    InvalidApiKey = "INVALID_API_KEY",
+    /// Permissions, remaining uses, refills or rate limits set over HTTP.
+    ServerOnlyProperty = "SERVER_ONLY_PROPERTY",
+    NameRequired = "NAME_REQUIRED",
+    /// A key used beyond its permissions (Warden's own: the package has no such check outside `verifyApiKey`).
+    InsufficientApiKeyPermissions = "INSUFFICIENT_API_KEY_PERMISSIONS",
+
     // Better Auth's admin plugin.
     YouAreNotAllowedToListUsers = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
     YouAreNotAllowedToCreateUsers = "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",

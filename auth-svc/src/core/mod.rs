@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod api_key;
 pub mod auth;
 pub mod cleanup;
 pub mod jwt;

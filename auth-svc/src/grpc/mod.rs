@@ -1,4 +1,4 @@
-//! The gRPC edge: one file per service ([`auth`], [`admin`], [`dev`], [`social`], [`two_factor`], [`passkey`]), each a thin implementation of the generated
+//! The gRPC edge: one file per service ([`auth`], [`admin`], [`dev`], [`social`], [`two_factor`], [`passkey`], [`api_key`]), each a thin implementation of the generated
 //! trait that reads the caller ([`Caller`]), turns the message into domain types ([`convert`]), calls the core and
 //! turns its answer back into messages. [`limits`] is the tower layer in front of them that applies Better Auth's
 //! rate limits to direct callers.
@@ -7,6 +7,7 @@
 //! core sees the request, so the core's functions take only values that are already valid.
 
 pub mod admin;
+pub mod api_key;
 pub mod auth;
 pub mod convert;
 pub mod dev;

@@ -191,3 +191,44 @@ pub mod passkey {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod apikey {
+    use sea_orm::entity::prelude::*;
+
+    /// The api-key plugin's row: one key, stored hashed, as `@better-auth/api-key` stores it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "apikey", rename_all = "camelCase")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub config_id: String,
+        pub name: Option<String>,
+        pub start: Option<String>,
+        pub reference_id: String,
+        pub prefix: Option<String>,
+        /// base64url (no padding) of the key's SHA-256.
+        pub key: String,
+        pub refill_interval: Option<i32>,
+        pub refill_amount: Option<i32>,
+        pub last_refill_at: Option<DateTimeUtc>,
+        pub enabled: Option<bool>,
+        pub rate_limit_enabled: Option<bool>,
+        pub rate_limit_time_window: Option<i32>,
+        pub rate_limit_max: Option<i32>,
+        pub request_count: Option<i32>,
+        pub remaining: Option<i32>,
+        pub last_request: Option<DateTimeUtc>,
+        pub expires_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        /// JSON: `{"resource": ["action", …]}`.
+        pub permissions: Option<String>,
+        /// JSON, as the package's `transform.input` writes it.
+        pub metadata: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod api_key;
 mod entity;
 mod expired;
 mod keys;
@@ -17,6 +18,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use account::Verification;
 pub use admin::{AdminNewUser, Ban};
+pub use api_key::{ApiKeyChanges, ApiKeyColumn, ApiKeyRow};
 pub use keys::KeyRow;
 pub use passkey::PasskeyRow;
 pub use sessions::SessionRow;

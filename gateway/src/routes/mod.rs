@@ -1,6 +1,6 @@
 //! Handlers, by Better Auth area: [`sessions`] (sign-up, sign-in, the session and the caller's sessions),
 //! [`account`] (profile, password, email, verification, deletion), [`social`] (sign-in with other providers, linked
-//! accounts), [`jwt`], [`admin`], [`two_factor`] and [`passkey`] (those plugins), and
+//! accounts), [`jwt`], [`admin`], [`two_factor`], [`passkey`] and [`api_key`] (those plugins), and
 //! Warden's own [`ui`], [`dev`] outbox, [`providers`] list and [`openapi`] document, and [`transcoded`], the one handler of every route
 //! served from an RPC's annotation. [`crate::router`]
 //! says which path reaches which.
@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod api_key;
 pub mod dev;
 pub mod error_page;
 pub mod jwt;

@@ -1,0 +1,662 @@
+//! Better Auth's api-key plugin (`@better-auth/api-key`): keys for machines, owned by a user (`referenceId`), shown
+//! once and stored as their SHA-256, with an expiry, a switch, a number of uses with refills, a per-key rate limit and
+//! permissions. The rules and refusals are the package's, in its order; [`ApiKeys::verify`] is its server-only
+//! `verifyApiKey`, and counts each use with the same guarded updates, so that concurrent uses can never pass a limit.
+
+mod permissions;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::Order;
+use std::sync::Arc;
+use warden_common::token::hash_api_key;
+
+pub use permissions::Permissions;
+
+use crate::{
+    core::{
+        admin::is_admin,
+        sessions::{Resolved, Sessions},
+    },
+    domain::{SessionToken, generate_id, now, random_string_from},
+    error::{ApiKeyError, AuthError},
+    store::{ApiKeyChanges, ApiKeyColumn, ApiKeyRow, Store},
+};
+
+/// The configuration id of every key Warden makes (the package's default configuration).
+pub const DEFAULT_CONFIG_ID: &str = "default";
+/// How many random letters a key has after its prefix.
+const KEY_LENGTH: usize = 64;
+/// How many of a key's first characters are kept to tell it apart.
+const START_LENGTH: usize = 6;
+const KEY_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/// The package's bounds on names and prefixes, in characters.
+const NAME_LENGTH: std::ops::RangeInclusive<usize> = 1..=32;
+const PREFIX_LENGTH: std::ops::RangeInclusive<usize> = 1..=32;
+/// The package's bounds on `expiresIn`, in days.
+const MIN_EXPIRES_IN_DAYS: f64 = 1.0;
+const MAX_EXPIRES_IN_DAYS: f64 = 365.0;
+
+/// The plugin's options (API_KEY_*), the package's defaults unless set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeySettings {
+    /// Whether keys are rate limited at all (`rateLimit.enabled`).
+    pub rate_limit_enabled: bool,
+    /// A new key's limit: `rate_limit_max` requests per `rate_limit_window_ms` (10 a day).
+    pub rate_limit_max: i32,
+    pub rate_limit_window_ms: i32,
+    /// Whether keys may carry metadata (`enableMetadata`, off).
+    pub metadata: bool,
+    /// Whether `x-api-key` stands for a session on Better Auth's routes (`enableSessionForAPIKeys`, off).
+    pub sessions: bool,
+}
+
+impl Default for ApiKeySettings {
+    fn default() -> Self {
+        Self {
+            rate_limit_enabled: true,
+            rate_limit_max: 10,
+            rate_limit_window_ms: 86_400_000,
+            metadata: false,
+            sessions: false,
+        }
+    }
+}
+
+/// A new key's properties, as the create request gives them.
+#[derive(Clone, Debug, Default)]
+pub struct NewApiKey {
+    pub name: Option<String>,
+    /// Seconds.
+    pub expires_in: Option<i64>,
+    pub prefix: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    pub user_id: Option<String>,
+    pub server_only: ServerOnly,
+    /// Asked over HTTP: the server-only properties are refused whoever asks.
+    pub from_http: bool,
+}
+
+/// The properties only the server may set (the package's `SERVER_ONLY_PROPERTY`).
+#[derive(Clone, Debug, Default)]
+pub struct ServerOnly {
+    pub remaining: Option<i32>,
+    pub refill_amount: Option<i32>,
+    pub refill_interval: Option<i32>,
+    pub rate_limit_time_window: Option<i32>,
+    pub rate_limit_max: Option<i32>,
+    pub rate_limit_enabled: Option<bool>,
+    /// `Some(None)`: clear them (update only).
+    pub permissions: Option<Option<Permissions>>,
+}
+
+impl ServerOnly {
+    fn is_empty(&self) -> bool {
+        self.remaining.is_none()
+            && self.refill_amount.is_none()
+            && self.refill_interval.is_none()
+            && self.rate_limit_time_window.is_none()
+            && self.rate_limit_max.is_none()
+            && self.rate_limit_enabled.is_none()
+            && self.permissions.is_none()
+    }
+}
+
+/// What an update asks for.
+#[derive(Clone, Debug, Default)]
+pub struct ApiKeyUpdate {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    /// `Some(None)`: never expire.
+    pub expires_in: Option<Option<i64>>,
+    pub metadata: Option<serde_json::Value>,
+    pub user_id: Option<String>,
+    pub server_only: ServerOnly,
+    pub from_http: bool,
+}
+
+/// How a list is sorted and paged.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    pub sort_by: Option<String>,
+    pub descending: bool,
+}
+
+/// A key just made: its row and the key itself, shown this once.
+pub struct Created {
+    pub row: ApiKeyRow,
+    pub key: String,
+}
+
+#[derive(Clone)]
+pub struct ApiKeys {
+    store: Store,
+    sessions: Sessions,
+    settings: Arc<ApiKeySettings>,
+    admin_user_ids: Arc<[String]>,
+}
+
+impl ApiKeys {
+    pub fn new(
+        store: Store,
+        sessions: Sessions,
+        settings: ApiKeySettings,
+        admin_user_ids: Vec<String>,
+    ) -> Self {
+        Self {
+            store,
+            sessions,
+            settings: Arc::new(settings),
+            admin_user_ids: admin_user_ids.into(),
+        }
+    }
+
+    pub fn settings(&self) -> &ApiKeySettings {
+        &self.settings
+    }
+
+    /// The caller's session, or the package's 401 `UNAUTHORIZED_SESSION`.
+    async fn caller(&self, token: Option<&SessionToken>) -> Result<Resolved, AuthError> {
+        match self.sessions.signed_in(token).await {
+            Err(AuthError::Unauthorized) => Err(ApiKeyError::UnauthorizedSession.into()),
+            other => other,
+        }
+    }
+
+    fn is_admin(&self, caller: &Resolved) -> bool {
+        is_admin(&caller.user, &self.admin_user_ids)
+    }
+
+    /// Whose key a request names: the caller's, or (an administrator's request) `user_id`'s.
+    async fn owner(
+        &self,
+        caller: &Resolved,
+        user_id: Option<&str>,
+        from_http: bool,
+    ) -> Result<String, AuthError> {
+        match user_id {
+            None => Ok(caller.user.id.clone()),
+            Some(id) if id == caller.user.id => Ok(id.to_owned()),
+            Some(id) if !from_http && self.is_admin(caller) => {
+                self.store
+                    .find_user_by_id(id)
+                    .await?
+                    .ok_or(AuthError::UserNotFound)?;
+                Ok(id.to_owned())
+            }
+            Some(_) => Err(ApiKeyError::UnauthorizedSession.into()),
+        }
+    }
+
+    /// The server-only properties are the server's: refused over HTTP, and over gRPC unless an administrator asks.
+    fn allow_server_only(
+        &self,
+        server_only: &ServerOnly,
+        from_http: bool,
+        caller: Option<&Resolved>,
+    ) -> Result<(), AuthError> {
+        let trusted = !from_http && caller.is_some_and(|caller| self.is_admin(caller));
+        if server_only.is_empty() || trusted {
+            Ok(())
+        } else {
+            Err(ApiKeyError::ServerOnlyProperty.into())
+        }
+    }
+
+    pub async fn create(
+        &self,
+        token: Option<&SessionToken>,
+        new: NewApiKey,
+    ) -> Result<Created, AuthError> {
+        let caller = match self.sessions.signed_in(token).await {
+            Ok(caller) => Some(caller),
+            Err(AuthError::Unauthorized) => None,
+            Err(other) => return Err(other),
+        };
+        self.allow_server_only(&new.server_only, new.from_http, caller.as_ref())?;
+        if new.from_http && new.user_id.is_some() {
+            return Err(ApiKeyError::UnauthorizedSession.into());
+        }
+        let caller = caller.ok_or(ApiKeyError::UnauthorizedSession)?;
+        if caller.session.impersonated_by.is_some() {
+            return Err(ApiKeyError::Impersonating.into());
+        }
+        let owner = self
+            .owner(&caller, new.user_id.as_deref(), new.from_http)
+            .await?;
+        let metadata = self.metadata(new.metadata.as_ref())?;
+        let server = &new.server_only;
+        check_refill(server.refill_amount, server.refill_interval)?;
+        if let Some(seconds) = new.expires_in.filter(|seconds| *seconds != 0) {
+            check_expires_in(seconds)?;
+        }
+        if let Some(prefix) = new.prefix.as_deref().filter(|prefix| !prefix.is_empty()) {
+            check_length(prefix, PREFIX_LENGTH, ApiKeyError::InvalidPrefixLength)?;
+        }
+        if let Some(name) = new.name.as_deref().filter(|name| !name.is_empty()) {
+            check_length(name, NAME_LENGTH, ApiKeyError::InvalidNameLength)?;
+        }
+        self.cleanup_expired().await;
+
+        let prefix = new.prefix.filter(|prefix| !prefix.is_empty());
+        let key = format!(
+            "{}{}",
+            prefix.as_deref().unwrap_or_default(),
+            random_string_from(KEY_LENGTH, KEY_ALPHABET)
+        );
+        let at = now();
+        let settings = &self.settings;
+        let row = ApiKeyRow {
+            id: generate_id(),
+            config_id: DEFAULT_CONFIG_ID.to_owned(),
+            name: new.name,
+            start: Some(key.chars().take(START_LENGTH).collect()),
+            reference_id: owner,
+            prefix,
+            key: hash_api_key(&key),
+            refill_interval: server.refill_interval,
+            refill_amount: server.refill_amount,
+            last_refill_at: None,
+            enabled: Some(true),
+            rate_limit_enabled: Some(
+                server
+                    .rate_limit_enabled
+                    .unwrap_or(settings.rate_limit_enabled),
+            ),
+            rate_limit_time_window: Some(
+                server
+                    .rate_limit_time_window
+                    .unwrap_or(settings.rate_limit_window_ms),
+            ),
+            rate_limit_max: Some(server.rate_limit_max.unwrap_or(settings.rate_limit_max)),
+            request_count: Some(0),
+            remaining: server.remaining.or(server.refill_amount),
+            last_request: None,
+            expires_at: new
+                .expires_in
+                .filter(|seconds| *seconds != 0)
+                .map(|seconds| at + TimeDelta::seconds(seconds)),
+            created_at: at,
+            updated_at: at,
+            permissions: server.permissions.clone().flatten().map(|p| p.to_json()),
+            // The package's field transform writes JSON text, `null` included.
+            metadata: Some(metadata.map_or_else(|| "null".to_owned(), |value| value.to_string())),
+        };
+        self.store.insert_api_key(&row).await?;
+        Ok(Created { row, key })
+    }
+
+    /// Metadata as the package takes it: refused when turned off, an object otherwise.
+    fn metadata<'a>(
+        &self,
+        metadata: Option<&'a serde_json::Value>,
+    ) -> Result<Option<&'a serde_json::Value>, AuthError> {
+        let Some(value) = metadata.filter(|value| truthy(value)) else {
+            return Ok(None);
+        };
+        if !self.settings.metadata {
+            return Err(ApiKeyError::MetadataDisabled.into());
+        }
+        if !value.is_object() && !value.is_array() {
+            return Err(ApiKeyError::InvalidMetadataType.into());
+        }
+        Ok(Some(value))
+    }
+
+    /// One of the caller's keys; another user's reads as not found.
+    async fn own_key(&self, caller: &Resolved, id: &str) -> Result<ApiKeyRow, AuthError> {
+        let row = self
+            .store
+            .find_api_key(id)
+            .await?
+            .filter(|row| is_default_config(&row.config_id))
+            .ok_or(ApiKeyError::KeyNotFound)?;
+        if row.reference_id != caller.user.id {
+            return Err(ApiKeyError::KeyNotFound.into());
+        }
+        Ok(row)
+    }
+
+    pub async fn get(
+        &self,
+        token: Option<&SessionToken>,
+        id: &str,
+    ) -> Result<ApiKeyRow, AuthError> {
+        let caller = self.sessions.signed_in(token).await?;
+        let row = self.own_key(&caller, id).await?;
+        self.cleanup_expired().await;
+        Ok(row)
+    }
+
+    pub async fn list(
+        &self,
+        token: Option<&SessionToken>,
+        query: ListQuery,
+    ) -> Result<(Vec<ApiKeyRow>, usize), AuthError> {
+        let caller = self.sessions.signed_in(token).await?;
+        let sort = match query.sort_by.as_deref() {
+            None => None,
+            Some(field) => Some((
+                // The package answers an unknown field with a bare 500; Warden says what is wrong.
+                sort_column(field).ok_or_else(|| {
+                    AuthError::Validation(format!(
+                        "[query.sortBy] Invalid input: {field:?} is not a field of an API key"
+                    ))
+                })?,
+                if query.descending {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                },
+            )),
+        };
+        let rows: Vec<ApiKeyRow> = self
+            .store
+            .api_keys_of(&caller.user.id, sort)
+            .await?
+            .into_iter()
+            .filter(|row| is_default_config(&row.config_id))
+            .collect();
+        let total = rows.len();
+        let page = rows
+            .into_iter()
+            .skip(query.offset.unwrap_or(0))
+            .take(query.limit.unwrap_or(usize::MAX))
+            .collect();
+        self.cleanup_expired().await;
+        Ok((page, total))
+    }
+
+    pub async fn update(
+        &self,
+        token: Option<&SessionToken>,
+        id: &str,
+        update: ApiKeyUpdate,
+    ) -> Result<ApiKeyRow, AuthError> {
+        let caller = self.caller(token).await?;
+        if update
+            .user_id
+            .as_deref()
+            .is_some_and(|user_id| user_id != caller.user.id)
+            && (update.from_http || !self.is_admin(&caller))
+        {
+            return Err(ApiKeyError::UnauthorizedSession.into());
+        }
+        self.allow_server_only(&update.server_only, update.from_http, Some(&caller))?;
+        let row = self
+            .store
+            .find_api_key(id)
+            .await?
+            .filter(|row| is_default_config(&row.config_id))
+            .ok_or(ApiKeyError::KeyNotFound)?;
+        let owner = update.user_id.as_deref().unwrap_or(&caller.user.id);
+        if row.reference_id != owner {
+            return Err(ApiKeyError::KeyNotFound.into());
+        }
+
+        let mut changes = ApiKeyChanges::default();
+        if let Some(name) = update.name {
+            check_length(&name, NAME_LENGTH, ApiKeyError::InvalidNameLength)?;
+            changes.name = Some(name);
+        }
+        changes.enabled = update.enabled;
+        if let Some(expires_in) = update.expires_in {
+            if let Some(seconds) = expires_in {
+                check_expires_in(seconds)?;
+            }
+            changes.expires_at = Some(
+                expires_in
+                    .filter(|seconds| *seconds != 0)
+                    .map(|seconds| now() + TimeDelta::seconds(seconds)),
+            );
+        }
+        if let Some(metadata) = update.metadata.as_ref().filter(|_| self.settings.metadata) {
+            if !metadata.is_object() && !metadata.is_array() {
+                return Err(ApiKeyError::InvalidMetadataType.into());
+            }
+            changes.metadata = Some(metadata.to_string());
+        }
+        let server = update.server_only;
+        changes.remaining = server.remaining;
+        if server.refill_amount.is_some() || server.refill_interval.is_some() {
+            check_refill(server.refill_amount, server.refill_interval)?;
+            changes.refill = server.refill_amount.zip(server.refill_interval);
+        }
+        changes.rate_limit_enabled = server.rate_limit_enabled;
+        changes.rate_limit_time_window = server.rate_limit_time_window;
+        changes.rate_limit_max = server.rate_limit_max;
+        changes.permissions = server
+            .permissions
+            .map(|permissions| permissions.map(|p| p.to_json()));
+        if changes.is_empty() {
+            return Err(ApiKeyError::NoValuesToUpdate.into());
+        }
+        let updated = self
+            .store
+            .update_api_key(&row.id, &changes)
+            .await?
+            .ok_or(ApiKeyError::KeyNotFound)?;
+        self.cleanup_expired().await;
+        Ok(updated)
+    }
+
+    pub async fn delete(&self, token: Option<&SessionToken>, id: &str) -> Result<(), AuthError> {
+        let caller = self.sessions.signed_in(token).await?;
+        if caller.user.banned == Some(true) {
+            return Err(ApiKeyError::UserBanned.into());
+        }
+        let row = self.own_key(&caller, id).await?;
+        self.store.delete_api_key(&row.id).await?;
+        self.cleanup_expired().await;
+        Ok(())
+    }
+
+    /// The package's `verifyApiKey`: whether `key` is a live key with at least `required`'s permissions, counting
+    /// this use against its uses and its rate limit. The answer is the key after this use.
+    pub async fn verify(
+        &self,
+        key: &str,
+        required: Option<&Permissions>,
+    ) -> Result<ApiKeyRow, AuthError> {
+        let row = self
+            .store
+            .find_api_key_by_hash(&hash_api_key(key))
+            .await?
+            .ok_or(ApiKeyError::InvalidApiKey)?;
+        if row.enabled == Some(false) {
+            return Err(ApiKeyError::KeyDisabled.into());
+        }
+        let at = now();
+        if row.expires_at.is_some_and(|expires| expires < at) {
+            self.store.delete_api_key(&row.id).await?;
+            return Err(ApiKeyError::KeyExpired.into());
+        }
+        if let Some(required) = required {
+            let granted = row
+                .permissions
+                .as_deref()
+                .and_then(Permissions::from_json)
+                .ok_or(ApiKeyError::KeyNotFound)?;
+            if !granted.allows(required) {
+                return Err(ApiKeyError::KeyNotFound.into());
+            }
+        }
+        if row.remaining == Some(0) && row.refill_amount.is_none() {
+            self.store.delete_api_key(&row.id).await?;
+            return Err(ApiKeyError::UsageExceeded.into());
+        }
+        if row.remaining.is_some() {
+            self.take_use(&row, at).await?;
+        }
+        self.count_request(&row, at).await?;
+        self.store.touch_api_key(&row.id, None, at).await?;
+        self.store
+            .find_api_key(&row.id)
+            .await?
+            .ok_or_else(|| ApiKeyError::InvalidApiKey.into())
+    }
+
+    /// Takes one of the key's uses, refilling them first when a refill is due; exactly one concurrent use wins a
+    /// refill, and a use is never taken below zero.
+    async fn take_use(&self, row: &ApiKeyRow, at: DateTime<Utc>) -> Result<(), AuthError> {
+        if let (Some(interval), Some(amount)) = (row.refill_interval, row.refill_amount)
+            && interval != 0
+            && amount != 0
+        {
+            let last = row.last_refill_at.unwrap_or(row.created_at);
+            if (at - last).num_milliseconds() > i64::from(interval)
+                && self
+                    .store
+                    .refill_api_key(&row.id, row.last_refill_at, amount, at)
+                    .await?
+            {
+                return Ok(());
+            }
+        }
+        if self.store.take_api_key_use(&row.id).await? {
+            Ok(())
+        } else {
+            Err(ApiKeyError::UsageExceeded.into())
+        }
+    }
+
+    /// Counts the request in the key's rate-limit window, as the package decides: a key over its limit is refused
+    /// with the milliseconds until its window ends.
+    async fn count_request(&self, row: &ApiKeyRow, at: DateTime<Utc>) -> Result<(), AuthError> {
+        let mut row = row.clone();
+        loop {
+            if !self.settings.rate_limit_enabled || row.rate_limit_enabled == Some(false) {
+                self.store.touch_api_key(&row.id, Some(at), at).await?;
+                return Ok(());
+            }
+            let (Some(window), Some(max)) = (row.rate_limit_time_window, row.rate_limit_max) else {
+                return Ok(());
+            };
+            let window_start = at - TimeDelta::milliseconds(i64::from(window));
+            let counted = match row.last_request {
+                None => self.store.start_api_key_window(&row.id, None, at).await?,
+                Some(last) if (at - last).num_milliseconds() > i64::from(window) => {
+                    self.store
+                        .start_api_key_window(&row.id, Some(window_start), at)
+                        .await?
+                }
+                Some(last) if row.request_count.unwrap_or(0) >= max => {
+                    let elapsed = (at - last).num_milliseconds();
+                    return Err(ApiKeyError::RateLimited {
+                        try_again_in_ms: (i64::from(window) - elapsed).max(0),
+                    }
+                    .into());
+                }
+                Some(_) => {
+                    self.store
+                        .count_api_key_request(&row.id, window_start, max, at)
+                        .await?
+                }
+            };
+            if counted {
+                return Ok(());
+            }
+            // Another use moved the window or the count first: decide again on the row as it is now.
+            row = self
+                .store
+                .find_api_key(&row.id)
+                .await?
+                .ok_or(ApiKeyError::InvalidApiKey)?;
+        }
+    }
+
+    /// Deletes every expired key; how many went.
+    pub async fn delete_expired(&self) -> Result<usize, AuthError> {
+        Ok(self.store.delete_expired_api_keys(now()).await?.len())
+    }
+
+    /// The package deletes expired keys as a side effect of its routes; Warden's background job does it too, so a
+    /// failure here is only logged.
+    async fn cleanup_expired(&self) {
+        if let Err(error) = self.store.delete_expired_api_keys(now()).await {
+            tracing::warn!(%error, "deleting expired api keys failed");
+        }
+    }
+
+    /// Whether the caller may set the server-only properties over gRPC (an administrator).
+    pub async fn caller_is_admin(&self, token: Option<&SessionToken>) -> Result<bool, AuthError> {
+        let caller = self.sessions.signed_in(token).await?;
+        Ok(self.is_admin(&caller))
+    }
+}
+
+fn truthy(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Null => false,
+        serde_json::Value::Bool(flag) => *flag,
+        serde_json::Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
+        serde_json::Value::String(text) => !text.is_empty(),
+        _ => true,
+    }
+}
+
+fn is_default_config(config_id: &str) -> bool {
+    config_id.is_empty() || config_id == DEFAULT_CONFIG_ID
+}
+
+fn check_refill(amount: Option<i32>, interval: Option<i32>) -> Result<(), AuthError> {
+    let set = |value: Option<i32>| value.is_some_and(|value| value != 0);
+    match (set(amount), set(interval)) {
+        (true, false) => Err(ApiKeyError::RefillAmountAndIntervalRequired.into()),
+        (false, true) => Err(ApiKeyError::RefillIntervalAndAmountRequired.into()),
+        _ => Ok(()),
+    }
+}
+
+fn check_expires_in(seconds: i64) -> Result<(), AuthError> {
+    let days = seconds as f64 / 86_400.0;
+    if days < MIN_EXPIRES_IN_DAYS {
+        Err(ApiKeyError::ExpiresInIsTooSmall.into())
+    } else if days > MAX_EXPIRES_IN_DAYS {
+        Err(ApiKeyError::ExpiresInIsTooLarge.into())
+    } else {
+        Ok(())
+    }
+}
+
+fn check_length(
+    text: &str,
+    bounds: std::ops::RangeInclusive<usize>,
+    refusal: ApiKeyError,
+) -> Result<(), AuthError> {
+    // The package counts UTF-16 code units (`string.length`).
+    if bounds.contains(&text.encode_utf16().count()) {
+        Ok(())
+    } else {
+        Err(refusal.into())
+    }
+}
+
+/// The column a list may be sorted by, named as the package's fields are.
+fn sort_column(field: &str) -> Option<ApiKeyColumn> {
+    Some(match field {
+        "id" => ApiKeyColumn::Id,
+        "configId" => ApiKeyColumn::ConfigId,
+        "name" => ApiKeyColumn::Name,
+        "start" => ApiKeyColumn::Start,
+        "referenceId" => ApiKeyColumn::ReferenceId,
+        "prefix" => ApiKeyColumn::Prefix,
+        "refillInterval" => ApiKeyColumn::RefillInterval,
+        "refillAmount" => ApiKeyColumn::RefillAmount,
+        "lastRefillAt" => ApiKeyColumn::LastRefillAt,
+        "enabled" => ApiKeyColumn::Enabled,
+        "rateLimitEnabled" => ApiKeyColumn::RateLimitEnabled,
+        "rateLimitTimeWindow" => ApiKeyColumn::RateLimitTimeWindow,
+        "rateLimitMax" => ApiKeyColumn::RateLimitMax,
+        "requestCount" => ApiKeyColumn::RequestCount,
+        "remaining" => ApiKeyColumn::Remaining,
+        "lastRequest" => ApiKeyColumn::LastRequest,
+        "expiresAt" => ApiKeyColumn::ExpiresAt,
+        "createdAt" => ApiKeyColumn::CreatedAt,
+        "updatedAt" => ApiKeyColumn::UpdatedAt,
+        "permissions" => ApiKeyColumn::Permissions,
+        "metadata" => ApiKeyColumn::Metadata,
+        _ => return None,
+    })
+}
