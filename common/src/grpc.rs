@@ -61,6 +61,7 @@ pub fn grpc_web_cors(origins: TrustedOrigins) -> CorsLayer {
         .allow_headers([
             header("content-type"),
             header("authorization"),
+            header("x-api-key"),
             header("x-grpc-web"),
             header("x-user-agent"),
             header("grpc-timeout"),

@@ -14,6 +14,16 @@ pub fn hash_api_key(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))
 }
 
+/// Whether a bearer credential is shaped like an API key rather than a session token: no `.` (a signed session token
+/// has one, a JWT two), nothing but letters, digits, `_` and `-`, and at least 64 characters (a key is 64 random
+/// letters after its prefix; a session token 32 characters).
+pub fn is_api_key_shaped(value: &str) -> bool {
+    value.len() >= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Whether `value` already looks like a stored hash (64 lower-case hex digits).
 pub fn is_token_hash(value: &str) -> bool {
     value.len() == 64
@@ -34,6 +44,16 @@ mod tests {
         );
         assert!(is_token_hash(&hash_token("anything")));
         assert!(!is_token_hash("g0tKYK8A0FJcgIMR7j1MsJBdx5hwEbnd"));
+    }
+
+    #[test]
+    fn keys_and_session_tokens_are_told_apart_by_shape() {
+        let key = format!("wd_{}", "a".repeat(64));
+        assert!(is_api_key_shaped(&key));
+        assert!(is_api_key_shaped(&"Z".repeat(64)));
+        assert!(!is_api_key_shaped("g0tKYK8A0FJcgIMR7j1MsJBdx5hwEbnd"));
+        assert!(!is_api_key_shaped(&format!("{}.sig", "a".repeat(64))));
+        assert!(!is_api_key_shaped(&"a".repeat(63)));
     }
 
     #[test]

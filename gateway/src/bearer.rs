@@ -33,6 +33,24 @@ pub fn bearer_jwt(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && jws).then_some(credential)
 }
 
+/// An API key: the `x-api-key` header, else a bearer credential shaped like a key (see
+/// [`warden_common::token::is_api_key_shaped`]), unverified.
+pub fn bearer_api_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(key) = headers
+        .get("x-api-key")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+    {
+        return Some(key);
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, credential) = value.split_once(char::is_whitespace)?;
+    let credential = credential.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && warden_common::token::is_api_key_shaped(credential))
+        .then_some(credential)
+}
+
 fn parse_credential(credential: &str, secret: &AuthSecret) -> Option<String> {
     if credential.is_empty() {
         return None;

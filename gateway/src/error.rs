@@ -348,6 +348,42 @@ pub fn too_many_requests(retry_after_secs: u64) -> Response {
     response
 }
 
+/// The API-key limit an upstream refusal names: `USAGE_EXCEEDED`, or `RATE_LIMITED` with the key's `tryAgainIn`.
+fn key_limit(status: &tonic::Status) -> Option<(String, Option<i64>)> {
+    let info = status.get_details_error_info()?;
+    let try_again_in = info
+        .metadata
+        .get("tryAgainIn")
+        .and_then(|ms| ms.parse::<i64>().ok());
+    let keyed = info.reason == Reason::UsageExceeded.as_str()
+        || (info.reason == Reason::RateLimited.as_str() && try_again_in.is_some());
+    keyed.then_some((info.reason, try_again_in))
+}
+
+/// 429 for a key over its limits, as the package words it (`details.tryAgainIn` in milliseconds), with Better Auth's
+/// `X-Retry-After` in seconds when there is a time to wait.
+fn key_limited(status: &tonic::Status) -> Response {
+    let Some((reason, try_again_in)) = key_limit(status) else {
+        return too_many_requests(1);
+    };
+    let body = match try_again_in {
+        Some(ms) => json!({
+            "message": status.message(),
+            "code": reason,
+            "details": { "tryAgainIn": ms },
+        }),
+        None => json!({ "message": status.message(), "code": reason }),
+    };
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    if let Some(ms) = try_again_in {
+        let seconds = u64::try_from(ms).unwrap_or(0).div_ceil(1000).max(1);
+        response
+            .headers_mut()
+            .insert(X_RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
 /// A bare status, as Better Auth's `APIError.fromStatus`: an empty body, still typed `application/json`.
 fn bare(status: StatusCode) -> Response {
     (
@@ -372,6 +408,12 @@ impl IntoResponse for ApiError {
                     code: Some(reason.as_str().to_owned()),
                 },
             ),
+            // An API key's own limits: the package's code and message, and for a rate limit its `details`.
+            Self::Upstream { status, .. }
+                if status.code() == Code::ResourceExhausted && key_limit(&status).is_some() =>
+            {
+                return key_limited(&status);
+            }
             // A rate limit or back-off in auth-svc reads as the gateway's own 429.
             Self::Upstream { status, .. } if status.code() == Code::ResourceExhausted => {
                 let retry = status

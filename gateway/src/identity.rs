@@ -1,7 +1,8 @@
 //! Who is calling, for the task routes: the session credential (cookie or bearer) is checked by auth-svc's
 //! `GetSession` on every request, and task-svc is then called with the JWT that call returns. A caller that sends a
 //! JWT itself (`Authorization: Bearer <jwt>`, from `/api/auth/token` or `set-auth-jwt`) is passed on with it as it is.
-//! The gateway never tells task-svc a user id; task-svc verifies the JWT itself, either way.
+//! An API key (`x-api-key`, or a bearer shaped like one) is passed on as `x-api-key` for task-svc to have verified.
+//! The gateway never tells task-svc a user id; task-svc verifies the credential itself, either way.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,11 +18,17 @@ use crate::state::AppState;
 /// credential.
 pub struct Caller {
     /// Confirmed by auth-svc for a session; for a JWT, the `sub` it claims, good only for refusing another user's
-    /// path early (task-svc acts on its own verified reading of the JWT).
-    user_id: String,
-    jwt: String,
+    /// path early (task-svc acts on its own verified reading of the JWT); none for an API key.
+    user_id: Option<String>,
+    credential: Credential,
     /// The session cookie again when the lookup extended the session, as Better Auth does on any session route.
     pub cookies: SetCookies,
+}
+
+/// What task-svc is called with.
+enum Credential {
+    Jwt(String),
+    ApiKey(String),
 }
 
 impl Caller {
@@ -32,6 +39,13 @@ impl Caller {
         current: &CurrentSession,
         client: &ClientInfo,
     ) -> Result<Self, ApiError> {
+        if let Some(key) = current.api_key() {
+            return Ok(Self {
+                user_id: None,
+                credential: Credential::ApiKey(key.to_owned()),
+                cookies: SetCookies::none(),
+            });
+        }
         if let Some(jwt) = current.jwt() {
             return Self::bearing(jwt);
         }
@@ -63,8 +77,8 @@ impl Caller {
             SetCookies::none()
         };
         Ok(Self {
-            user_id: user.id,
-            jwt: response.jwt,
+            user_id: Some(user.id),
+            credential: Credential::Jwt(response.jwt),
             cookies,
         })
     }
@@ -82,20 +96,18 @@ impl Caller {
             .and_then(|json| serde_json::from_slice::<Claims>(&json).ok())
             .ok_or_else(ApiError::unauthorized)?;
         Ok(Self {
-            user_id: claims.sub,
-            jwt: jwt.to_owned(),
+            user_id: Some(claims.sub),
+            credential: Credential::Jwt(jwt.to_owned()),
             cookies: SetCookies::none(),
         })
     }
 
-    pub fn user_id(&self) -> &str {
-        &self.user_id
-    }
-
-    /// The older clients' `/api/{user_id}/…` paths name the user; any other user than the caller is 403.
+    /// The older clients' `/api/{user_id}/…` paths name the user; any other user than the caller is 403. Those paths
+    /// take sessions and JWTs: an API key, whose owner the gateway does not know, is 401 there.
     pub fn check_path_user(&self, path_user: Option<&str>) -> Result<(), ApiError> {
-        match path_user {
-            Some(user) if user != self.user_id => Err(ApiError::forbidden()),
+        match (path_user, self.user_id.as_deref()) {
+            (Some(_), None) => Err(ApiError::unauthorized()),
+            (Some(user), Some(caller)) if user != caller => Err(ApiError::forbidden()),
             _ => Ok(()),
         }
     }
@@ -104,8 +116,17 @@ impl Caller {
     pub fn request<T>(&self, client: &ClientInfo, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         let metadata = request.metadata_mut();
-        if let Ok(value) = MetadataValue::try_from(format!("Bearer {}", self.jwt)) {
-            metadata.insert("authorization", value);
+        match &self.credential {
+            Credential::Jwt(jwt) => {
+                if let Ok(value) = MetadataValue::try_from(format!("Bearer {jwt}")) {
+                    metadata.insert("authorization", value);
+                }
+            }
+            Credential::ApiKey(key) => {
+                if let Ok(value) = MetadataValue::try_from(key.as_str()) {
+                    metadata.insert("x-api-key", value);
+                }
+            }
         }
         if let Some(id) = client
             .request_id
@@ -124,8 +145,8 @@ mod tests {
 
     fn caller() -> Caller {
         Caller {
-            user_id: "u1".into(),
-            jwt: "h.p.s".into(),
+            user_id: Some("u1".into()),
+            credential: Credential::Jwt("h.p.s".into()),
             cookies: SetCookies::none(),
         }
     }
@@ -149,7 +170,9 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"u9","email":"a@example.com"}"#);
         let jwt = format!("eyJhbGciOiJFZERTQSJ9.{payload}.c2ln");
         let caller = Caller::bearing(&jwt).unwrap();
-        assert_eq!(caller.user_id(), "u9");
+        assert_eq!(caller.user_id.as_deref(), Some("u9"));
+        assert!(caller.check_path_user(Some("u9")).is_ok());
+        assert!(caller.check_path_user(Some("u8")).is_err());
         let request = caller.request(&ClientInfo::default(), ());
         assert_eq!(
             request.metadata().get("authorization").unwrap(),
@@ -161,6 +184,20 @@ mod tests {
         );
         assert!(Caller::bearing(&no_subject).is_err());
         assert!(Caller::bearing("h.not-json.s").is_err());
+    }
+
+    #[test]
+    fn an_api_key_is_passed_on_as_x_api_key_and_names_no_user_for_the_path_check() {
+        let caller = Caller {
+            user_id: None,
+            credential: Credential::ApiKey("wd_key".into()),
+            cookies: SetCookies::none(),
+        };
+        let request = caller.request(&ClientInfo::default(), ());
+        assert_eq!(request.metadata().get("x-api-key").unwrap(), "wd_key");
+        assert!(request.metadata().get("authorization").is_none());
+        assert!(caller.check_path_user(None).is_ok());
+        assert!(caller.check_path_user(Some("u1")).is_err());
     }
 
     #[test]

@@ -321,6 +321,7 @@ fn cors(origins: std::sync::Arc<OriginPolicy>) -> CorsLayer {
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             header::IF_MATCH,
+            HeaderName::from_static("x-api-key"),
         ])
         .allow_methods([
             Method::GET,

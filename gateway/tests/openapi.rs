@@ -19,11 +19,12 @@ use warden_common::settings::{Plugins, UpstreamUrl};
 const ROUTER: &str = include_str!("../src/router.rs");
 
 /// The functions of `router.rs` that list a plugin's routes, and the plugin's id.
-const PLUGIN_ROUTE_FUNCTIONS: [(&str, &str); 4] = [
+const PLUGIN_ROUTE_FUNCTIONS: [(&str, &str); 5] = [
     ("jwt_routes", "jwt"),
     ("admin_routes", "admin"),
     ("two_factor_routes", "two-factor"),
     ("passkey_routes", "passkey"),
+    ("api_key_routes", "api-key"),
 ];
 
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];

@@ -19,6 +19,12 @@ pub enum TaskError {
     EtagMismatch,
     #[error("Unauthorized")]
     Unauthorized,
+    /// An API key whose permissions do not cover the call.
+    #[error("The API key's permissions do not allow this.")]
+    PermissionDenied,
+    /// auth-svc refused the caller's API key (disabled, expired, used up, over its rate limit): its status, passed on.
+    #[error("{}", .0.message())]
+    Refused(tonic::Status),
     #[error("dependency unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -34,7 +40,8 @@ impl TaskError {
             Self::NotFound => Reason::TaskNotFound,
             Self::EtagMismatch => Reason::EtagMismatch,
             Self::Unauthorized => Reason::Unauthorized,
-            Self::Unavailable(_) | Self::Internal(_) => return None,
+            Self::PermissionDenied => Reason::InsufficientApiKeyPermissions,
+            Self::Refused(_) | Self::Unavailable(_) | Self::Internal(_) => return None,
         })
     }
 
@@ -44,6 +51,8 @@ impl TaskError {
             Self::NotFound => Code::NotFound,
             Self::EtagMismatch => Code::FailedPrecondition,
             Self::Unauthorized => Code::Unauthenticated,
+            Self::PermissionDenied => Code::PermissionDenied,
+            Self::Refused(status) => status.code(),
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
@@ -62,6 +71,9 @@ impl From<sea_orm::DbErr> for TaskError {
 
 impl From<TaskError> for Status {
     fn from(error: TaskError) -> Self {
+        if let TaskError::Refused(status) = error {
+            return status;
+        }
         let code = error.code();
         let message = match &error {
             TaskError::Unavailable(cause) => {

@@ -37,6 +37,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::CreateTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
         let user = caller(&request)?;
+        user.require("create")?;
         let input = convert::create_task(request.into_inner().task.unwrap_or_default())?;
         let created = self.core.create(&user, input).await?;
         Ok(Response::new(task_pb(created)))
@@ -47,6 +48,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
         let user = caller(&request)?;
+        user.require("read")?;
         let id = convert::task_id(&request.get_ref().id)?;
         let task = self.core.get(&user, &id).await?;
         Ok(Response::new(task_pb(task)))
@@ -57,6 +59,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::ListTasksRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
         let user = caller(&request)?;
+        user.require("read")?;
         let input = convert::list_tasks(request.into_inner(), &user)?;
         let page = self.core.list(&user, input).await?;
         Ok(Response::new(pb::ListTasksResponse {
@@ -70,6 +73,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::UpdateTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
         let user = caller(&request)?;
+        user.require("update")?;
         let input = convert::update_task(request.into_inner())?;
         let updated = self.core.update(&user, input).await?;
         Ok(Response::new(task_pb(updated)))
@@ -80,6 +84,7 @@ impl pb::task_service_server::TaskService for GrpcTasks {
         request: Request<pb::DeleteTaskRequest>,
     ) -> Result<Response<()>, Status> {
         let user = caller(&request)?;
+        user.require("delete")?;
         let body = request.into_inner();
         let id = convert::task_id(&body.id)?;
         let etag = convert::etag(body.etag)?;

@@ -34,6 +34,12 @@ impl TaskProbe {
             self.auth.session_lookups(),
         );
         out.counter(
+            "warden_task_api_key_lookups_total",
+            "API keys task-svc resolved through auth-svc's AuthenticateApiKey.",
+            &[],
+            self.auth.key_lookups(),
+        );
+        out.counter(
             "warden_task_jwt_signature_checks_total",
             "JWT signatures task-svc checked (a JWT that verified is remembered until it expires).",
             &[],

@@ -12,7 +12,6 @@ use tower_http::cors::CorsLayer;
 use warden_common::grpc;
 use warden_common::metrics::{AdminPort, Metrics};
 use warden_common::settings::TrustedOrigins;
-use warden_proto::auth::v1::auth_service_client::AuthServiceClient;
 
 use crate::{
     auth::{AuthLayer, AuthMetrics, Authenticator},
@@ -56,7 +55,7 @@ impl TaskServer {
                 .timeout(Duration::from_secs(10))
                 .connect_lazy();
         let authenticator = Authenticator::new(
-            AuthServiceClient::new(channel),
+            channel,
             config.base_url.as_str(),
             config.jwks_refetch_interval,
         );

@@ -6,6 +6,7 @@ mod helpers;
 
 mod account;
 mod admin;
+mod api_keys;
 mod auth_flow;
 mod cookies;
 mod errors;

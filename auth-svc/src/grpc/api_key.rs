@@ -6,7 +6,7 @@ use warden_proto::{auth::v1 as pb, time::timestamp};
 
 use super::{
     Caller,
-    convert::{optional_text, text},
+    convert::{optional_text, text, user_pb},
 };
 use crate::{
     core::api_key::{ApiKeyUpdate, ApiKeys, ListQuery, NewApiKey, Permissions, ServerOnly},
@@ -236,6 +236,27 @@ impl pb::api_key_service_server::ApiKeyService for GrpcApiKeys {
             Err(other) => return Err(other.into()),
         };
         Ok(Response::new(answer))
+    }
+
+    async fn authenticate_api_key(
+        &self,
+        request: Request<pb::AuthenticateApiKeyRequest>,
+    ) -> Result<Response<pb::AuthenticatedApiKey>, Status> {
+        let key = self
+            .caller
+            .api_key(&request)
+            .ok_or(ApiKeyError::InvalidApiKey)
+            .map_err(AuthError::from)?;
+        let (row, owner) = self.core.authenticate(&key).await?;
+        Ok(Response::new(pb::AuthenticatedApiKey {
+            user: Some(user_pb(owner)),
+            key_id: row.id,
+            permissions: row
+                .permissions
+                .as_deref()
+                .and_then(Permissions::from_json)
+                .map(permissions_pb),
+        }))
     }
 
     async fn delete_expired_api_keys(

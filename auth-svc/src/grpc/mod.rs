@@ -49,6 +49,20 @@ impl Caller {
         bearer(&self.secret, request.metadata())
     }
 
+    /// The API key the call carries: `x-api-key`, else a bearer shaped like a key. Never a session token.
+    pub fn api_key<T>(&self, request: &Request<T>) -> Option<String> {
+        let metadata = request.metadata();
+        if let Some(key) = text(metadata, "x-api-key").filter(|key| !key.trim().is_empty()) {
+            return Some(key.trim().to_owned());
+        }
+        let value = text(metadata, "authorization")?;
+        let (scheme, presented) = value.trim().split_once(' ')?;
+        let presented = presented.trim();
+        (scheme.eq_ignore_ascii_case("bearer")
+            && warden_common::token::is_api_key_shaped(presented))
+        .then(|| presented.to_owned())
+    }
+
     /// The caller's address and agent; forwarded values are believed only from trusted proxies.
     pub fn client<T>(&self, request: &Request<T>) -> ClientInfo {
         let peer = request.remote_addr().map(|addr| addr.ip());

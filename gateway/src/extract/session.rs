@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use http::HeaderMap;
 use http::request::Parts;
 
-use crate::bearer::{bearer_jwt, bearer_token};
+use crate::bearer::{bearer_api_key, bearer_jwt, bearer_token};
 use crate::cookies::read_signed_cookie;
 use crate::state::AppState;
 
@@ -19,6 +19,7 @@ pub struct CurrentSession {
     token: Option<String>,
     dont_remember: bool,
     jwt: Option<String>,
+    api_key: Option<String>,
 }
 
 impl std::fmt::Debug for CurrentSession {
@@ -27,6 +28,7 @@ impl std::fmt::Debug for CurrentSession {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("dont_remember", &self.dont_remember)
             .field("jwt", &self.jwt.as_ref().map(|_| "[redacted]"))
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -42,6 +44,7 @@ impl CurrentSession {
             token,
             dont_remember,
             jwt: bearer_jwt(headers).map(str::to_owned),
+            api_key: bearer_api_key(headers).map(str::to_owned),
         }
     }
 
@@ -61,6 +64,12 @@ impl CurrentSession {
     /// A bearer credential shaped like a JWT, unverified: only the task routes take it, and task-svc verifies it.
     pub fn jwt(&self) -> Option<&str> {
         self.jwt.as_deref()
+    }
+
+    /// An API key (`x-api-key`, or a bearer shaped like one), unverified: only the task routes take it, and task-svc
+    /// has auth-svc verify it. On Better Auth's routes it stands for no session, as in the package.
+    pub fn api_key(&self) -> Option<&str> {
+        self.api_key.as_deref()
     }
 
     /// Whether a valid `dont_remember` cookie marks this session as not to be extended.

@@ -19,6 +19,9 @@ pub const SESSION_COOKIE_SCHEME: &str = "sessionCookie";
 /// `Authorization: Bearer`: a session token (Better Auth's bearer plugin), or a JWT on the task routes.
 pub const BEARER_SCHEME: &str = "bearerAuth";
 
+/// `x-api-key`: an API key (the api-key plugin), on the task routes.
+pub const API_KEY_SCHEME: &str = "apiKeyHeader";
+
 /// The error body every route answers with: Better Auth's `{message, code}`.
 pub const ERROR_SCHEMA: &str = "Error";
 
@@ -72,7 +75,13 @@ pub fn build(plugins: Plugins, transcoder: &Transcoder) -> Value {
                 BEARER_SCHEME: {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A session token (from `set-auth-token`), or on /api/v1 a JWT from /api/auth/token.",
+                    "description": "A session token (from `set-auth-token`), or on /api/v1 a JWT from /api/auth/token or an API key.",
+                },
+                API_KEY_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-api-key",
+                    "description": "An API key from /api/auth/api-key/create, on /api/v1 (with `api-key` in PLUGINS). Acts as its owner with at most its permissions (`task`: `read`, `create`, `update`, `delete`).",
                 },
             },
         },

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
-use super::{BEARER_SCHEME, ERROR_SCHEMA, SESSION_COOKIE_SCHEME};
+use super::{API_KEY_SCHEME, BEARER_SCHEME, ERROR_SCHEMA, SESSION_COOKIE_SCHEME};
 use crate::transcode::binding::{BodyRule, Segment};
 use crate::transcode::fields::{Catalog, WellKnown};
 use crate::transcode::hooks::{self, OLDER_CLIENTS};
@@ -147,7 +147,10 @@ impl Schemas<'_> {
             "tags": [method.parent_service().name()],
             "summary": summary,
             "description": description,
-            "security": [{SESSION_COOKIE_SCHEME: []}, {BEARER_SCHEME: []}],
+            "security": match alias {
+                None => json!([{SESSION_COOKIE_SCHEME: []}, {BEARER_SCHEME: []}, {API_KEY_SCHEME: []}]),
+                Some(_) => json!([{SESSION_COOKIE_SCHEME: []}, {BEARER_SCHEME: []}]),
+            },
             "parameters": parameters,
             "responses": self.responses(op),
         });

@@ -117,6 +117,7 @@ impl JwtVerifier {
             email: claims.email,
             name: claims.name,
             role: claims.role,
+            permissions: None,
         };
         Ok((user, claims.exp))
     }

@@ -12,7 +12,10 @@ use tonic::{Code, Request, Status, transport::Channel};
 use tonic_types::StatusExt;
 use warden_common::AuthSecret;
 use warden_proto::{
-    auth::v1::{self as auth_pb, auth_service_client::AuthServiceClient},
+    auth::v1::{
+        self as auth_pb, api_key_service_client::ApiKeyServiceClient,
+        auth_service_client::AuthServiceClient,
+    },
     task::v1::{self as pb, task_service_client::TaskServiceClient},
 };
 use warden_testkit::TestDb;
@@ -37,6 +40,8 @@ pub struct TestApp {
     /// task-svc's admin port serving `/metrics`, when the test set `task.metrics_listen`.
     pub metrics_addr: Option<SocketAddr>,
     pub auth: AuthServiceClient<Channel>,
+    /// auth-svc's ApiKeyService.
+    pub api_keys: ApiKeyServiceClient<Channel>,
     pub tasks: TaskServiceClient<Channel>,
     pub metrics: Arc<AuthMetrics>,
     pub db: DatabaseConnection,
@@ -130,6 +135,7 @@ impl TestApp {
             task_addr,
             metrics_addr,
             auth: AuthServiceClient::new(channel(auth_addr).await),
+            api_keys: ApiKeyServiceClient::new(channel(auth_addr).await),
             tasks: TaskServiceClient::new(channel(task_addr).await),
             metrics,
             db,

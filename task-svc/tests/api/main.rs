@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod api_keys;
 mod credentials;
 mod crud;
 mod healthcheck;

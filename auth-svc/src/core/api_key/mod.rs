@@ -17,7 +17,7 @@ use crate::{
         admin::is_admin,
         sessions::{Resolved, Sessions},
     },
-    domain::{SessionToken, generate_id, now, random_string_from},
+    domain::{SessionToken, UserRecord, generate_id, now, random_string_from},
     error::{ApiKeyError, AuthError},
     store::{ApiKeyChanges, ApiKeyColumn, ApiKeyRow, Store},
 };
@@ -164,8 +164,14 @@ impl ApiKeys {
         }
     }
 
-    fn is_admin(&self, caller: &Resolved) -> bool {
-        is_admin(&caller.user, &self.admin_user_ids)
+    /// Whether the caller is an administrator, read from the user row afresh: a cached session must not keep a
+    /// withdrawn role alive (the admin plugin's rule).
+    async fn is_admin(&self, caller: &Resolved) -> Result<bool, AuthError> {
+        Ok(self
+            .store
+            .find_user_by_id(&caller.user.id)
+            .await?
+            .is_some_and(|user| is_admin(&user, &self.admin_user_ids)))
     }
 
     /// Whose key a request names: the caller's, or (an administrator's request) `user_id`'s.
@@ -178,7 +184,7 @@ impl ApiKeys {
         match user_id {
             None => Ok(caller.user.id.clone()),
             Some(id) if id == caller.user.id => Ok(id.to_owned()),
-            Some(id) if !from_http && self.is_admin(caller) => {
+            Some(id) if !from_http && self.is_admin(caller).await? => {
                 self.store
                     .find_user_by_id(id)
                     .await?
@@ -190,17 +196,18 @@ impl ApiKeys {
     }
 
     /// The server-only properties are the server's: refused over HTTP, and over gRPC unless an administrator asks.
-    fn allow_server_only(
+    async fn allow_server_only(
         &self,
         server_only: &ServerOnly,
         from_http: bool,
         caller: Option<&Resolved>,
     ) -> Result<(), AuthError> {
-        let trusted = !from_http && caller.is_some_and(|caller| self.is_admin(caller));
-        if server_only.is_empty() || trusted {
-            Ok(())
-        } else {
-            Err(ApiKeyError::ServerOnlyProperty.into())
+        if server_only.is_empty() {
+            return Ok(());
+        }
+        match caller {
+            Some(caller) if !from_http && self.is_admin(caller).await? => Ok(()),
+            _ => Err(ApiKeyError::ServerOnlyProperty.into()),
         }
     }
 
@@ -214,7 +221,8 @@ impl ApiKeys {
             Err(AuthError::Unauthorized) => None,
             Err(other) => return Err(other),
         };
-        self.allow_server_only(&new.server_only, new.from_http, caller.as_ref())?;
+        self.allow_server_only(&new.server_only, new.from_http, caller.as_ref())
+            .await?;
         if new.from_http && new.user_id.is_some() {
             return Err(ApiKeyError::UnauthorizedSession.into());
         }
@@ -375,15 +383,15 @@ impl ApiKeys {
         update: ApiKeyUpdate,
     ) -> Result<ApiKeyRow, AuthError> {
         let caller = self.caller(token).await?;
-        if update
+        let other_owner = update
             .user_id
             .as_deref()
-            .is_some_and(|user_id| user_id != caller.user.id)
-            && (update.from_http || !self.is_admin(&caller))
-        {
+            .is_some_and(|user_id| user_id != caller.user.id);
+        if other_owner && (update.from_http || !self.is_admin(&caller).await?) {
             return Err(ApiKeyError::UnauthorizedSession.into());
         }
-        self.allow_server_only(&update.server_only, update.from_http, Some(&caller))?;
+        self.allow_server_only(&update.server_only, update.from_http, Some(&caller))
+            .await?;
         let row = self
             .store
             .find_api_key(id)
@@ -566,6 +574,21 @@ impl ApiKeys {
         }
     }
 
+    /// Whose key `key` is, for a service the key is presented to: the key's checks and one use counted, as
+    /// [`Self::verify`], then its owner, who must still exist and not be banned.
+    pub async fn authenticate(&self, key: &str) -> Result<(ApiKeyRow, UserRecord), AuthError> {
+        let row = self.verify(key, None).await?;
+        let owner = self
+            .store
+            .find_user_by_id(&row.reference_id)
+            .await?
+            .ok_or(ApiKeyError::InvalidApiKey)?;
+        if owner.is_banned(now()) {
+            return Err(AuthError::BannedUser);
+        }
+        Ok((row, owner))
+    }
+
     /// Deletes every expired key; how many went.
     pub async fn delete_expired(&self) -> Result<usize, AuthError> {
         Ok(self.store.delete_expired_api_keys(now()).await?.len())
@@ -582,7 +605,7 @@ impl ApiKeys {
     /// Whether the caller may set the server-only properties over gRPC (an administrator).
     pub async fn caller_is_admin(&self, token: Option<&SessionToken>) -> Result<bool, AuthError> {
         let caller = self.sessions.signed_in(token).await?;
-        Ok(self.is_admin(&caller))
+        self.is_admin(&caller).await
     }
 }
 
