@@ -232,6 +232,15 @@ fn api_key_routes() -> Router<AppState> {
         .route("/api/auth/api-key/update", post(api_key::update))
         .route("/api/auth/api-key/delete", post(api_key::delete))
         .route("/api/auth/api-key/list", get(api_key::list))
+        .route(
+            "/api/warden/admin/create-api-key",
+            post(api_key::admin_create),
+        )
+        .route("/api/warden/admin/list-api-keys", get(api_key::admin_list))
+        .route(
+            "/api/warden/admin/delete-api-key",
+            post(api_key::admin_delete),
+        )
 }
 
 fn passkey_routes() -> Router<AppState> {

@@ -106,3 +106,146 @@ on_both! {
         assert!(wait > 86_000_000 && wait <= 86_400_000, "{wait}");
     }
 }
+
+/// A service account made by the administrator `admin` (no password: it signs in with keys only); its id.
+async fn service_account(app: &TestApp, admin: &str, email: &str) -> String {
+    let created = app
+        .post(
+            "/api/auth/admin/create-user",
+            json!({ "email": email, "name": "Nightly exporter", "role": "service" }),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(created.status(), 200);
+    let body: Value = created.json().await.unwrap();
+    body["user"]["id"].as_str().unwrap().to_owned()
+}
+
+on_both! {
+    async fn an_administrator_runs_a_service_account_on_keys_alone(app: TestApp) {
+        let admin = crate::admin::admin_cookie(&app, "ops@example.com").await;
+        let service = service_account(&app, &admin, "exporter@example.com").await;
+
+        // A read-only key with a limit of its own, issued by the administrator.
+        let issued = app
+            .post(
+                "/api/warden/admin/create-api-key",
+                json!({
+                    "userId": service,
+                    "name": "exporter",
+                    "permissions": { "task": ["read"] },
+                    "rateLimitMax": 1000,
+                    "rateLimitTimeWindow": 60_000,
+                }),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(issued.status(), 200);
+        let issued: Value = issued.json().await.unwrap();
+        assert_eq!(issued["referenceId"], service.as_str());
+        assert_eq!(issued["permissions"], json!({ "task": ["read"] }));
+        assert_eq!(issued["rateLimitMax"], 1000);
+        let key = issued["key"].as_str().unwrap().to_owned();
+
+        let listed = with_key(&app, Method::GET, "/api/v1/tasks", &key).send().await.unwrap();
+        assert_eq!(listed.status(), 200);
+        let created = with_key(&app, Method::POST, "/api/v1/tasks", &key)
+            .json(&json!({"title": "not mine to make"}))
+            .send()
+            .await
+            .unwrap();
+        assert_error(
+            created,
+            403,
+            "INSUFFICIENT_API_KEY_PERMISSIONS",
+            "The API key's permissions do not allow this.",
+        )
+        .await;
+
+        // The account itself signs in nowhere: no password, no reset mail.
+        let signed_in = app
+            .post(
+                "/api/auth/sign-in/email",
+                json!({ "email": "exporter@example.com", "password": "anything at all" }),
+                None,
+            )
+            .await;
+        assert_eq!(signed_in.status(), 401);
+        let reset = app
+            .post(
+                "/api/auth/request-password-reset",
+                json!({ "email": "exporter@example.com" }),
+                None,
+            )
+            .await;
+        assert_eq!(reset.status(), 200, "answered as any address");
+        app.sign_up("person@example.com").await;
+        app.post(
+            "/api/auth/request-password-reset",
+            json!({ "email": "person@example.com" }),
+            None,
+        )
+        .await;
+        crate::account::mail_to(&app, "person@example.com").await;
+        let mails = crate::account::outbox(&app).await;
+        assert!(
+            mails.iter().all(|mail| mail["to"] != "exporter@example.com"),
+            "no reset link for a service account: {mails:?}"
+        );
+
+        // The administrator sees and revokes its keys; nobody else may.
+        let person = app.signed_up_cookie("curious@example.com").await;
+        let peeked = app
+            .get(&format!("/api/warden/admin/list-api-keys?userId={service}"), Some(&person))
+            .await;
+        assert_error(peeked, 401, "UNAUTHORIZED_SESSION", "Unauthorized or invalid session").await;
+        let listed: Value = app
+            .get(&format!("/api/warden/admin/list-api-keys?userId={service}"), Some(&admin))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed["total"], 1);
+        assert_eq!(listed["apiKeys"][0]["name"], "exporter");
+        let revoked = app
+            .post(
+                "/api/warden/admin/delete-api-key",
+                json!({ "keyId": issued["id"], "userId": service }),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(revoked.status(), 200);
+        let refused = with_key(&app, Method::GET, "/api/v1/tasks", &key).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn no_provider_sign_in_takes_over_a_service_account() {
+    let fx = crate::social_flow::Fixture::start().await;
+    let app = &fx.app;
+    let admin = crate::admin::admin_cookie(app, "root@example.com").await;
+    // The provider's ada@example.com is verified there; here it is a service account's address.
+    service_account(app, &admin, "ada@example.com").await;
+    // Even with its address verified here too.
+    crate::admin::execute(
+        app,
+        r#"UPDATE "user" SET "emailVerified" = true WHERE email = 'ada@example.com'"#,
+    )
+    .await;
+    let taken_over = fx
+        .sign_in_as(
+            "ada@example.com",
+            "ada password",
+            json!({"errorCallbackURL": "/oops"}),
+        )
+        .await;
+    assert_eq!(
+        crate::social_flow::location(&taken_over),
+        "/oops?error=account_not_linked"
+    );
+    let accounts = fx
+        .rows(r#"select a.id from account a join "user" u on u.id = a."userId" where u.email = 'ada@example.com'"#)
+        .await;
+    assert!(accounts.is_empty(), "nothing was linked");
+}

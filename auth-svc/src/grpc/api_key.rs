@@ -171,8 +171,12 @@ impl pb::api_key_service_server::ApiKeyService for GrpcApiKeys {
         request: Request<pb::DeleteApiKeyRequest>,
     ) -> Result<Response<pb::DeleteApiKeyResponse>, Status> {
         let token = self.caller.token(&request);
-        let key_id = text("body.keyId", request.into_inner().key_id)?;
-        self.core.delete(token.as_ref(), &key_id).await?;
+        let message = request.into_inner();
+        let key_id = text("body.keyId", message.key_id)?;
+        let user_id = optional_text("body.userId", message.user_id)?;
+        self.core
+            .delete(token.as_ref(), &key_id, user_id.as_deref())
+            .await?;
         Ok(Response::new(pb::DeleteApiKeyResponse { success: true }))
     }
 
@@ -197,6 +201,7 @@ impl pb::api_key_service_server::ApiKeyService for GrpcApiKeys {
             offset: message.offset.map(|n| n as usize),
             sort_by: optional_text("query.sortBy", message.sort_by)?,
             descending,
+            user_id: optional_text("query.userId", message.user_id)?,
         };
         let (rows, total) = self.core.list(token.as_ref(), query).await?;
         Ok(Response::new(pb::ListApiKeysResponse {

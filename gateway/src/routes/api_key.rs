@@ -271,6 +271,34 @@ impl Schema for UpdateBody {
     }
 }
 
+/// Warden's admin create: the package's create body with the server-only properties and a required `userId`.
+pub struct AdminCreateBody(pb::CreateApiKeyRequest);
+
+impl Schema for AdminCreateBody {
+    fn read(fields: &mut Fields<'_>) -> Self {
+        let user_id = fields.string("userId");
+        let CreateBody(mut message) = CreateBody::read(fields);
+        message.user_id = Some(user_id);
+        message.from_http = false;
+        Self(message)
+    }
+}
+
+/// Warden's admin delete: `{keyId, userId}`.
+pub struct AdminDeleteBody {
+    key_id: String,
+    user_id: String,
+}
+
+impl Schema for AdminDeleteBody {
+    fn read(fields: &mut Fields<'_>) -> Self {
+        Self {
+            key_id: fields.string("keyId"),
+            user_id: fields.string("userId"),
+        }
+    }
+}
+
 pub struct DeleteBody {
     key_id: String,
 }
@@ -344,6 +372,7 @@ pub async fn delete(
     let request = client.request(
         pb::DeleteApiKeyRequest {
             key_id: body.key_id,
+            user_id: None,
         },
         Some(&current),
     );
@@ -408,6 +437,7 @@ pub async fn list(
             offset,
             sort_by,
             sort_direction,
+            user_id: None,
         },
         Some(&current),
     );
@@ -427,5 +457,85 @@ pub async fn list(
             .into_response()
         }
         Err(status) => refuse(&state, &current, Route::ApiKeyList, status),
+    }
+}
+
+/// `POST /api/warden/admin/create-api-key`: an administrator issues a key for a user (a service account), with the
+/// server-only properties the package keeps from browsers (permissions, remaining uses, refills, rate limits).
+pub async fn admin_create(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(AdminCreateBody(message)): Body<AdminCreateBody>,
+) -> Response {
+    let request = client.request(message, Some(&current));
+    match state.api_keys.clone().create_api_key(request).await {
+        Ok(response) => {
+            let created = response.into_inner();
+            match created.api_key {
+                Some(row) => Json(ApiKey::new(row, Some(created.key))).into_response(),
+                None => ApiError::Internal("a created key without its row").into_response(),
+            }
+        }
+        Err(status) => refuse(&state, &current, Route::ApiKeyCreate, status),
+    }
+}
+
+/// `GET /api/warden/admin/list-api-keys?userId=`: a user's keys, for an administrator.
+pub async fn admin_list(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(user_id) = query_param(query.as_deref(), "userId") else {
+        return ApiError::validation(
+            "[query.userId] Invalid input: expected string, received undefined",
+        )
+        .into_response();
+    };
+    let request = client.request(
+        pb::ListApiKeysRequest {
+            user_id: Some(user_id),
+            ..Default::default()
+        },
+        Some(&current),
+    );
+    match state.api_keys.clone().list_api_keys(request).await {
+        Ok(response) => {
+            let list = response.into_inner();
+            Json(KeyList {
+                api_keys: list
+                    .api_keys
+                    .into_iter()
+                    .map(|row| ApiKey::new(row, None))
+                    .collect(),
+                total: list.total,
+                limit: None,
+                offset: None,
+            })
+            .into_response()
+        }
+        Err(status) => refuse(&state, &current, Route::ApiKeyList, status),
+    }
+}
+
+/// `POST /api/warden/admin/delete-api-key`: revokes a user's key, for an administrator.
+pub async fn admin_delete(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(body): Body<AdminDeleteBody>,
+) -> Response {
+    let request = client.request(
+        pb::DeleteApiKeyRequest {
+            key_id: body.key_id,
+            user_id: Some(body.user_id),
+        },
+        Some(&current),
+    );
+    match state.api_keys.clone().delete_api_key(request).await {
+        Ok(_) => Json(serde_json::json!({ "success": true })).into_response(),
+        Err(status) => refuse(&state, &current, Route::ApiKeyDelete, status),
     }
 }

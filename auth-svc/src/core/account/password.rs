@@ -94,6 +94,15 @@ impl Account {
             let reset_token = token::reset_token();
             let identifier = reset_identifier(&reset_token);
             let now = now();
+            // A service account (no account at all: made by an administrator for a machine) has no password to
+            // reset, and gets none this way; it is answered as an unknown address.
+            let user = match user {
+                Some(user) if self.store.count_accounts(&user.id).await? == 0 => {
+                    tracing::info!("password reset asked for a service account");
+                    None
+                }
+                other => other,
+            };
             match user {
                 Some(user) => {
                     let row = Verification {

@@ -121,6 +121,8 @@ pub struct ListQuery {
     pub offset: Option<usize>,
     pub sort_by: Option<String>,
     pub descending: bool,
+    /// An administrator's list of another user's keys.
+    pub user_id: Option<String>,
 }
 
 /// A key just made: its row and the key itself, shown this once.
@@ -312,18 +314,13 @@ impl ApiKeys {
         Ok(Some(value))
     }
 
-    /// One of the caller's keys; another user's reads as not found.
-    async fn own_key(&self, caller: &Resolved, id: &str) -> Result<ApiKeyRow, AuthError> {
-        let row = self
-            .store
+    /// One of `owner`'s keys; another user's reads as not found.
+    async fn key_of(&self, owner: &str, id: &str) -> Result<ApiKeyRow, AuthError> {
+        self.store
             .find_api_key(id)
             .await?
-            .filter(|row| is_default_config(&row.config_id))
-            .ok_or(ApiKeyError::KeyNotFound)?;
-        if row.reference_id != caller.user.id {
-            return Err(ApiKeyError::KeyNotFound.into());
-        }
-        Ok(row)
+            .filter(|row| is_default_config(&row.config_id) && row.reference_id == owner)
+            .ok_or_else(|| ApiKeyError::KeyNotFound.into())
     }
 
     pub async fn get(
@@ -332,7 +329,7 @@ impl ApiKeys {
         id: &str,
     ) -> Result<ApiKeyRow, AuthError> {
         let caller = self.sessions.signed_in(token).await?;
-        let row = self.own_key(&caller, id).await?;
+        let row = self.key_of(&caller.user.id, id).await?;
         self.cleanup_expired().await;
         Ok(row)
     }
@@ -343,6 +340,7 @@ impl ApiKeys {
         query: ListQuery,
     ) -> Result<(Vec<ApiKeyRow>, usize), AuthError> {
         let caller = self.sessions.signed_in(token).await?;
+        let owner = self.owner(&caller, query.user_id.as_deref(), false).await?;
         let sort = match query.sort_by.as_deref() {
             None => None,
             Some(field) => Some((
@@ -361,7 +359,7 @@ impl ApiKeys {
         };
         let rows: Vec<ApiKeyRow> = self
             .store
-            .api_keys_of(&caller.user.id, sort)
+            .api_keys_of(&owner, sort)
             .await?
             .into_iter()
             .filter(|row| is_default_config(&row.config_id))
@@ -392,16 +390,8 @@ impl ApiKeys {
         }
         self.allow_server_only(&update.server_only, update.from_http, Some(&caller))
             .await?;
-        let row = self
-            .store
-            .find_api_key(id)
-            .await?
-            .filter(|row| is_default_config(&row.config_id))
-            .ok_or(ApiKeyError::KeyNotFound)?;
         let owner = update.user_id.as_deref().unwrap_or(&caller.user.id);
-        if row.reference_id != owner {
-            return Err(ApiKeyError::KeyNotFound.into());
-        }
+        let row = self.key_of(owner, id).await?;
 
         let mut changes = ApiKeyChanges::default();
         if let Some(name) = update.name {
@@ -449,12 +439,19 @@ impl ApiKeys {
         Ok(updated)
     }
 
-    pub async fn delete(&self, token: Option<&SessionToken>, id: &str) -> Result<(), AuthError> {
+    /// Deletes one of the caller's keys, or (an administrator) one of `user_id`'s.
+    pub async fn delete(
+        &self,
+        token: Option<&SessionToken>,
+        id: &str,
+        user_id: Option<&str>,
+    ) -> Result<(), AuthError> {
         let caller = self.sessions.signed_in(token).await?;
         if caller.user.banned == Some(true) {
             return Err(ApiKeyError::UserBanned.into());
         }
-        let row = self.own_key(&caller, id).await?;
+        let owner = self.owner(&caller, user_id, false).await?;
+        let row = self.key_of(&owner, id).await?;
         self.store.delete_api_key(&row.id).await?;
         self.cleanup_expired().await;
         Ok(())

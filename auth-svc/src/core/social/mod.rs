@@ -464,6 +464,18 @@ impl SocialCore {
                 tracing::info!(provider = provider.id, "implicit account linking refused");
                 return Err("account_not_linked");
             }
+            // A service account (a user with no account at all, made by an administrator for a machine) signs in
+            // with API keys only: no provider may take it over.
+            if self
+                .store
+                .count_accounts(&user.id)
+                .await
+                .map_err(internal)?
+                == 0
+            {
+                tracing::info!(provider = provider.id, "linking a service account refused");
+                return Err("account_not_linked");
+            }
             self.store
                 .insert_account(&self.account_row(provider, info, &user.id, tokens, scope, now))
                 .await
