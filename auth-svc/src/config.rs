@@ -246,6 +246,10 @@ pub struct AccountArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub api_key_metadata: bool,
+    /// Seconds between write-backs of API keys' use counters (kept in Redis, shared by the replicas) to the
+    /// `apikey` rows.
+    #[arg(long, env = "API_KEY_WRITE_BACK", default_value_t = 10)]
+    pub api_key_write_back: u64,
     /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=starttls] or smtps://…; unset keeps
     /// mail in a development outbox (logged, readable at GET /api/dev/outbox from this machine).
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
@@ -360,6 +364,10 @@ impl AccountArgs {
                 })?,
             metadata: self.api_key_metadata,
             sessions: false,
+            write_back: warden_common::settings::at_least_one_second(
+                "API_KEY_WRITE_BACK",
+                self.api_key_write_back,
+            )?,
         };
         Ok(Account {
             session_cache_ttl,

@@ -77,6 +77,8 @@ pub struct AuthServer {
     two_factor: Option<GrpcTwoFactor>,
     passkeys: Option<GrpcPasskeys>,
     api_keys: Option<GrpcApiKeys>,
+    /// The api-key plugin's write-back and sweep, and how often.
+    key_jobs: Option<(ApiKeys, std::time::Duration)>,
     limits: Limits,
     cors: CorsLayer,
     tls: Option<tonic::transport::ServerTlsConfig>,
@@ -205,17 +207,18 @@ impl AuthServer {
                 caller.clone(),
             )
         });
-        let api_keys = config.plugins.is_enabled(Plugin::ApiKey).then(|| {
-            GrpcApiKeys::new(
-                ApiKeys::new(
-                    store.clone(),
-                    sessions.clone(),
-                    config.api_key.clone(),
-                    config.admin_user_ids.clone(),
-                ),
-                caller.clone(),
+        let key_core = config.plugins.is_enabled(Plugin::ApiKey).then(|| {
+            ApiKeys::new(
+                store.clone(),
+                sessions.clone(),
+                config.api_key.clone(),
+                config.admin_user_ids.clone(),
             )
         });
+        let key_jobs = key_core
+            .clone()
+            .map(|keys| (keys, config.api_key.write_back));
+        let api_keys = key_core.map(|keys| GrpcApiKeys::new(keys, caller.clone()));
         let auth = GrpcAuth::new(core, account, caller)
             .with_jwt_routes(config.plugins.is_enabled(Plugin::Jwt));
         let listener = TcpListener::bind(config.listen)
@@ -236,6 +239,7 @@ impl AuthServer {
             two_factor,
             passkeys,
             api_keys,
+            key_jobs,
             limits,
             cors: grpc::grpc_web_cors(TrustedOrigins::for_site(
                 &config.base_url,
@@ -296,6 +300,9 @@ impl AuthServer {
             services = services.with(self.limits.wrap(DevServiceServer::new(dev)));
         }
         let cleanup = self.cleanup.spawn();
+        let key_jobs = self
+            .key_jobs
+            .map(|(keys, every)| keys.spawn_background(every));
         let probe = self.probe;
         let _probe = self.metrics.attach(move |samples| probe.sample(samples));
         let _metrics_port = self
@@ -319,6 +326,9 @@ impl AuthServer {
         )
         .await;
         cleanup.stop().await;
+        if let Some(jobs) = key_jobs {
+            jobs.stop().await;
+        }
         served
     }
 }

@@ -22,6 +22,9 @@ use chrono::{DateTime, Utc};
 
 use self::memory::MemoryCache;
 use self::redis::RedisCache;
+use crate::core::api_key::usage::{
+    Counters as KeyCounters, Limits as KeyLimits, Refusal as KeyRefusal,
+};
 
 /// The stored value that marks a revoked session. It cannot be the start of any JSON text.
 const TOMBSTONE: &str = "!revoked";
@@ -125,6 +128,16 @@ struct Counters {
 pub struct SessionCache {
     backend: Backend,
     counters: Arc<Counters>,
+    /// API keys' use counters when there is no Redis (the in-process cache).
+    key_uses: Arc<KeyUses>,
+}
+
+/// API keys' use counters in process: each key's counters and when they lapse, and the keys awaiting write-back.
+#[derive(Default)]
+struct KeyUses {
+    counters:
+        std::sync::Mutex<std::collections::HashMap<String, (KeyCounters, std::time::Instant)>>,
+    dirty: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 #[derive(Clone)]
@@ -147,6 +160,7 @@ impl SessionCache {
         Self {
             backend: Backend::Memory(Arc::new(memory)),
             counters: Arc::default(),
+            key_uses: Arc::default(),
         }
     }
 
@@ -172,6 +186,7 @@ impl SessionCache {
         Ok(Self {
             backend: Backend::Redis(redis),
             counters: Arc::default(),
+            key_uses: Arc::default(),
         })
     }
 
@@ -230,6 +245,86 @@ impl SessionCache {
         }
     }
 
+    /// One use of the API key `id` (its row's `counters` and `limits`, for when the cache holds none), decided
+    /// atomically and shared by every replica using this Redis; counters lapse `ttl` after their last change.
+    /// `None` when Redis could not be asked: the caller counts in the database instead.
+    pub async fn key_use(
+        &self,
+        id: &str,
+        counters: KeyCounters,
+        limits: &KeyLimits,
+        now: i64,
+        ttl: Duration,
+    ) -> Option<Result<KeyCounters, KeyRefusal>> {
+        match &self.backend {
+            Backend::Redis(redis) => redis.key_use(id, counters, limits, now, ttl).await,
+            Backend::Memory(_) => {
+                let mut held = lock(&self.key_uses.counters);
+                let at = std::time::Instant::now();
+                let current = held
+                    .get(id)
+                    .filter(|(_, lapses)| *lapses > at)
+                    .map_or(counters, |(current, _)| *current);
+                let decided = crate::core::api_key::usage::take(current, limits, now);
+                if let Ok(next) = decided {
+                    held.insert(id.to_owned(), (next, at + ttl));
+                    lock(&self.key_uses.dirty).insert(id.to_owned());
+                }
+                Some(decided)
+            }
+        }
+    }
+
+    /// Up to `max` API keys whose counters changed since they were last drained, with those counters, for writing
+    /// back to their rows. `None` when Redis could not be asked.
+    pub async fn drain_key_uses(&self, max: usize) -> Option<Vec<(String, KeyCounters)>> {
+        match &self.backend {
+            Backend::Redis(redis) => redis.drain_key_uses(max).await,
+            Backend::Memory(_) => {
+                let ids: Vec<String> = {
+                    let mut dirty = lock(&self.key_uses.dirty);
+                    let ids: Vec<String> = dirty.iter().take(max).cloned().collect();
+                    for id in &ids {
+                        dirty.remove(id);
+                    }
+                    ids
+                };
+                let at = std::time::Instant::now();
+                let mut held = lock(&self.key_uses.counters);
+                held.retain(|_, (_, lapses)| *lapses > at);
+                Some(
+                    ids.into_iter()
+                        .filter_map(|id| held.get(&id).map(|(counters, _)| (id.clone(), *counters)))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// The API key `id`'s counters, if the cache holds them (uses not yet written back to its row).
+    pub async fn peek_key_use(&self, id: &str) -> Option<KeyCounters> {
+        match &self.backend {
+            Backend::Redis(redis) => redis.peek_key_use(id).await,
+            Backend::Memory(_) => {
+                let at = std::time::Instant::now();
+                lock(&self.key_uses.counters)
+                    .get(id)
+                    .filter(|(_, lapses)| *lapses > at)
+                    .map(|(counters, _)| *counters)
+            }
+        }
+    }
+
+    /// Forgets the API key `id`'s counters: the next use reads them from its row.
+    pub async fn forget_key_use(&self, id: &str) {
+        match &self.backend {
+            Backend::Redis(redis) => redis.forget_key_use(id).await,
+            Backend::Memory(_) => {
+                lock(&self.key_uses.counters).remove(id);
+            }
+        }
+    }
+
     /// Whether the Redis circuit breaker is currently open, i.e. not yet closed again by a successful call
     /// (always false for memory).
     pub fn breaker_open(&self) -> bool {
@@ -270,6 +365,12 @@ impl fmt::Debug for SessionCache {
             .field("backend", &self.backend_name())
             .finish_non_exhaustive()
     }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// How long an entry for a session expiring at `expires_at` may live: never past that expiry, never longer than the

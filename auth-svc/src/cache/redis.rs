@@ -19,6 +19,7 @@ use redis::{Client, RedisResult, Script, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{CacheError, Lookup, RedisOptions, TOMBSTONE, entry_ttl};
+use crate::core::api_key::usage::{Counters, Limits, Refusal};
 use warden_common::breaker::{AfterFailure, Breaker};
 
 /// Sets the value unless the key holds a tombstone; a TTL of 0 deletes the value instead (the session is over).
@@ -42,6 +43,7 @@ pub(crate) struct RedisCache {
     options: RedisOptions,
     breaker: Breaker,
     update_script: Script,
+    key_use_script: Script,
     attempts: AtomicU64,
     /// Created on first use (it needs a running Tokio runtime), and dropped when the breaker opens so that a trial
     /// dials afresh instead of replaying the manager's last failed reconnect.
@@ -75,6 +77,7 @@ impl RedisCache {
             breaker: Breaker::new(options.failure_threshold, options.cooldown),
             options,
             update_script: Script::new(UPDATE_UNLESS_REVOKED),
+            key_use_script: Script::new(crate::core::api_key::usage::TAKE_SCRIPT),
             attempts: AtomicU64::new(0),
             connection: Mutex::new(None),
             retry_queue: Mutex::new(None),
@@ -178,6 +181,149 @@ impl RedisCache {
             );
             self.retry_later(keys);
         }
+    }
+
+    /// One use of an API key, decided by the script; `None` when Redis could not be asked.
+    pub(crate) async fn key_use(
+        &self,
+        id: &str,
+        counters: Counters,
+        limits: &Limits,
+        now: i64,
+        ttl: Duration,
+    ) -> Option<Result<Counters, Refusal>> {
+        let keys = [self.key_use_key(id), self.key_uses_dirty()];
+        let script = &self.key_use_script;
+        let answer = self
+            .call(|mut conn| async move {
+                script
+                    .key(&keys[0])
+                    .key(&keys[1])
+                    .arg(now)
+                    .arg(counters.remaining)
+                    .arg(counters.count)
+                    .arg(counters.last)
+                    .arg(counters.refill)
+                    .arg(limits.created)
+                    .arg(limits.refill_interval)
+                    .arg(limits.refill_amount)
+                    .arg(if limits.rate_limited { "1" } else { "0" })
+                    .arg(limits.window)
+                    .arg(limits.max)
+                    .arg(millis(ttl))
+                    .arg(id)
+                    .invoke_async::<Vec<i64>>(&mut conn)
+                    .await
+            })
+            .await?;
+        Some(match answer.as_slice() {
+            [0, remaining, count, last, refill] => Ok(Counters {
+                remaining: *remaining,
+                count: *count,
+                last: *last,
+                refill: *refill,
+            }),
+            [2, try_again_in] => Err(Refusal::RateLimited {
+                try_again_in: *try_again_in,
+            }),
+            _ => Err(Refusal::UsedUp),
+        })
+    }
+
+    /// Up to `max` keys whose counters changed since they were last taken, with those counters; `None` when Redis
+    /// could not be asked.
+    pub(crate) async fn drain_key_uses(&self, max: usize) -> Option<Vec<(String, Counters)>> {
+        let dirty = self.key_uses_dirty();
+        let ids: Vec<String> = self
+            .call(|mut conn| async move {
+                redis::cmd("SPOP")
+                    .arg(&dirty)
+                    .arg(max)
+                    .query_async::<Vec<String>>(&mut conn)
+                    .await
+            })
+            .await?;
+        if ids.is_empty() {
+            return Some(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.key_use_key(id)).collect();
+        let rows: Vec<Vec<Option<i64>>> = self
+            .call(|mut conn| async move {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.cmd("HMGET")
+                        .arg(key)
+                        .arg("remaining")
+                        .arg("count")
+                        .arg("last")
+                        .arg("refill");
+                }
+                pipe.query_async::<Vec<Vec<Option<i64>>>>(&mut conn).await
+            })
+            .await?;
+        Some(
+            ids.into_iter()
+                .zip(rows)
+                .filter_map(|(id, row)| match row.as_slice() {
+                    [Some(remaining), Some(count), Some(last), Some(refill)] => Some((
+                        id,
+                        Counters {
+                            remaining: *remaining,
+                            count: *count,
+                            last: *last,
+                            refill: *refill,
+                        },
+                    )),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// A key's counters, if the cache holds them; `None` also when Redis could not be asked.
+    pub(crate) async fn peek_key_use(&self, id: &str) -> Option<Counters> {
+        let key = self.key_use_key(id);
+        let row: Vec<Option<i64>> = self
+            .call(|mut conn| async move {
+                redis::cmd("HMGET")
+                    .arg(&key)
+                    .arg("remaining")
+                    .arg("count")
+                    .arg("last")
+                    .arg("refill")
+                    .query_async::<Vec<Option<i64>>>(&mut conn)
+                    .await
+            })
+            .await?;
+        match row.as_slice() {
+            [Some(remaining), Some(count), Some(last), Some(refill)] => Some(Counters {
+                remaining: *remaining,
+                count: *count,
+                last: *last,
+                refill: *refill,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Forgets a key's counters, so that the next use reads them from the row again.
+    pub(crate) async fn forget_key_use(&self, id: &str) {
+        let key = self.key_use_key(id);
+        self.call(|mut conn| async move {
+            redis::cmd("DEL")
+                .arg(&key)
+                .query_async::<Value>(&mut conn)
+                .await
+        })
+        .await;
+    }
+
+    fn key_use_key(&self, id: &str) -> String {
+        format!("{}apikey-use:{}", self.key_prefix, id)
+    }
+
+    fn key_uses_dirty(&self) -> String {
+        format!("{}apikey-use-dirty", self.key_prefix)
     }
 
     pub(crate) fn breaker_open(&self) -> bool {

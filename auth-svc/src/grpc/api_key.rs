@@ -74,7 +74,8 @@ pub fn api_key_pb(row: ApiKeyRow) -> pb::ApiKey {
         expires_at: row.expires_at.map(timestamp),
         created_at: Some(timestamp(row.created_at)),
         updated_at: Some(timestamp(row.updated_at)),
-        metadata_json: row.metadata,
+        // The package stores no metadata as the JSON text `null`.
+        metadata_json: row.metadata.filter(|text| text != "null"),
     }
 }
 

@@ -13,7 +13,7 @@ use super::{Store, entity::apikey};
 pub use apikey::Column as ApiKeyColumn;
 
 /// An `apikey` row.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ApiKeyRow {
     pub id: String,
     pub config_id: String,
@@ -225,6 +225,42 @@ impl Store {
             .exec(self.connection())
             .await?;
         Ok(gone.rows_affected == 1)
+    }
+
+    /// The stored hashes of an owner's keys.
+    pub async fn api_key_hashes_of(
+        &self,
+        reference_id: &str,
+    ) -> Result<Vec<(String, String)>, sea_orm::DbErr> {
+        Ok(self
+            .api_keys_of(reference_id, None)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.key))
+            .collect())
+    }
+
+    /// Writes back a key's use counters (kept in the cache between write-backs); `updatedAt` follows its last use, as
+    /// the package stamps it on each use.
+    pub async fn write_api_key_counters(
+        &self,
+        id: &str,
+        remaining: Option<i32>,
+        request_count: i32,
+        last_request: Option<DateTime<Utc>>,
+        last_refill_at: Option<DateTime<Utc>>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let mut update = apikey::Entity::update_many()
+            .col_expr(apikey::Column::Remaining, Expr::value(remaining))
+            .col_expr(apikey::Column::RequestCount, Expr::value(request_count))
+            .col_expr(apikey::Column::LastRequest, Expr::value(last_request))
+            .col_expr(apikey::Column::LastRefillAt, Expr::value(last_refill_at))
+            .filter(apikey::Column::Id.eq(id));
+        if let Some(at) = last_request {
+            update = update.col_expr(apikey::Column::UpdatedAt, Expr::value(at));
+        }
+        update.exec(self.connection()).await?;
+        Ok(())
     }
 
     /// Deletes every key that expired before `now`; returns their ids and stored hashes.

@@ -4,6 +4,7 @@ mod account_support;
 mod helpers;
 
 mod account_deletion;
+mod api_keys;
 mod account_mail;
 mod account_password;
 mod account_profile;

@@ -201,7 +201,10 @@ async fn a_revoked_disabled_or_expired_key_is_refused_on_the_very_next_call() {
     app.api_keys
         .clone()
         .delete_api_key(bearer(
-            auth_pb::DeleteApiKeyRequest { key_id: row.id },
+            auth_pb::DeleteApiKeyRequest {
+                key_id: row.id,
+                user_id: None,
+            },
             &user.session_token,
         ))
         .await
@@ -228,8 +231,8 @@ async fn a_revoked_disabled_or_expired_key_is_refused_on_the_very_next_call() {
     let refused = list_with_header(&app, &disabled).await.unwrap_err();
     assert_refused(&refused, Code::Unauthenticated, "KEY_DISABLED");
 
+    // A key past its expiry (made so in the database, before any use) is refused, and so on every later call.
     let (expired, row) = own_key(&app, &user).await;
-    app.list(&expired, Default::default()).await.expect("works");
     app.execute(&format!(
         r#"UPDATE apikey SET "expiresAt" = '2020-01-01T00:00:00Z' WHERE id = '{}'"#,
         row.id
@@ -362,13 +365,33 @@ async fn a_banned_owner_s_keys_stop_working() {
     let user = app.sign_up("banned-owner@example.com").await;
     let (key, _) = own_key(&app, &user).await;
     app.list(&key, Default::default()).await.expect("works");
-    app.execute(&format!(
-        r#"UPDATE "user" SET banned = true WHERE id = '{}'"#,
-        user.id
-    ))
-    .await;
+    let root = admin(&app, "ban-root@example.com").await;
+    app.admin
+        .clone()
+        .ban_user(bearer(
+            auth_pb::BanUserRequest {
+                user_id: user.id.clone(),
+                ..Default::default()
+            },
+            &root.session_token,
+        ))
+        .await
+        .expect("banned");
     let refused = app.list(&key, Default::default()).await.unwrap_err();
     assert_refused(&refused, Code::PermissionDenied, "BANNED_USER");
+    app.admin
+        .clone()
+        .unban_user(bearer(
+            auth_pb::UnbanUserRequest {
+                user_id: user.id.clone(),
+            },
+            &root.session_token,
+        ))
+        .await
+        .expect("unbanned");
+    app.list(&key, Default::default())
+        .await
+        .expect("the key works again once the ban is lifted");
 }
 
 #[tokio::test]
@@ -484,6 +507,7 @@ async fn server_only_properties_and_other_owners_need_an_administrator() {
         .delete_api_key(bearer(
             auth_pb::DeleteApiKeyRequest {
                 key_id: row.id.clone(),
+                user_id: None,
             },
             &stranger.session_token,
         ))

@@ -13,8 +13,8 @@ use tonic_types::StatusExt;
 use warden_common::AuthSecret;
 use warden_proto::{
     auth::v1::{
-        self as auth_pb, api_key_service_client::ApiKeyServiceClient,
-        auth_service_client::AuthServiceClient,
+        self as auth_pb, admin_service_client::AdminServiceClient,
+        api_key_service_client::ApiKeyServiceClient, auth_service_client::AuthServiceClient,
     },
     task::v1::{self as pb, task_service_client::TaskServiceClient},
 };
@@ -42,6 +42,8 @@ pub struct TestApp {
     pub auth: AuthServiceClient<Channel>,
     /// auth-svc's ApiKeyService.
     pub api_keys: ApiKeyServiceClient<Channel>,
+    /// auth-svc's AdminService.
+    pub admin: AdminServiceClient<Channel>,
     pub tasks: TaskServiceClient<Channel>,
     pub metrics: Arc<AuthMetrics>,
     pub db: DatabaseConnection,
@@ -136,6 +138,7 @@ impl TestApp {
             metrics_addr,
             auth: AuthServiceClient::new(channel(auth_addr).await),
             api_keys: ApiKeyServiceClient::new(channel(auth_addr).await),
+            admin: AdminServiceClient::new(channel(auth_addr).await),
             tasks: TaskServiceClient::new(channel(task_addr).await),
             metrics,
             db,

@@ -4,6 +4,7 @@ use chrono::TimeDelta;
 
 use super::{Admin, AdminAction};
 use crate::{
+    core::api_key,
     domain::{SessionToken, UserId, UserRecord, now},
     error::AuthError,
     store::Ban,
@@ -49,6 +50,7 @@ impl Admin {
             .await?
             .ok_or(AuthError::UserNotFound)?;
         self.sessions.forget(&revoked).await;
+        api_key::owner_changed(&self.store, self.sessions.cache(), &user.id).await;
         Ok(user)
     }
 
@@ -58,9 +60,12 @@ impl Admin {
         user_id: &UserId,
     ) -> Result<UserRecord, AuthError> {
         self.authorize(token, AdminAction::Ban).await?;
-        self.store
+        let user = self
+            .store
             .lift_ban(user_id.as_str(), now())
             .await?
-            .ok_or(AuthError::UserNotFound)
+            .ok_or(AuthError::UserNotFound)?;
+        api_key::owner_changed(&self.store, self.sessions.cache(), &user.id).await;
+        Ok(user)
     }
 }

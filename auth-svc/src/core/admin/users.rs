@@ -2,6 +2,7 @@
 
 use super::{Admin, AdminAction};
 use crate::{
+    core::api_key,
     domain::{Email, Password, Roles, SessionToken, UserId, UserQuery, UserRecord, now},
     error::{AuthError, is_unique_violation},
     store::AdminNewUser,
@@ -51,6 +52,7 @@ impl Admin {
                 "cached sessions keep the old role until they expire"
             );
         }
+        api_key::owner_changed(&self.store, self.sessions.cache(), &user.id).await;
         Ok(user)
     }
 
@@ -153,6 +155,7 @@ impl Admin {
             .await?
             .ok_or(AuthError::UserNotFound)?;
         self.sessions.forget(&revoked).await;
+        api_key::owner_changed(&self.store, self.sessions.cache(), user_id.as_str()).await;
         Ok(())
     }
 

@@ -3,16 +3,23 @@
 //! permissions. The rules and refusals are the package's, in its order; [`ApiKeys::verify`] is its server-only
 //! `verifyApiKey`, and counts each use with the same guarded updates, so that concurrent uses can never pass a limit.
 
+mod background;
 mod permissions;
+pub mod usage;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Order;
 use std::sync::Arc;
 use warden_common::token::hash_api_key;
 
+pub use background::KeyJobHandle;
 pub use permissions::Permissions;
 
+use serde::{Deserialize, Serialize};
+
+use self::usage::{Counters, Limits, Refusal};
 use crate::{
+    cache::Lookup,
     core::{
         admin::is_admin,
         sessions::{Resolved, Sessions},
@@ -48,6 +55,8 @@ pub struct ApiKeySettings {
     pub metadata: bool,
     /// Whether `x-api-key` stands for a session on Better Auth's routes (`enableSessionForAPIKeys`, off).
     pub sessions: bool,
+    /// How often the use counters kept in the cache are written back to the rows (`API_KEY_WRITE_BACK`).
+    pub write_back: std::time::Duration,
 }
 
 impl Default for ApiKeySettings {
@@ -58,6 +67,7 @@ impl Default for ApiKeySettings {
             rate_limit_window_ms: 86_400_000,
             metadata: false,
             sessions: false,
+            write_back: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -331,7 +341,7 @@ impl ApiKeys {
         let caller = self.sessions.signed_in(token).await?;
         let row = self.key_of(&caller.user.id, id).await?;
         self.cleanup_expired().await;
-        Ok(row)
+        Ok(self.live(row).await)
     }
 
     pub async fn list(
@@ -365,12 +375,15 @@ impl ApiKeys {
             .filter(|row| is_default_config(&row.config_id))
             .collect();
         let total = rows.len();
-        let page = rows
+        self.cleanup_expired().await;
+        let mut page = Vec::new();
+        for row in rows
             .into_iter()
             .skip(query.offset.unwrap_or(0))
             .take(query.limit.unwrap_or(usize::MAX))
-            .collect();
-        self.cleanup_expired().await;
+        {
+            page.push(self.live(row).await);
+        }
         Ok((page, total))
     }
 
@@ -430,13 +443,19 @@ impl ApiKeys {
         if changes.is_empty() {
             return Err(ApiKeyError::NoValuesToUpdate.into());
         }
+        // Uses counted since the last write-back go to the row first; new remaining uses then start afresh.
+        self.write_back().await?;
         let updated = self
             .store
             .update_api_key(&row.id, &changes)
             .await?
             .ok_or(ApiKeyError::KeyNotFound)?;
+        if changes.remaining.is_some() || changes.refill.is_some() {
+            self.sessions.cache().forget_key_use(&row.id).await;
+        }
+        self.recache(&updated).await?;
         self.cleanup_expired().await;
-        Ok(updated)
+        Ok(self.live(updated).await)
     }
 
     /// Deletes one of the caller's keys, or (an administrator) one of `user_id`'s.
@@ -452,7 +471,7 @@ impl ApiKeys {
         }
         let owner = self.owner(&caller, user_id, false).await?;
         let row = self.key_of(&owner, id).await?;
-        self.store.delete_api_key(&row.id).await?;
+        self.remove(&row).await?;
         self.cleanup_expired().await;
         Ok(())
     }
@@ -464,17 +483,35 @@ impl ApiKeys {
         key: &str,
         required: Option<&Permissions>,
     ) -> Result<ApiKeyRow, AuthError> {
-        let row = self
-            .store
-            .find_api_key_by_hash(&hash_api_key(key))
-            .await?
-            .ok_or(ApiKeyError::InvalidApiKey)?;
+        let (row, _) = self.checked(key, required).await?;
+        Ok(row)
+    }
+
+    /// Whose key `key` is, for a service the key is presented to: the key's checks and one use counted, as
+    /// [`Self::verify`], then its owner, who must still exist and not be banned.
+    pub async fn authenticate(&self, key: &str) -> Result<(ApiKeyRow, UserRecord), AuthError> {
+        let (row, owner) = self.checked(key, None).await?;
+        let owner = owner.ok_or(ApiKeyError::InvalidApiKey)?;
+        if owner.is_banned(now()) {
+            return Err(AuthError::BannedUser);
+        }
+        Ok((row, owner))
+    }
+
+    /// The key `key` names (from the cache, else the database: by hash only), checked and used once.
+    async fn checked(
+        &self,
+        key: &str,
+        required: Option<&Permissions>,
+    ) -> Result<(ApiKeyRow, Option<UserRecord>), AuthError> {
+        let hash = hash_api_key(key);
+        let Cached { row, owner } = self.cached(&hash).await?;
         if row.enabled == Some(false) {
             return Err(ApiKeyError::KeyDisabled.into());
         }
         let at = now();
         if row.expires_at.is_some_and(|expires| expires < at) {
-            self.store.delete_api_key(&row.id).await?;
+            self.remove(&row).await?;
             return Err(ApiKeyError::KeyExpired.into());
         }
         if let Some(required) = required {
@@ -487,14 +524,115 @@ impl ApiKeys {
                 return Err(ApiKeyError::KeyNotFound.into());
             }
         }
+        let row = self.take_use(row, at).await?;
+        Ok((row, owner))
+    }
+
+    /// The key whose stored hash is `hash`, and its owner: the cache's entry, else the rows (then cached). A revoked
+    /// key's tombstone answers at once.
+    async fn cached(&self, hash: &str) -> Result<Cached, AuthError> {
+        let cache = self.sessions.cache();
+        let entry = cache_key(hash);
+        match cache.get(&entry).await {
+            Lookup::Revoked => return Err(ApiKeyError::InvalidApiKey.into()),
+            Lookup::Hit(value) => {
+                if let Ok(cached) = serde_json::from_str::<Cached>(&value) {
+                    return Ok(cached);
+                }
+            }
+            Lookup::Miss => {}
+        }
+        let row = self
+            .store
+            .find_api_key_by_hash(hash)
+            .await?
+            .ok_or(ApiKeyError::InvalidApiKey)?;
+        let owner = self.store.find_user_by_id(&row.reference_id).await?;
+        let cached = Cached { row, owner };
+        if let Ok(value) = serde_json::to_string(&cached) {
+            cache.fill(&entry, &value, entry_expiry(&cached.row)).await;
+        }
+        Ok(cached)
+    }
+
+    /// Writes a key's changed row through to its cache entry (unless it was revoked meanwhile).
+    async fn recache(&self, row: &ApiKeyRow) -> Result<(), AuthError> {
+        let owner = self.store.find_user_by_id(&row.reference_id).await?;
+        let cached = Cached {
+            row: row.clone(),
+            owner,
+        };
+        if let Ok(value) = serde_json::to_string(&cached) {
+            self.sessions
+                .cache()
+                .update(&cache_key(&row.key), &value, entry_expiry(row))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Deletes a key: the row, then a tombstone in the cache and its counters, so no replica honours it again.
+    async fn remove(&self, row: &ApiKeyRow) -> Result<(), AuthError> {
+        self.store.delete_api_key(&row.id).await?;
+        self.forget(&[(row.id.clone(), row.key.clone())]).await;
+        Ok(())
+    }
+
+    /// Tombstones deleted keys (`(id, hash)`) in the cache and drops their counters.
+    async fn forget(&self, gone: &[(String, String)]) {
+        if gone.is_empty() {
+            return;
+        }
+        let cache = self.sessions.cache();
+        let entries: Vec<String> = gone.iter().map(|(_, hash)| cache_key(hash)).collect();
+        cache.revoke(&entries).await;
+        for (id, _) in gone {
+            cache.forget_key_use(id).await;
+        }
+    }
+
+    /// Counts one use of `row` and answers the row as it stands after it. The counters live in the cache (shared by
+    /// every replica through Redis) and are written back to the row periodically; when the cache cannot be asked,
+    /// the row itself is counted with guarded updates. A key that counts nothing is not counted at all: only the
+    /// time of its last use is noted, for the next write-back.
+    async fn take_use(&self, row: ApiKeyRow, at: DateTime<Utc>) -> Result<ApiKeyRow, AuthError> {
+        let limits = Limits::of(&row, self.settings.rate_limit_enabled);
+        let counters = Counters::of(&row);
+        let now_ms = at.timestamp_millis();
+        let cache = self.sessions.cache();
+        match cache
+            .key_use(&row.id, counters, &limits, now_ms, USE_COUNTERS_TTL)
+            .await
+        {
+            Some(Ok(next)) => Ok(with_counters(row, next)),
+            Some(Err(Refusal::UsedUp)) => {
+                if limits.refill_amount == 0 || limits.refill_interval == 0 {
+                    self.remove(&row).await?;
+                }
+                Err(ApiKeyError::UsageExceeded.into())
+            }
+            Some(Err(Refusal::RateLimited { try_again_in })) => Err(ApiKeyError::RateLimited {
+                try_again_in_ms: try_again_in.max(0),
+            }
+            .into()),
+            None => self.take_use_in_database(&row, at).await,
+        }
+    }
+
+    /// [`Self::take_use`] on the row itself, as the package counts: for when the cache cannot be asked.
+    async fn take_use_in_database(
+        &self,
+        row: &ApiKeyRow,
+        at: DateTime<Utc>,
+    ) -> Result<ApiKeyRow, AuthError> {
         if row.remaining == Some(0) && row.refill_amount.is_none() {
-            self.store.delete_api_key(&row.id).await?;
+            self.remove(row).await?;
             return Err(ApiKeyError::UsageExceeded.into());
         }
         if row.remaining.is_some() {
-            self.take_use(&row, at).await?;
+            self.take_use_from_row(row, at).await?;
         }
-        self.count_request(&row, at).await?;
+        self.count_request(row, at).await?;
         self.store.touch_api_key(&row.id, None, at).await?;
         self.store
             .find_api_key(&row.id)
@@ -502,9 +640,49 @@ impl ApiKeys {
             .ok_or_else(|| ApiKeyError::InvalidApiKey.into())
     }
 
-    /// Takes one of the key's uses, refilling them first when a refill is due; exactly one concurrent use wins a
+    /// `row` with the uses the cache has counted since the last write-back.
+    async fn live(&self, row: ApiKeyRow) -> ApiKeyRow {
+        match self.sessions.cache().peek_key_use(&row.id).await {
+            Some(counters) => with_counters(row, counters),
+            None => row,
+        }
+    }
+
+    /// Writes the counters the cache holds back to the rows, a batch at a time; how many rows were written.
+    pub async fn write_back(&self) -> Result<usize, AuthError> {
+        let mut written = 0;
+        loop {
+            let Some(batch) = self.sessions.cache().drain_key_uses(WRITE_BACK_BATCH).await else {
+                return Ok(written);
+            };
+            let last = batch.len() < WRITE_BACK_BATCH;
+            for (id, counters) in batch {
+                let at = |ms: i64| {
+                    (ms >= 0)
+                        .then(|| DateTime::from_timestamp_millis(ms))
+                        .flatten()
+                };
+                self.store
+                    .write_api_key_counters(
+                        &id,
+                        (counters.remaining >= 0)
+                            .then(|| i32::try_from(counters.remaining).unwrap_or(i32::MAX)),
+                        i32::try_from(counters.count).unwrap_or(i32::MAX),
+                        at(counters.last),
+                        at(counters.refill),
+                    )
+                    .await?;
+                written += 1;
+            }
+            if last {
+                return Ok(written);
+            }
+        }
+    }
+
+    /// Takes one of the row's uses, refilling them first when a refill is due; exactly one concurrent use wins a
     /// refill, and a use is never taken below zero.
-    async fn take_use(&self, row: &ApiKeyRow, at: DateTime<Utc>) -> Result<(), AuthError> {
+    async fn take_use_from_row(&self, row: &ApiKeyRow, at: DateTime<Utc>) -> Result<(), AuthError> {
         if let (Some(interval), Some(amount)) = (row.refill_interval, row.refill_amount)
             && interval != 0
             && amount != 0
@@ -571,30 +749,17 @@ impl ApiKeys {
         }
     }
 
-    /// Whose key `key` is, for a service the key is presented to: the key's checks and one use counted, as
-    /// [`Self::verify`], then its owner, who must still exist and not be banned.
-    pub async fn authenticate(&self, key: &str) -> Result<(ApiKeyRow, UserRecord), AuthError> {
-        let row = self.verify(key, None).await?;
-        let owner = self
-            .store
-            .find_user_by_id(&row.reference_id)
-            .await?
-            .ok_or(ApiKeyError::InvalidApiKey)?;
-        if owner.is_banned(now()) {
-            return Err(AuthError::BannedUser);
-        }
-        Ok((row, owner))
-    }
-
     /// Deletes every expired key; how many went.
     pub async fn delete_expired(&self) -> Result<usize, AuthError> {
-        Ok(self.store.delete_expired_api_keys(now()).await?.len())
+        let gone = self.store.delete_expired_api_keys(now()).await?;
+        self.forget(&gone).await;
+        Ok(gone.len())
     }
 
     /// The package deletes expired keys as a side effect of its routes; Warden's background job does it too, so a
     /// failure here is only logged.
     async fn cleanup_expired(&self) {
-        if let Err(error) = self.store.delete_expired_api_keys(now()).await {
+        if let Err(error) = self.delete_expired().await {
             tracing::warn!(%error, "deleting expired api keys failed");
         }
     }
@@ -604,6 +769,86 @@ impl ApiKeys {
         let caller = self.sessions.signed_in(token).await?;
         self.is_admin(&caller).await
     }
+}
+
+/// After an owner's row changed (a ban, its lifting, a new role, removal), the cache entries of their keys follow, so
+/// that a banned owner's keys stop on the next call on every replica. A failure leaves entries that the cache TTL
+/// ends.
+pub async fn owner_changed(store: &Store, cache: &crate::cache::SessionCache, user_id: &str) {
+    let rows = match store.api_keys_of(user_id, None).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::warn!(%error, "api keys: the owner's keys could not be read to refresh their cache entries");
+            return;
+        }
+    };
+    if rows.is_empty() {
+        return;
+    }
+    let owner = match store.find_user_by_id(user_id).await {
+        Ok(owner) => owner,
+        Err(error) => {
+            tracing::warn!(%error, "api keys: the owner could not be read to refresh their keys' cache entries");
+            return;
+        }
+    };
+    let Some(owner) = owner else {
+        let entries: Vec<String> = rows.iter().map(|row| cache_key(&row.key)).collect();
+        cache.revoke(&entries).await;
+        return;
+    };
+    for row in rows {
+        let entry = cache_key(&row.key);
+        let expiry = entry_expiry(&row);
+        let cached = Cached {
+            row,
+            owner: Some(owner.clone()),
+        };
+        if let Ok(value) = serde_json::to_string(&cached) {
+            cache.update(&entry, &value, expiry).await;
+        }
+    }
+}
+
+/// A key and its owner, as the cache holds them (`apikey:<hash>` beside the sessions).
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    row: ApiKeyRow,
+    owner: Option<UserRecord>,
+}
+
+/// The cache entry of the key whose stored hash is `hash` (base64url: never a session token's hex hash).
+fn cache_key(hash: &str) -> String {
+    format!("apikey:{hash}")
+}
+
+/// How long a key's cache entry may live: never past the key's expiry (the cache TTL bounds it further).
+fn entry_expiry(row: &ApiKeyRow) -> DateTime<Utc> {
+    row.expires_at
+        .unwrap_or_else(|| now() + TimeDelta::days(365))
+}
+
+/// How long counters nobody touches stay in the cache (they are written back long before).
+const USE_COUNTERS_TTL: std::time::Duration = std::time::Duration::from_secs(2 * 86_400);
+/// How many keys' counters one write-back step takes.
+const WRITE_BACK_BATCH: usize = 500;
+
+/// `row` with the use counters `counters`.
+fn with_counters(mut row: ApiKeyRow, counters: Counters) -> ApiKeyRow {
+    let at = |ms: i64| {
+        (ms >= 0)
+            .then(|| DateTime::from_timestamp_millis(ms))
+            .flatten()
+    };
+    row.remaining =
+        (counters.remaining >= 0).then(|| i32::try_from(counters.remaining).unwrap_or(i32::MAX));
+    row.request_count = Some(i32::try_from(counters.count).unwrap_or(i32::MAX));
+    row.last_request = at(counters.last);
+    row.last_refill_at = at(counters.refill);
+    if let Some(last) = row.last_request {
+        row.updated_at = row.updated_at.max(last);
+    }
+    row
 }
 
 fn truthy(value: &serde_json::Value) -> bool {
