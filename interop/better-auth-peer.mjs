@@ -91,8 +91,9 @@ function socialPlugin({ providerId, issuer, clientId, clientSecret }) {
  * Migrates `databaseUrl` with Better Auth's own migrator, then serves Better Auth on a free loopback port.
  * `baseURL` (the public URL, also the JWT issuer and audience) may differ from where it listens, as behind a proxy; it
  * may be a function of the port it listens on (e.g. `(port) => \`http://localhost:${port}\``, a host name for
- * WebAuthn). Resolves to `{ url, baseURL, options, stop }`; `url` is where it listens, `stop()` closes the server and
- * the pool (once, however often it is called).
+ * WebAuthn). Resolves to `{ url, baseURL, options, auth, stop }`; `url` is where it listens, `auth` the `betterAuth()`
+ * instance (for its server-only `auth.api` calls), `stop()` closes the server and the pool (once, however often it is
+ * called).
  */
 export async function startBetterAuth({
   databaseUrl,
@@ -128,7 +129,8 @@ export async function startBetterAuth({
     });
     const { runMigrations } = await getMigrations(options);
     await runMigrations();
-    const handler = toNodeHandler(betterAuth(options));
+    const auth = betterAuth(options);
+    const handler = toNodeHandler(auth);
     server.on("request", (req, res) => {
       if (req.url.startsWith("/api/auth")) return handler(req, res);
       res.writeHead(404).end();
@@ -144,7 +146,7 @@ export async function startBetterAuth({
       })();
       return stopped;
     };
-    return { url, baseURL: publicURL, options, stop };
+    return { url, baseURL: publicURL, options, auth, stop };
   } catch (error) {
     server.close();
     await pool.end().catch(() => {});

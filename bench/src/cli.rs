@@ -93,6 +93,9 @@ pub enum Scenario {
     GrpcGetSession,
     /// TaskService/ListTasks, page size 20, for a user with 20 tasks, with a JWT.
     GrpcListTasks,
+    /// The same ListTasks with an API key (`x-api-key`) instead of the JWT: auth-svc checks the key and counts the
+    /// use on every call.
+    GrpcListTasksApiKey,
     /// TaskService/CreateTask with a JWT.
     GrpcCreateTask,
     /// A bare axum server in a process of its own whose one handler does one Redis GET, loaded like get-session.
@@ -114,6 +117,7 @@ impl Scenario {
             Scenario::GetSessionDuringSignIn => "get-session-during-sign-in",
             Scenario::GrpcGetSession => "grpc-get-session",
             Scenario::GrpcListTasks => "grpc-list-tasks",
+            Scenario::GrpcListTasksApiKey => "grpc-list-tasks-api-key",
             Scenario::GrpcCreateTask => "grpc-create-task",
             Scenario::CeilingAxumRedis => "ceiling-axum-redis",
             Scenario::CeilingTonicEcho => "ceiling-tonic-echo",
@@ -130,15 +134,16 @@ impl Scenario {
             | Scenario::SignIn
             | Scenario::SignUp
             | Scenario::GetSessionDuringSignIn => Some(Scenario::CeilingAxumRedis),
-            Scenario::GrpcGetSession | Scenario::GrpcListTasks | Scenario::GrpcCreateTask => {
-                Some(Scenario::CeilingTonicEcho)
-            }
+            Scenario::GrpcGetSession
+            | Scenario::GrpcListTasks
+            | Scenario::GrpcListTasksApiKey
+            | Scenario::GrpcCreateTask => Some(Scenario::CeilingTonicEcho),
             Scenario::CeilingAxumRedis | Scenario::CeilingTonicEcho | Scenario::All => None,
         }
     }
 
     /// What `all` runs, in order: each ceiling right before the scenarios measured against it.
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::CeilingAxumRedis,
         Scenario::GetSession,
         Scenario::ListTasks,
@@ -149,6 +154,7 @@ impl Scenario {
         Scenario::CeilingTonicEcho,
         Scenario::GrpcGetSession,
         Scenario::GrpcListTasks,
+        Scenario::GrpcListTasksApiKey,
         Scenario::GrpcCreateTask,
     ];
 }

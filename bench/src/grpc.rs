@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::{Channel, Endpoint};
 use warden_proto::auth::v1::{
-    GetSessionRequest, IssueTokenRequest, SignUpEmailRequest,
-    auth_service_client::AuthServiceClient,
+    CreateApiKeyRequest, GetSessionRequest, IssueTokenRequest, SignUpEmailRequest,
+    api_key_service_client::ApiKeyServiceClient, auth_service_client::AuthServiceClient,
 };
 use warden_proto::task::v1::{
     CreateTaskRequest, ListTasksRequest, Task, task_service_client::TaskServiceClient,
@@ -49,6 +49,10 @@ pub enum GrpcCaller {
         client: TaskServiceClient<Channel>,
         bearer: AsciiMetadataValue,
     },
+    ListTasksWithKey {
+        client: TaskServiceClient<Channel>,
+        key: AsciiMetadataValue,
+    },
     CreateTask {
         client: TaskServiceClient<Channel>,
         bearer: AsciiMetadataValue,
@@ -74,6 +78,14 @@ impl Caller for GrpcCaller {
                     .list_tasks(authorized(request, bearer))
                     .await
                     .map(drop)
+            }
+            GrpcCaller::ListTasksWithKey { client, key } => {
+                let mut request = tonic::Request::new(ListTasksRequest {
+                    page_size: 20,
+                    ..Default::default()
+                });
+                request.metadata_mut().insert("x-api-key", key.clone());
+                client.list_tasks(request).await.map(drop)
             }
             GrpcCaller::CreateTask { client, bearer } => client
                 .create_task(authorized(new_task("bench task"), bearer))
@@ -160,7 +172,7 @@ pub async fn callers(
     let jwt = bearer(&jwt)?;
     let channels = channels(task_endpoint, connections).await?;
     match scenario {
-        Scenario::GrpcListTasks => {
+        Scenario::GrpcListTasks | Scenario::GrpcListTasksApiKey => {
             let mut tasks = TaskServiceClient::new(channels[0].clone());
             for n in 1..=20 {
                 tasks
@@ -185,6 +197,16 @@ pub async fn callers(
                     listed.tasks.len()
                 );
             }
+            if scenario == Scenario::GrpcListTasksApiKey {
+                let key = api_key(auth_endpoint, &session).await?;
+                return Ok(channels
+                    .into_iter()
+                    .map(|channel| GrpcCaller::ListTasksWithKey {
+                        client: TaskServiceClient::new(channel),
+                        key: key.clone(),
+                    })
+                    .collect());
+            }
             Ok(channels
                 .into_iter()
                 .map(|channel| GrpcCaller::ListTasks {
@@ -202,6 +224,37 @@ pub async fn callers(
             .collect()),
         other => bail!("{} is not a gRPC scenario", other.name()),
     }
+}
+
+/// An API key of the signed-up user, made with its session (the deployment's default limits apply: the target must
+/// run with a rate limit no load can reach, e.g. `API_KEY_RATE_LIMIT_MAX=2000000000`).
+async fn api_key(
+    auth_endpoint: &str,
+    session: &AsciiMetadataValue,
+) -> anyhow::Result<AsciiMetadataValue> {
+    let channel = channels(auth_endpoint, 1).await?.remove(0);
+    let created = ApiKeyServiceClient::new(channel)
+        .create_api_key(authorized(
+            CreateApiKeyRequest {
+                name: Some("bench".into()),
+                ..Default::default()
+            },
+            session,
+        ))
+        .await
+        .map_err(|status| setup_error("CreateApiKey", &status))?
+        .into_inner();
+    if created
+        .api_key
+        .and_then(|key| key.rate_limit_max)
+        .unwrap_or(0)
+        < 1_000_000
+    {
+        bail!(
+            "the key's rate limit would stop the run: start the target with API_KEY_RATE_LIMIT_MAX=2000000000"
+        );
+    }
+    created.key.parse().context("the key is not valid metadata")
 }
 
 fn setup_error(rpc: &str, status: &tonic::Status) -> anyhow::Error {

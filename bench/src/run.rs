@@ -154,7 +154,10 @@ impl Runner {
                 Ok(vec![row])
             }
             Scenario::GetSessionDuringSignIn => self.get_session_during_sign_in().await,
-            Scenario::GrpcGetSession | Scenario::GrpcListTasks | Scenario::GrpcCreateTask => {
+            Scenario::GrpcGetSession
+            | Scenario::GrpcListTasks
+            | Scenario::GrpcListTasksApiKey
+            | Scenario::GrpcCreateTask => {
                 let callers = grpc::callers(
                     scenario,
                     &self.grpc_auth,
@@ -168,6 +171,9 @@ impl Runner {
                         format!("AuthService/GetSession {}", self.grpc_auth)
                     }
                     Scenario::GrpcListTasks => format!("TaskService/ListTasks {}", self.grpc_task),
+                    Scenario::GrpcListTasksApiKey => {
+                        format!("TaskService/ListTasks (x-api-key) {}", self.grpc_task)
+                    }
                     _ => format!("TaskService/CreateTask {}", self.grpc_task),
                 };
                 let (measured, rss) = self.measure(callers).await;

@@ -366,13 +366,23 @@ fn key_limited(status: &tonic::Status) -> Response {
     let Some((reason, try_again_in)) = key_limit(status) else {
         return too_many_requests(1);
     };
-    let body = match try_again_in {
-        Some(ms) => json!({
-            "message": status.message(),
-            "code": reason,
-            "details": { "tryAgainIn": ms },
-        }),
-        None => json!({ "message": status.message(), "code": reason }),
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Details {
+        try_again_in: i64,
+    }
+    /// The package's order: message, code, details.
+    #[derive(Serialize)]
+    struct KeyLimited<'a> {
+        message: &'a str,
+        code: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        details: Option<Details>,
+    }
+    let body = KeyLimited {
+        message: status.message(),
+        code: reason,
+        details: try_again_in.map(|try_again_in| Details { try_again_in }),
     };
     let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     if let Some(ms) = try_again_in {

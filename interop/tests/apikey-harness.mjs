@@ -23,7 +23,8 @@ export const API_KEY_OPTIONS = {};
  * Starts `kind` on a database of its own and resolves to `{ kind, url, origin, databaseUrl, secret, stop }`: `url` is
  * where it listens, `origin` its public URL (the Origin a browser sends), here the same. `options`:
  * `{ databaseUrl, secret }` to start on a given database with a given secret; `settings`, Warden's environment beyond
- * those. Better Auth's `stop` is its own; Warden's services stop with `cleanup`.
+ * those. Better Auth's `stop` is its own; Warden's services stop with `cleanup`. Better Auth's target also has `auth`,
+ * its `betterAuth()` instance, for the package's server-only calls (`auth.api.createApiKey`, `verifyApiKey`, …).
  */
 export async function startTarget(kind, cleanup, services, options = {}) {
   const databaseUrl = options.databaseUrl ?? (await scratchDatabase(cleanup, "api_key"));
@@ -31,7 +32,15 @@ export async function startTarget(kind, cleanup, services, options = {}) {
   if (kind === BETTER_AUTH) {
     const betterAuth = await startBetterAuth({ databaseUrl, secret, withAdmin: true, apiKey: API_KEY_OPTIONS });
     cleanup.add(betterAuth.stop);
-    return { kind, url: betterAuth.url, origin: betterAuth.baseURL, databaseUrl, secret, stop: betterAuth.stop };
+    return {
+      kind,
+      url: betterAuth.url,
+      origin: betterAuth.baseURL,
+      databaseUrl,
+      secret,
+      auth: betterAuth.auth,
+      stop: betterAuth.stop,
+    };
   }
   const gatewayPort = await freePort();
   const url = `http://127.0.0.1:${gatewayPort}`;

@@ -253,7 +253,8 @@ impl pb::api_key_service_server::ApiKeyService for GrpcApiKeys {
             .api_key(&request)
             .ok_or(ApiKeyError::InvalidApiKey)
             .map_err(AuthError::from)?;
-        let (row, owner) = self.core.authenticate(&key).await?;
+        let required = request.into_inner().permissions.map(permissions);
+        let (row, owner) = self.core.authenticate(&key, required.as_ref()).await?;
         Ok(Response::new(pb::AuthenticatedApiKey {
             user: Some(user_pb(owner)),
             key_id: row.id,

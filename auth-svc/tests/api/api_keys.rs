@@ -106,7 +106,11 @@ async fn two_replicas_share_one_rate_limit_and_one_budget_of_uses() {
     for replica in [&a, &b] {
         let refused = authenticate(replica, &limited).await.unwrap_err();
         assert_error(&refused, Code::ResourceExhausted, "RATE_LIMITED");
-        let wait = refused.get_details_retry_info().unwrap().retry_delay.unwrap();
+        let wait = refused
+            .get_details_retry_info()
+            .unwrap()
+            .retry_delay
+            .unwrap();
         assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(50));
     }
 
@@ -137,7 +141,9 @@ async fn two_replicas_share_one_rate_limit_and_one_budget_of_uses() {
     )
     .await;
     for replica in [&b, &a, &b] {
-        authenticate(replica, &three_uses).await.expect("a use left");
+        authenticate(replica, &three_uses)
+            .await
+            .expect("a use left");
     }
     let refused = authenticate(&a, &three_uses).await.unwrap_err();
     assert_error(&refused, Code::ResourceExhausted, "USAGE_EXCEEDED");

@@ -4,12 +4,12 @@ mod account_support;
 mod helpers;
 
 mod account_deletion;
-mod api_keys;
 mod account_mail;
 mod account_password;
 mod account_profile;
 mod account_verification;
 mod admin;
+mod api_keys;
 mod cache_failures;
 mod cleanup;
 mod core_extras;

@@ -137,13 +137,18 @@ impl Authenticator {
         self.inner.metrics.clone()
     }
 
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<AuthenticatedUser, TaskError> {
+    /// `path` is the call's (`/warden.task.v1.TaskService/CreateTask`): an API key must grant what it does.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        path: &str,
+    ) -> Result<AuthenticatedUser, TaskError> {
         if let Some(key) = api_key(headers) {
-            return self.api_key(key, headers).await;
+            return self.api_key(key, headers, path).await;
         }
         let token = bearer(headers).ok_or(TaskError::Unauthorized)?;
         if warden_common::token::is_api_key_shaped(token) {
-            self.api_key(token, headers).await
+            self.api_key(token, headers, path).await
         } else if jwt::is_jwt_shaped(token) {
             self.inner.jwt.verify(token).await
         } else {
@@ -159,12 +164,19 @@ impl Authenticator {
         &self,
         key: &str,
         headers: &HeaderMap,
+        path: &str,
     ) -> Result<AuthenticatedUser, TaskError> {
         self.inner
             .metrics
             .key_lookups
             .fetch_add(1, Ordering::Relaxed);
-        let mut request = tonic::Request::new(pb::AuthenticateApiKeyRequest {});
+        let permissions = action_of(path).map(|action| pb::Permissions {
+            grants: vec![pb::Grant {
+                resource: TASK_RESOURCE.to_owned(),
+                actions: vec![action.to_owned()],
+            }],
+        });
+        let mut request = tonic::Request::new(pb::AuthenticateApiKeyRequest { permissions });
         let value = key.parse().map_err(|_| TaskError::Unauthorized)?;
         request.metadata_mut().insert("x-api-key", value);
         forward_request_id(headers, &mut request);
@@ -265,6 +277,17 @@ fn is_reason(status: &Status, reason: Reason) -> bool {
         .is_some_and(|info| info.reason == reason.as_str())
 }
 
+/// The action on tasks a TaskService method takes, as a key's permissions name it.
+pub fn action_of(path: &str) -> Option<&'static str> {
+    Some(match path.rsplit('/').next()? {
+        "ListTasks" | "GetTask" => "read",
+        "CreateTask" => "create",
+        "UpdateTask" => "update",
+        "DeleteTask" => "delete",
+        _ => return None,
+    })
+}
+
 /// The `x-api-key` header, if there is one.
 fn api_key(headers: &HeaderMap) -> Option<&str> {
     let key = headers.get("x-api-key")?.to_str().ok()?.trim();
@@ -336,7 +359,10 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            match authenticator.authenticate(request.headers()).await {
+            match authenticator
+                .authenticate(request.headers(), request.uri().path())
+                .await
+            {
                 Ok(user) => {
                     request.extensions_mut().insert(user);
                     inner.call(request).await

@@ -189,6 +189,18 @@ async fn a_key_with_read_permission_lists_but_may_not_create_update_or_delete() 
         "INSUFFICIENT_API_KEY_PERMISSIONS",
     );
     assert_eq!(app.list_all(&user.jwt).await.len(), 1, "nothing changed");
+    // The refusals were decided before any use was counted: two uses, the list and the read.
+    let counted = app
+        .api_keys
+        .clone()
+        .get_api_key(bearer(
+            auth_pb::GetApiKeyRequest { id: row.id },
+            &user.session_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(counted.request_count, 2);
 }
 
 #[tokio::test]

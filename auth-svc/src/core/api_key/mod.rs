@@ -483,14 +483,28 @@ impl ApiKeys {
         key: &str,
         required: Option<&Permissions>,
     ) -> Result<ApiKeyRow, AuthError> {
-        let (row, _) = self.checked(key, required).await?;
+        let needs = required.map(|required| Needs {
+            required,
+            owner_rights: false,
+        });
+        let (row, _) = self.checked(key, needs).await?;
         Ok(row)
     }
 
     /// Whose key `key` is, for a service the key is presented to: the key's checks and one use counted, as
     /// [`Self::verify`], then its owner, who must still exist and not be banned.
-    pub async fn authenticate(&self, key: &str) -> Result<(ApiKeyRow, UserRecord), AuthError> {
-        let (row, owner) = self.checked(key, None).await?;
+    /// `required`, what the call needs, is checked before the use is counted: a key without permissions has all its
+    /// owner's rights, one with permissions only those.
+    pub async fn authenticate(
+        &self,
+        key: &str,
+        required: Option<&Permissions>,
+    ) -> Result<(ApiKeyRow, UserRecord), AuthError> {
+        let needs = required.map(|required| Needs {
+            required,
+            owner_rights: true,
+        });
+        let (row, owner) = self.checked(key, needs).await?;
         let owner = owner.ok_or(ApiKeyError::InvalidApiKey)?;
         if owner.is_banned(now()) {
             return Err(AuthError::BannedUser);
@@ -502,7 +516,7 @@ impl ApiKeys {
     async fn checked(
         &self,
         key: &str,
-        required: Option<&Permissions>,
+        needs: Option<Needs<'_>>,
     ) -> Result<(ApiKeyRow, Option<UserRecord>), AuthError> {
         let hash = hash_api_key(key);
         let Cached { row, owner } = self.cached(&hash).await?;
@@ -514,15 +528,8 @@ impl ApiKeys {
             self.remove(&row).await?;
             return Err(ApiKeyError::KeyExpired.into());
         }
-        if let Some(required) = required {
-            let granted = row
-                .permissions
-                .as_deref()
-                .and_then(Permissions::from_json)
-                .ok_or(ApiKeyError::KeyNotFound)?;
-            if !granted.allows(required) {
-                return Err(ApiKeyError::KeyNotFound.into());
-            }
+        if let Some(needs) = needs {
+            needs.check(row.permissions.as_deref())?;
         }
         let row = self.take_use(row, at).await?;
         Ok((row, owner))
@@ -806,6 +813,25 @@ pub async fn owner_changed(store: &Store, cache: &crate::cache::SessionCache, us
         };
         if let Ok(value) = serde_json::to_string(&cached) {
             cache.update(&entry, &value, expiry).await;
+        }
+    }
+}
+
+/// What a use of a key needs, and how a key without permissions counts: with its owner's rights (a service the key
+/// acts on), or with none (the package's `verifyApiKey`, which finds no such key).
+#[derive(Clone, Copy)]
+struct Needs<'a> {
+    required: &'a Permissions,
+    owner_rights: bool,
+}
+
+impl Needs<'_> {
+    fn check(self, stored: Option<&str>) -> Result<(), AuthError> {
+        match stored.map(Permissions::from_json) {
+            None if self.owner_rights => Ok(()),
+            Some(Some(granted)) if granted.allows(self.required) => Ok(()),
+            _ if self.owner_rights => Err(ApiKeyError::InsufficientPermissions.into()),
+            _ => Err(ApiKeyError::KeyNotFound.into()),
         }
     }
 }
