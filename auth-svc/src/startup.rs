@@ -128,12 +128,21 @@ impl AuthServer {
         let sessions = Sessions::new(store.clone(), cache)
             .with_lifetimes(config.sessions)
             .with_verified_email_required(config.require_email_verification);
+        let key_core = config.plugins.is_enabled(Plugin::ApiKey).then(|| {
+            ApiKeys::new(
+                store.clone(),
+                sessions.clone(),
+                config.api_key.clone(),
+                config.admin_user_ids.clone(),
+            )
+        });
         let admin = Admin::new(
             store.clone(),
             sessions.clone(),
             hasher.clone(),
             config.admin_user_ids.clone(),
-        );
+        )
+        .with_api_keys(key_core.clone());
         let caller = Caller::new(config.secret.clone(), &config.trusted_proxies);
         let admin = config
             .plugins
@@ -207,20 +216,14 @@ impl AuthServer {
                 caller.clone(),
             )
         });
-        let key_core = config.plugins.is_enabled(Plugin::ApiKey).then(|| {
-            ApiKeys::new(
-                store.clone(),
-                sessions.clone(),
-                config.api_key.clone(),
-                config.admin_user_ids.clone(),
-            )
-        });
         let key_jobs = key_core
             .clone()
             .map(|keys| (keys, config.api_key.write_back));
+        let auth_keys = key_core.clone();
         let api_keys = key_core.map(|keys| GrpcApiKeys::new(keys, caller.clone()));
         let auth = GrpcAuth::new(core, account, caller)
-            .with_jwt_routes(config.plugins.is_enabled(Plugin::Jwt));
+            .with_jwt_routes(config.plugins.is_enabled(Plugin::Jwt))
+            .with_api_keys(auth_keys);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding AUTH_ADDR {}", config.listen))?;

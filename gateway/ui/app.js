@@ -1,7 +1,8 @@
 // Warden's web UI: sign-up, sign-in (with a password, a passkey or a configured provider, and a second factor when
 // the user has one), password reset, a task dashboard, an account page (profile, email, password, passkeys,
-// two-factor, the sessions and the ways to sign in), an admin page for administrators and, in development, the mail
-// outbox; all speaking the gateway's REST routes with the session cookie like any other client.
+// two-factor, the sessions, the ways to sign in and API keys), an admin page for administrators (users, and service
+// accounts with their API keys) and, in development, the mail outbox; all speaking the gateway's REST routes with the
+// session cookie like any other client.
 // The cookie is HttpOnly, so nothing is kept in the page: whether someone is signed in is asked of
 // /api/auth/get-session. Text from the server is only ever set as textContent, links included.
 
@@ -137,6 +138,21 @@ const WEBAUTHN_ERRORS = {
   SecurityError: 'Passkeys do not work at this address. Open the site at its usual address and try again.',
 };
 const PASSKEY_FAILED = 'Your browser could not use a passkey. Please try again.';
+const KEY_EXPIRY_RANGE = 'Enter from 1 to 365 days, or leave it empty for a key that never expires.';
+/** Refusals of making, listing or revoking API keys, on the account page and the admin page, in words. */
+const API_KEY_ERRORS = {
+  EXPIRES_IN_IS_TOO_SMALL: `A key must last at least a day. ${KEY_EXPIRY_RANGE}`,
+  EXPIRES_IN_IS_TOO_LARGE: `A key can last at most 365 days. ${KEY_EXPIRY_RANGE}`,
+  INVALID_NAME_LENGTH: 'A key’s name can be at most 32 characters.',
+  KEY_NOT_FOUND: 'That key is not there any more: it may have been revoked already.',
+  USER_NOT_FOUND: 'That account no longer exists.',
+  SERVER_ONLY_PROPERTY: 'Only administrators can set a key’s permissions and limits.',
+  FORBIDDEN: 'While you act as another user, you cannot make API keys for them.',
+};
+const NOT_ADMIN_FOR_KEYS = 'Only administrators can manage other users’ API keys, and you are not one any more.';
+const KEY_NOT_SENT = 'The key was made, but the server did not send it. Revoke it and make another.';
+const COPY_REFUSED = 'This browser did not let the page copy. The key is selected: copy it yourself, with Ctrl+C or '
+  + '⌘C.';
 const PASSKEY_OPTIONS_UNUSABLE = 'The server answered with passkey options this page cannot use.';
 
 const state = {
@@ -148,6 +164,8 @@ const state = {
   outbox: false,
   /** Whether passkeys are offered: this browser has WebAuthn and the server the passkey plugin. */
   passkeys: false,
+  /** Whether the server serves the api-key plugin: API keys on the account page, service accounts on the admin page. */
+  apiKeys: false,
   /** The token of the reset link the page was opened with, taken off the address bar. */
   resetToken: '',
   filter: 'all',
@@ -163,6 +181,8 @@ const state = {
     total: 0,
     /** User JSON by id, as last read from the server. */
     byId: new Map(),
+    /** For each user whose keys are shown: their API key JSON by id. */
+    keys: new Map(),
     loads: 0,
   },
   outboxLoads: 0,
@@ -171,6 +191,9 @@ const state = {
   passkeyLoads: 0,
   /** Passkey JSON by id, as last read from the server. */
   passkeyList: new Map(),
+  apiKeyLoads: 0,
+  /** The user's API key JSON by id, as last read from the server. Never the keys themselves. */
+  apiKeyList: new Map(),
   /** The id of this browser's session, as get-session last named it. */
   sessionId: '',
   /** Session tokens by session id, from list-sessions: what revoke-session is sent. Never put in the page. */
@@ -303,8 +326,12 @@ function submitting(form, action, onError) {
 }
 
 function showOnly(id) {
-  // Backup codes and a setup key are shown once, on the account page only.
-  if (id !== 'accounts') forgetTwoFactorSetup();
+  // Backup codes, a setup key and a new API key are shown once, on their page only.
+  if (id !== 'accounts') {
+    forgetTwoFactorSetup();
+    forgetNewKey($('api-key-new'));
+  }
+  if (id !== 'admin') document.querySelectorAll('#user-table .new-key').forEach(forgetNewKey);
   for (const view of VIEWS) $(view).hidden = view !== id;
   document.body.dataset.view = id;
   updateChrome(id);
@@ -618,7 +645,7 @@ async function showAccounts(message = '') {
   fillProfileForm();
   fillAccount();
   $('accounts-heading').focus();
-  await Promise.all([loadSessions(), loadAccounts(), loadPasskeys()]);
+  await Promise.all([loadSessions(), loadAccounts(), loadPasskeys(), loadApiKeys()]);
   setText($('accounts-error'), message);
 }
 
@@ -631,6 +658,7 @@ function clearAccounts() {
   $('link-group').hidden = true;
   $('revoke-others').hidden = true;
   clearPasskeys();
+  clearApiKeys();
   for (const id of ['profile-form', 'email-form', 'password-form']) $(id).reset();
   forgetTwoFactorSetup();
   setText($('accounts-error'), '');
@@ -1312,6 +1340,290 @@ function onPasskeysKeydown(event) {
   item.querySelector(renaming ? '.rename-passkey' : '.delete-passkey').focus();
 }
 
+// ---- API keys: the account page's, and what the admin page's share ----
+
+const DAY_SECONDS = 86_400;
+/** Rate-limit windows that have a name, in milliseconds. */
+const NAMED_WINDOWS = [[86_400_000, 'a day'], [3_600_000, 'an hour'], [60_000, 'a minute'], [1000, 'a second']];
+
+/**
+ * Whether the server serves the api-key plugin's routes. Listing keys tells without changing anything: 401 signed
+ * out, the list signed in, and a bare 404 when the plugin is off.
+ */
+async function apiKeysAvailable() {
+  try {
+    const response = await fetch('/api/auth/api-key/list', {
+      headers: { Accept: 'application/json' },
+      credentials: 'same-origin',
+    });
+    return response.status !== 404;
+  } catch {
+    return false;
+  }
+}
+
+/** Shows or hides everything about API keys: the account page's section, service accounts and each user's keys. */
+function showApiKeyParts() {
+  const on = state.apiKeys;
+  $('service-accounts').hidden = !on;
+  if (!on) {
+    $('api-keys-group').hidden = true;
+    forgetNewKey($('api-key-new'));
+  }
+  for (const row of userRows()) {
+    row.querySelector('.keys').hidden = !on;
+    if (!on && row.querySelector('.keys').getAttribute('aria-expanded') === 'true') toggleKeys(row);
+  }
+}
+
+/** The plugin's routes are gone (a bare 404): the pages stop offering API keys. */
+function apiKeysGone(error) {
+  if (error.status !== 404 || error.code) return false;
+  state.apiKeys = false;
+  showApiKeyParts();
+  return true;
+}
+
+const keyName = (key) => String(key?.name ?? '').trim() || 'Unnamed key';
+
+/** Newest first, from a list answer's `apiKeys`. */
+function sortedKeys(answer) {
+  const keys = Array.isArray(answer?.apiKeys) ? [...answer.apiKeys] : [];
+  return keys.sort((a, b) => String(b.createdAt ?? '').localeCompare(String(a.createdAt ?? '')));
+}
+
+/** "Created … · last used … · expires …": when a key was made, used and ends. */
+function keyMeta(key) {
+  const details = [];
+  const created = dateText(key.createdAt);
+  if (created) details.push(`Created ${created}`);
+  const used = dateText(key.lastRequest, true);
+  details.push(used ? `last used ${used}` : 'not used yet');
+  const expires = dateText(key.expiresAt);
+  if (!expires) details.push('never expires');
+  else if (new Date(key.expiresAt).getTime() <= Date.now()) details.push(`expired ${expires}`);
+  else details.push(`expires ${expires}`);
+  if (key.enabled === false) details.push('turned off');
+  const meta = details.join(' · ');
+  return meta.charAt(0).toUpperCase() + meta.slice(1);
+}
+
+/** What a key may do: "Tasks: read", or all of its owner's rights when it names no permissions. */
+function permissionsText(permissions) {
+  if (!permissions || typeof permissions !== 'object') return 'All of the account’s rights';
+  const grants = Object.entries(permissions).map(([resource, actions]) => {
+    const list = Array.isArray(actions) && actions.length > 0 ? actions.join(', ') : 'nothing';
+    return `${resource === 'task' ? 'Tasks' : resource}: ${list}`;
+  });
+  return grants.length > 0 ? grants.join('; ') : 'No rights at all';
+}
+
+/** "10 requests a day", "3 requests every 30 seconds" or "no rate limit". */
+function rateLimitText(key) {
+  if (key.rateLimitEnabled === false) return 'no rate limit';
+  const max = Number(key.rateLimitMax);
+  const window = Number(key.rateLimitTimeWindow);
+  if (!Number.isFinite(max) || !(window > 0)) return 'rate limited';
+  const requests = `${max} request${max === 1 ? '' : 's'}`;
+  const named = NAMED_WINDOWS.find(([length]) => length === window);
+  if (named) return `${requests} ${named[1]}`;
+  const seconds = window / 1000;
+  return `${requests} every ${seconds.toLocaleString()} second${seconds === 1 ? '' : 's'}`;
+}
+
+/** An administrator's view of a key's limits: its permissions, uses left and rate limit. */
+function keyLimits(key) {
+  const parts = [permissionsText(key.permissions)];
+  if (Number.isInteger(key.remaining)) parts.push(`${key.remaining} use${key.remaining === 1 ? '' : 's'} left`);
+  parts.push(rateLimitText(key));
+  return parts.join(' · ');
+}
+
+/** A key of a list; `owner`, the email address of the user whose keys an administrator is looking at. */
+function apiKeyItem(key, owner = '') {
+  const item = $('api-key-template').content.firstElementChild.cloneNode(true);
+  item.dataset.id = String(key.id ?? '');
+  const name = keyName(key);
+  setText(item.querySelector('.api-key-name'), name);
+  const start = String(key.start ?? '');
+  const startCode = item.querySelector('.api-key-start');
+  setText(startCode, start ? `${start}…` : '');
+  startCode.hidden = !start;
+  setText(item.querySelector('.api-key-meta'), keyMeta(key));
+  const limits = item.querySelector('.api-key-limits');
+  limits.hidden = !owner;
+  if (owner) setText(limits, keyLimits(key));
+  item.querySelector('.revoke-key').setAttribute('aria-label', `Revoke ${name}`);
+  const whose = owner ? ` of ${owner}` : '';
+  setText(
+    item.querySelector('.key-confirm-text'),
+    `Revoke “${name}”${whose}? Programs that use it stop working at once. This cannot be undone.`,
+  );
+  return item;
+}
+
+/** Shows the question before revoking a key, or takes it back. */
+function askToRevoke(item, asking) {
+  item.querySelector('.api-key-actions').hidden = asking;
+  item.querySelector('.key-confirm').hidden = !asking;
+  setText(alertOf(item), '');
+  item.querySelector(asking ? '.cancel-revoke' : '.revoke-key').focus();
+}
+
+/** The name field of a key form, trimmed; one is needed to tell keys apart. */
+function keyNameFrom(data) {
+  const name = String(data.get('name') ?? '').trim();
+  if (!name) throw new ApiError(0, '', 'Please enter a name for the key.');
+  return name;
+}
+
+/** The expiry field (days) in seconds, or undefined for a key that never expires. */
+function expiresInFrom(data) {
+  const text = String(data.get('expiresInDays') ?? '').trim();
+  if (!text) return undefined;
+  const days = Number(text);
+  // The server refuses less than a day; zero or less would read as no expiry at all, so it is refused here alike.
+  if (!Number.isFinite(days) || days <= 0) {
+    throw new ApiError(0, 'EXPIRES_IN_IS_TOO_SMALL', API_KEY_ERRORS.EXPIRES_IN_IS_TOO_SMALL);
+  }
+  return Math.round(days * DAY_SECONDS);
+}
+
+/** Shows a key just made, the only time it is ever shown. */
+function showNewKey(box, created, heading) {
+  const key = typeof created?.key === 'string' ? created.key : '';
+  if (!key) throw new ApiError(0, '', KEY_NOT_SENT);
+  setText(box.querySelector('.new-key-heading'), heading);
+  box.setAttribute('aria-label', heading);
+  box.querySelector('.new-key-value').value = key;
+  setText(noticeOf(box), '');
+  setText(alertOf(box), '');
+  box.hidden = false;
+}
+
+/** Takes a key shown once off the page. */
+function forgetNewKey(box) {
+  box.querySelector('.new-key-value').value = '';
+  setText(box.querySelector('.new-key-heading'), '');
+  setText(noticeOf(box), '');
+  setText(alertOf(box), '');
+  box.hidden = true;
+}
+
+/** Copies a new key to the clipboard; where the browser does not let the page, selects it to copy by hand. */
+async function copyNewKey(box) {
+  const field = box.querySelector('.new-key-value');
+  setText(noticeOf(box), '');
+  try {
+    await navigator.clipboard.writeText(field.value);
+  } catch {
+    field.focus();
+    field.select();
+    throw new ApiError(0, '', COPY_REFUSED);
+  }
+  setText(noticeOf(box), 'Copied to the clipboard.');
+}
+
+/** The copy and done buttons of a key shown once; whether `button` was one. */
+function onNewKeyClick(button) {
+  const box = button.closest('.new-key');
+  if (!box) return false;
+  if (button.matches('.copy-key')) working(box, () => copyNewKey(box));
+  else if (button.matches('.done-key')) {
+    forgetNewKey(box);
+    box.parentElement.querySelector('.section-heading, .panel-heading').focus();
+  }
+  return true;
+}
+
+/** A new key's field selects the whole key when focused, ready to copy. */
+function onNewKeyFocus(event) {
+  if (event.target.matches('.new-key-value')) event.target.select();
+}
+
+async function loadApiKeys() {
+  const section = $('api-keys-group');
+  section.hidden = !state.apiKeys;
+  if (!state.apiKeys) return;
+  const load = ++state.apiKeyLoads;
+  const list = $('api-key-list');
+  setText(alertOf(section), '');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const keys = sortedKeys(await api('GET', '/api/auth/api-key/list'));
+    if (load !== state.apiKeyLoads) return;
+    state.apiKeyList = new Map(keys.map((key) => [String(key.id), key]));
+    list.replaceChildren(...keys.map((key) => apiKeyItem(key)));
+    $('api-keys-empty').hidden = keys.length > 0;
+  } catch (error) {
+    if (load === state.apiKeyLoads && !apiKeysGone(error) && !sessionEnded(error)) {
+      setText(alertOf(section), error.message);
+    }
+  } finally {
+    if (load === state.apiKeyLoads) list.removeAttribute('aria-busy');
+  }
+}
+
+function clearApiKeys() {
+  state.apiKeyLoads += 1;
+  state.apiKeyList.clear();
+  $('api-key-list').replaceChildren();
+  $('api-keys-empty').hidden = true;
+  $('api-key-create-form').reset();
+  forgetNewKey($('api-key-new'));
+  setText(alertOf($('api-keys-group')), '');
+}
+
+/** Makes a key for the signed-in user, and shows it this once. */
+async function createApiKey(data) {
+  const name = keyNameFrom(data);
+  const expiresIn = expiresInFrom(data);
+  const created = await apiInWords(API_KEY_ERRORS, 'POST', '/api/auth/api-key/create', {
+    body: { name, expiresIn },
+  });
+  $('api-key-create-form').reset();
+  const box = $('api-key-new');
+  showNewKey(box, created, `Your new key “${name}”`);
+  await loadApiKeys();
+  box.querySelector('.new-key-heading').focus();
+  announce(`Created the API key “${name}”. Copy it now: it will not be shown again.`);
+}
+
+async function revokeApiKey(item) {
+  const name = keyName(state.apiKeyList.get(item.dataset.id));
+  try {
+    await apiInWords(API_KEY_ERRORS, 'POST', '/api/auth/api-key/delete', { body: { keyId: item.dataset.id } });
+  } catch (error) {
+    if (error.code !== 'KEY_NOT_FOUND') throw error;
+    // Revoked elsewhere meanwhile: the list is read again, and says so.
+    await loadApiKeys();
+    setText(alertOf($('api-keys-group')), error.message);
+    $('api-keys-heading').focus();
+    return;
+  }
+  await loadApiKeys();
+  $('api-keys-heading').focus();
+  announce(`Revoked the API key “${name}”.`);
+}
+
+function onApiKeysClick(event) {
+  const button = event.target.closest('button');
+  if (!button || onNewKeyClick(button)) return;
+  const item = button.closest('.api-key');
+  if (!item) return;
+  if (button.matches('.revoke-key')) askToRevoke(item, true);
+  else if (button.matches('.cancel-revoke')) askToRevoke(item, false);
+  else if (button.matches('.confirm-revoke')) {
+    working(item, () => revokeApiKey(item), (error) => apiKeysGone(error) || sessionEnded(error));
+  }
+}
+
+function onApiKeysKeydown(event) {
+  if (event.key !== 'Escape') return;
+  const item = event.target.closest('.api-key');
+  if (item && !item.querySelector('.key-confirm').hidden) askToRevoke(item, false);
+}
+
 // ---- the dashboard ----
 
 async function showDashboard() {
@@ -1517,6 +1829,7 @@ async function saveEdit(item, data) {
 async function showAdmin() {
   showOnly('admin');
   document.title = 'Users · Admin · Warden';
+  showApiKeyParts();
   $('admin-heading').focus();
   await loadUsers();
 }
@@ -1525,6 +1838,7 @@ const userRows = () => [...$('user-table').tBodies];
 
 function removeUserRows() {
   state.users.byId.clear();
+  state.users.keys.clear();
   for (const row of userRows()) row.remove();
 }
 
@@ -1604,6 +1918,10 @@ function userRow(user) {
   const panel = row.querySelector('.user-panel-row');
   panel.id = `user-panel-${user.id}`;
   row.querySelector('.manage').setAttribute('aria-controls', panel.id);
+  const keys = row.querySelector('.user-keys-row');
+  keys.id = `user-keys-${user.id}`;
+  row.querySelector('.keys').setAttribute('aria-controls', keys.id);
+  row.querySelector('.keys').hidden = !state.apiKeys;
   fillUser(row, user);
   return row;
 }
@@ -1626,7 +1944,12 @@ function fillUser(row, user) {
   setText(created, dateText(user.createdAt));
   row.querySelector('.manage').setAttribute('aria-label', `Manage ${user.email}`);
   row.querySelector('.user-panel').setAttribute('aria-label', user.email);
-  row.querySelector('.role-form').elements.role.value = isAdmin(user) ? 'admin' : 'user';
+  row.querySelector('.keys').setAttribute('aria-label', `API keys of ${user.email}`);
+  row.querySelector('.user-keys').setAttribute('aria-label', `API keys of ${user.email}`);
+  let role = 'user';
+  if (isAdmin(user)) role = 'admin';
+  else if (String(user.role ?? '').trim() === 'service') role = 'service';
+  row.querySelector('.role-form').elements.role.value = role;
   row.querySelector('.ban-form').hidden = Boolean(user.banned);
   row.querySelector('.unban-group').hidden = !user.banned;
   setText(row.querySelector('.ban-details'), user.banned ? banText(user) : '');
@@ -1769,10 +2092,181 @@ async function createUser(data) {
   loadUsers();
 }
 
+// ---- the admin page: service accounts, and any user's API keys ----
+
+/**
+ * An administrator's key route, its refusals in words. The routes refuse a caller who is not (or no longer) an
+ * administrator with UNAUTHORIZED_SESSION, as they refuse one with no session: asking for the session tells them apart.
+ */
+async function adminKeyApi(method, path, options) {
+  try {
+    return await apiInWords(API_KEY_ERRORS, method, path, options);
+  } catch (error) {
+    if (error.code !== 'UNAUTHORIZED_SESSION') throw error;
+    const session = await api('GET', '/api/auth/get-session').catch(() => null);
+    if (!session?.user) throw new ApiError(401, 'UNAUTHORIZED', SESSION_ENDED);
+    throw new ApiError(403, error.code, NOT_ADMIN_FOR_KEYS);
+  }
+}
+
+const keysFailed = (error) => apiKeysGone(error) || sessionEnded(error);
+
+/** Opens or closes a user's keys beneath their row; opening lists them. */
+async function toggleKeys(row) {
+  const button = row.querySelector('.keys');
+  const open = button.getAttribute('aria-expanded') !== 'true';
+  button.setAttribute('aria-expanded', String(open));
+  row.querySelector('.user-keys-row').hidden = !open;
+  row.classList.toggle('keys-open', open);
+  if (!open) {
+    forgetNewKey(row.querySelector('.new-key'));
+    setText(alertOf(row.querySelector('.key-issue-form')), '');
+    return;
+  }
+  await loadUserKeys(row);
+}
+
+async function loadUserKeys(row) {
+  const group = row.querySelector('.keys-group');
+  const list = row.querySelector('.key-list');
+  const load = String(Number(row.dataset.keyLoads ?? 0) + 1);
+  row.dataset.keyLoads = load;
+  setText(alertOf(group), '');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    const query = new URLSearchParams({ userId: row.dataset.id });
+    const keys = sortedKeys(await adminKeyApi('GET', `/api/warden/admin/list-api-keys?${query}`));
+    if (row.dataset.keyLoads !== load) return;
+    state.users.keys.set(row.dataset.id, new Map(keys.map((key) => [String(key.id), key])));
+    list.replaceChildren(...keys.map((key) => apiKeyItem(key, userOf(row)?.email ?? '')));
+    row.querySelector('.keys-empty').hidden = keys.length > 0;
+  } catch (error) {
+    if (row.dataset.keyLoads === load && !keysFailed(error)) setText(alertOf(group), error.message);
+  } finally {
+    if (row.dataset.keyLoads === load) list.removeAttribute('aria-busy');
+  }
+}
+
+/** A limit of its own needs both of its numbers; the other choices need neither. */
+function updateRateFields(form) {
+  const custom = form.elements.rateLimit.value === 'custom';
+  form.elements.rateLimitMax.required = custom;
+  form.elements.rateLimitSeconds.required = custom;
+}
+
+/** The body of create-api-key from the issue form: only what the administrator chose, the rest left to defaults. */
+function issueBody(row, data) {
+  const body = { userId: row.dataset.id, name: keyNameFrom(data) };
+  const expiresIn = expiresInFrom(data);
+  if (expiresIn !== undefined) body.expiresIn = expiresIn;
+  // No permission checked: the key has all of its owner's rights, as a key with no permissions does.
+  const actions = data.getAll('task').map(String);
+  if (actions.length > 0) body.permissions = { task: actions };
+  const remaining = String(data.get('remaining') ?? '').trim();
+  if (remaining) body.remaining = Number(remaining);
+  const limit = data.get('rateLimit');
+  if (limit === 'custom') {
+    const max = Number(data.get('rateLimitMax'));
+    const seconds = Number(data.get('rateLimitSeconds'));
+    if (!Number.isInteger(max) || max < 1 || !(seconds > 0)) {
+      throw new ApiError(0, '', 'Enter how many requests the key may make, and in how many seconds.');
+    }
+    body.rateLimitEnabled = true;
+    body.rateLimitMax = max;
+    body.rateLimitTimeWindow = Math.round(seconds * 1000);
+  } else if (limit === 'none') {
+    body.rateLimitEnabled = false;
+  }
+  return body;
+}
+
+/** Issues a key for the user of `row`, and shows it this once. */
+async function issueKey(row, data) {
+  const { email } = userOf(row);
+  const body = issueBody(row, data);
+  const created = await adminKeyApi('POST', '/api/warden/admin/create-api-key', { body });
+  const form = row.querySelector('.key-issue-form');
+  form.reset();
+  updateRateFields(form);
+  const box = row.querySelector('.new-key');
+  showNewKey(box, created, `New key “${body.name}” for ${email}`);
+  await loadUserKeys(row);
+  box.querySelector('.new-key-heading').focus();
+  announce(`Issued the API key “${body.name}” for ${email}. Copy it now: it will not be shown again.`);
+}
+
+async function revokeUserKey(row, item) {
+  const name = keyName(state.users.keys.get(row.dataset.id)?.get(item.dataset.id));
+  const { email } = userOf(row);
+  try {
+    await adminKeyApi('POST', '/api/warden/admin/delete-api-key', {
+      body: { keyId: item.dataset.id, userId: row.dataset.id },
+    });
+  } catch (error) {
+    if (error.code !== 'KEY_NOT_FOUND') throw error;
+    await loadUserKeys(row);
+    setText(alertOf(row.querySelector('.keys-group')), error.message);
+    row.querySelector('.keys-heading').focus();
+    return;
+  }
+  await loadUserKeys(row);
+  row.querySelector('.keys-heading').focus();
+  announce(`Revoked the API key “${name}” of ${email}.`);
+}
+
+/** The buttons of a user's keys; whether `button` was one of them. */
+function onUserKeysClick(row, button) {
+  if (button.matches('.keys')) {
+    toggleKeys(row);
+    return true;
+  }
+  if (!button.closest('.user-keys')) return false;
+  if (onNewKeyClick(button)) return true;
+  const item = button.closest('.api-key');
+  if (!item) return true;
+  if (button.matches('.revoke-key')) askToRevoke(item, true);
+  else if (button.matches('.cancel-revoke')) askToRevoke(item, false);
+  else if (button.matches('.confirm-revoke')) working(item, () => revokeUserKey(row, item), keysFailed);
+  return true;
+}
+
+/** Typing a number of the rate limit chooses a limit of its own. */
+function onUserInput(event) {
+  const form = event.target.closest('.key-issue-form');
+  if (!form) return;
+  if (event.target.name === 'rateLimitMax' || event.target.name === 'rateLimitSeconds') {
+    form.elements.rateLimit.value = 'custom';
+  }
+  updateRateFields(form);
+}
+
+/** Creates a user for a program: no password, so it never signs in; it acts through the keys issued to it. */
+async function createServiceAccount(data) {
+  const { user } = await api('POST', '/api/auth/admin/create-user', {
+    body: {
+      name: String(data.get('name') ?? '').trim(),
+      email: String(data.get('email') ?? '').trim(),
+      role: data.get('role'),
+    },
+  });
+  $('service-account-form').reset();
+  announce(`Created the service account ${user.email}. Issue it an API key below.`);
+  // The list shows the new account alone, its keys open for a first one.
+  $('user-search-form').elements.search.value = user.email;
+  state.users.search = user.email;
+  state.users.offset = 0;
+  await loadUsers();
+  const row = userRows().find((shown) => shown.dataset.id === user.id);
+  if (!row || !state.apiKeys) return;
+  await toggleKeys(row);
+  row.querySelector('.key-issue-form').elements.name.focus();
+}
+
 function onUserClick(event) {
   const row = event.target.closest('tbody.user');
   const button = event.target.closest('button');
   if (!row || !button) return;
+  if (onUserKeysClick(row, button)) return;
   const group = button.closest('.panel-group');
   const onError = sessionEnded;
   if (button.matches('.manage')) togglePanel(row);
@@ -1790,12 +2284,24 @@ function onUserSubmit(event) {
   const row = form.closest('tbody.user');
   if (form.matches('.role-form')) submitting(form, (data) => setRole(row, data), sessionEnded);
   else if (form.matches('.ban-form')) submitting(form, (data) => banUser(row, data), sessionEnded);
+  else if (form.matches('.key-issue-form')) submitting(form, (data) => issueKey(row, data), keysFailed);
 }
 
 function onUserKeydown(event) {
   if (event.key !== 'Escape') return;
   const row = event.target.closest('tbody.user');
   if (!row) return;
+  if (event.target.closest('.user-keys') || event.target.matches('.keys')) {
+    const item = event.target.closest('.api-key');
+    const open = row.querySelector('.keys').getAttribute('aria-expanded') === 'true';
+    if (item && !item.querySelector('.key-confirm').hidden) askToRevoke(item, false);
+    else if (open && row.querySelector('.new-key').hidden) {
+      // A key shown once stays until Done: Escape does not take it away unseen.
+      toggleKeys(row);
+      row.querySelector('.keys').focus();
+    }
+    return;
+  }
   if (!row.querySelector('.confirm').hidden) askToRemove(row, false);
   else if (row.querySelector('.manage').getAttribute('aria-expanded') === 'true') {
     togglePanel(row);
@@ -1984,6 +2490,10 @@ function bindEvents() {
   users.addEventListener('click', onUserClick);
   users.addEventListener('submit', onUserSubmit);
   users.addEventListener('keydown', onUserKeydown);
+  users.addEventListener('input', onUserInput);
+  users.addEventListener('change', onUserInput);
+  users.addEventListener('focusin', onNewKeyFocus);
+  handleSubmit('service-account-form', createServiceAccount, sessionEnded);
   $('sign-in-social').addEventListener('click', (event) => onProviderClick(event, false));
   $('sign-up-social').addEventListener('click', (event) => onProviderClick(event, true));
   $('accounts').addEventListener('click', onAccountsClick);
@@ -2001,6 +2511,11 @@ function bindEvents() {
   passkeys.addEventListener('click', onPasskeysClick);
   passkeys.addEventListener('submit', onPasskeysSubmit);
   passkeys.addEventListener('keydown', onPasskeysKeydown);
+  const apiKeys = $('api-keys-group');
+  apiKeys.addEventListener('click', onApiKeysClick);
+  apiKeys.addEventListener('keydown', onApiKeysKeydown);
+  apiKeys.addEventListener('focusin', onNewKeyFocus);
+  handleSubmit('api-key-create-form', createApiKey, keysFailed);
   $('email-form').addEventListener('click', onNavClick);
   $('outbox-refresh').addEventListener('click', loadOutbox);
   $('nav').addEventListener('click', onNavClick);
@@ -2026,15 +2541,18 @@ function takeLinkParameters() {
 async function start() {
   bindEvents();
   const link = takeLinkParameters();
-  const [session, outbox, passkeys] = await Promise.all([
+  const [session, outbox, passkeys, apiKeys] = await Promise.all([
     api('GET', '/api/auth/get-session').catch((error) => error),
     outboxAvailable(),
     passkeysAvailable(),
+    apiKeysAvailable(),
     loadProviders(),
   ]);
   state.outbox = outbox;
   state.passkeys = passkeys;
   $('sign-in-passkey').hidden = !passkeys;
+  state.apiKeys = apiKeys;
+  showApiKeyParts();
   if (session instanceof ApiError) {
     showAuth('sign-in', session.message);
     return;

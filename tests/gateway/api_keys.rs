@@ -83,6 +83,8 @@ on_both! {
         assert_eq!(session.json::<Value>().await.unwrap(), Value::Null);
         let listed = with_key(&app, Method::GET, "/api/auth/api-key/list", &key).send().await.unwrap();
         assert_error(listed, 401, "UNAUTHORIZED", "Unauthorized").await;
+        let listed = app.http.get(app.url("/api/auth/api-key/list")).bearer_auth(&key).send().await.unwrap();
+        assert_error(listed, 401, "UNAUTHORIZED", "Unauthorized").await;
 
         let older = with_key(&app, Method::GET, &format!("/api/{owner}/tasks"), &key).send().await.unwrap();
         assert_error(older, 401, "UNAUTHORIZED", "Unauthorized").await;

@@ -35,6 +35,23 @@ impl AdminAction {
         }
     }
 
+    /// The action as Better Auth's admin access control names it (`resource`, `action`): what an API key's
+    /// permissions must grant for the key to take it.
+    pub fn statement(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ListUsers => ("user", "list"),
+            Self::CreateUsers => ("user", "create"),
+            Self::SetRole => ("user", "set-role"),
+            Self::Ban => ("user", "ban"),
+            Self::ListSessions => ("session", "list"),
+            Self::RevokeSessions => ("session", "revoke"),
+            Self::DeleteUsers => ("user", "delete"),
+            Self::SetPassword => ("user", "set-password"),
+            Self::GetUser => ("user", "get"),
+            Self::ResetTwoFactor => ("user", "update"),
+        }
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             Self::ListUsers => "You are not allowed to list users",

@@ -9,9 +9,11 @@ use super::{
 };
 use crate::{
     core::account::{Account, ProfileUpdate},
+    core::api_key::ApiKeys,
     core::auth::{AuthCore, Opened, SignedIn, SignedUp},
     core::jwt::PublicKey,
     domain::{LinkToken, SessionToken},
+    error::AuthError,
 };
 
 pub use pb::auth_service_server::AuthServiceServer;
@@ -30,6 +32,8 @@ pub struct GrpcAuth {
     /// Better Auth's jwt plugin's own route (`IssueToken`, `/token`) is served; `GetJwks` always is, since task-svc
     /// verifies JWTs with it.
     jwt_routes: bool,
+    /// The api-key plugin, when served: `GetSession` with a key answers its owner.
+    api_keys: Option<ApiKeys>,
 }
 
 impl GrpcAuth {
@@ -39,6 +43,7 @@ impl GrpcAuth {
             account,
             caller,
             jwt_routes: true,
+            api_keys: None,
         }
     }
 
@@ -46,6 +51,47 @@ impl GrpcAuth {
     pub fn with_jwt_routes(mut self, served: bool) -> Self {
         self.jwt_routes = served;
         self
+    }
+
+    pub fn with_api_keys(mut self, api_keys: Option<ApiKeys>) -> Self {
+        self.api_keys = api_keys;
+        self
+    }
+
+    /// `GetSession` for an API key (one use counted): its owner, and the key in a session's shape, as the package's
+    /// `enableSessionForAPIKeys` answers. No token is echoed and no JWT issued: a JWT would outlive the key's checks.
+    async fn key_session(
+        &self,
+        keys: &ApiKeys,
+        key: &str,
+    ) -> Result<pb::GetSessionResponse, Status> {
+        let (row, owner) = keys
+            .authenticate(key, None)
+            .await
+            .map_err(|error| match error {
+                AuthError::ApiKey(crate::error::ApiKeyError::InvalidApiKey) => {
+                    AuthError::Unauthorized
+                }
+                other => other,
+            })?;
+        let session = pb::Session {
+            id: row.id,
+            token: String::new(),
+            user_id: owner.id.clone(),
+            expires_at: row.expires_at.map(warden_proto::time::timestamp),
+            ip_address: None,
+            user_agent: None,
+            created_at: Some(warden_proto::time::timestamp(row.created_at)),
+            updated_at: Some(warden_proto::time::timestamp(row.updated_at)),
+            impersonated_by: None,
+        };
+        Ok(pb::GetSessionResponse {
+            session: Some(session),
+            user: Some(user_pb(owner)),
+            refreshed: false,
+            remember: true,
+            jwt: String::new(),
+        })
     }
 }
 
@@ -135,6 +181,15 @@ impl pb::auth_service_server::AuthService for GrpcAuth {
         request: Request<pb::GetSessionRequest>,
     ) -> Result<Response<pb::GetSessionResponse>, Status> {
         let token = self.caller.token(&request);
+        if let (Some(keys), Some(key)) = (
+            &self.api_keys,
+            token
+                .as_ref()
+                .map(SessionToken::expose)
+                .filter(|t| warden_common::token::is_api_key_shaped(t)),
+        ) {
+            return Ok(Response::new(self.key_session(keys, key).await?));
+        }
         let disable_refresh = request.get_ref().disable_refresh;
         let resolved = self.core.current(token.as_ref(), disable_refresh).await?;
         let jwt = self.core.session_jwt(&resolved.user).await;

@@ -44,9 +44,15 @@ impl Caller {
         }
     }
 
-    /// `authorization: Bearer <token>`: a signed `token.signature` must verify; a bare token is taken as is.
+    /// `authorization: Bearer <token>`: a signed `token.signature` must verify; a bare token is taken as is. Without
+    /// one, an `x-api-key`: the routes that take keys tell them by their shape, every other route finds no session.
     pub fn token<T>(&self, request: &Request<T>) -> Option<SessionToken> {
-        bearer(&self.secret, request.metadata())
+        bearer(&self.secret, request.metadata()).or_else(|| {
+            text(request.metadata(), "x-api-key")
+                .map(|key| key.trim().to_owned())
+                .filter(|key| warden_common::token::is_api_key_shaped(key))
+                .map(SessionToken::from_presented)
+        })
     }
 
     /// The API key the call carries: `x-api-key`, else a bearer shaped like a key. Never a session token.

@@ -9,7 +9,7 @@ use tonic::{Code, Request, transport::Channel};
 use tonic_types::StatusExt;
 use warden_proto::auth::v1::{self as pb, api_key_service_client::ApiKeyServiceClient};
 
-use crate::helpers::{TestApp, assert_error, bearer, secret};
+use crate::helpers::{PASSWORD, TestApp, assert_error, bearer, secret};
 
 /// Another auth-svc on `app`'s database and Redis prefix: a second replica.
 async fn replica(app: &TestApp, adjust: impl FnOnce(&mut Config)) -> ApiKeyServiceClient<Channel> {
@@ -39,7 +39,7 @@ async fn authenticate(
     client: &ApiKeyServiceClient<Channel>,
     key: &str,
 ) -> Result<pb::AuthenticatedApiKey, tonic::Status> {
-    let mut request = Request::new(pb::AuthenticateApiKeyRequest {});
+    let mut request = Request::new(pb::AuthenticateApiKeyRequest::default());
     request
         .metadata_mut()
         .insert("x-api-key", key.parse().unwrap());
@@ -202,4 +202,247 @@ async fn a_key_revoked_or_disabled_on_one_replica_stops_on_the_other_at_once() {
         .expect("revoked on a");
     let refused = authenticate(&b, &key).await.unwrap_err();
     assert_error(&refused, Code::Unauthenticated, "INVALID_API_KEY");
+}
+
+fn with_key<T>(message: T, key: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().unwrap());
+    request
+}
+
+fn grants(pairs: &[(&str, &[&str])]) -> pb::Permissions {
+    pb::Permissions {
+        grants: pairs
+            .iter()
+            .map(|(resource, actions)| pb::Grant {
+                resource: (*resource).to_owned(),
+                actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn get_session_with_a_key_answers_its_owner_and_no_jwt() {
+    let app = TestApp::spawn().await;
+    let keys = keys_at(app.addr).await;
+    let owner = app.sign_up("whoami@example.com").await;
+    let (key, id) = issue(
+        &keys,
+        &owner.token.unwrap(),
+        pb::CreateApiKeyRequest::default(),
+    )
+    .await;
+    for request in [
+        with_key(pb::GetSessionRequest::default(), &key),
+        bearer(pb::GetSessionRequest::default(), &key),
+    ] {
+        let answer = app
+            .client
+            .clone()
+            .get_session(request)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.user.unwrap().id, owner.user.as_ref().unwrap().id);
+        let session = answer.session.unwrap();
+        assert_eq!(session.id, id, "the key, in a session's shape");
+        assert!(session.token.is_empty(), "the key is never echoed");
+        assert!(answer.jwt.is_empty(), "no JWT outlives the key's checks");
+    }
+    // Nothing else of the AuthService takes a key: it is no session.
+    let refused = app
+        .client
+        .clone()
+        .list_sessions(with_key(pb::ListSessionsRequest {}, &key))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let refused = app
+        .client
+        .clone()
+        .change_password(bearer(
+            pb::ChangePasswordRequest {
+                current_password: PASSWORD.into(),
+                new_password: "another long passphrase".into(),
+                ..Default::default()
+            },
+            &key,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn a_key_manages_keys_within_its_own_permissions_only() {
+    let app = TestApp::spawn().await;
+    let keys = keys_at(app.addr).await;
+    let (admin, user) = admin_and_user(&app).await;
+    // The administrator's automation key: it may make keys, for tasks it may read.
+    let (maker, _) = issue(
+        &keys,
+        &admin,
+        pb::CreateApiKeyRequest {
+            permissions: Some(grants(&[
+                ("apiKey", &["create", "read"]),
+                ("task", &["read"]),
+            ])),
+            ..Default::default()
+        },
+    )
+    .await;
+    let created = keys
+        .clone()
+        .create_api_key(with_key(
+            pb::CreateApiKeyRequest {
+                user_id: Some(user.clone()),
+                permissions: Some(grants(&[("task", &["read"])])),
+                ..Default::default()
+            },
+            &maker,
+        ))
+        .await
+        .expect("a key with fewer permissions")
+        .into_inner();
+    assert_eq!(created.api_key.unwrap().reference_id, user);
+    for wider in [
+        Some(grants(&[("task", &["read", "create"])])),
+        Some(grants(&[("apiKey", &["create", "delete"])])),
+        None,
+    ] {
+        let refused = keys
+            .clone()
+            .create_api_key(with_key(
+                pb::CreateApiKeyRequest {
+                    permissions: wider.clone(),
+                    ..Default::default()
+                },
+                &maker,
+            ))
+            .await
+            .unwrap_err();
+        assert_error(
+            &refused,
+            Code::PermissionDenied,
+            "INSUFFICIENT_API_KEY_PERMISSIONS",
+        );
+    }
+    let listed = keys
+        .clone()
+        .list_api_keys(with_key(pb::ListApiKeysRequest::default(), &maker))
+        .await
+        .expect("read is granted")
+        .into_inner();
+    assert_eq!(listed.total, 1, "the maker's own keys: itself");
+    let refused = keys
+        .clone()
+        .delete_api_key(with_key(
+            pb::DeleteApiKeyRequest {
+                key_id: listed.api_keys[0].id.clone(),
+                user_id: None,
+            },
+            &maker,
+        ))
+        .await
+        .unwrap_err();
+    assert_error(
+        &refused,
+        Code::PermissionDenied,
+        "INSUFFICIENT_API_KEY_PERMISSIONS",
+    );
+}
+
+#[tokio::test]
+async fn a_key_acts_on_the_admin_service_only_as_far_as_its_permissions_name_it() {
+    let app = TestApp::spawn().await;
+    let keys = keys_at(app.addr).await;
+    let admin_client = warden_proto::auth::v1::admin_service_client::AdminServiceClient::new(
+        Channel::from_shared(format!("http://{}", app.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let (admin, user) = admin_and_user(&app).await;
+    let (full, _) = issue(&keys, &admin, pb::CreateApiKeyRequest::default()).await;
+    let (lister, _) = issue(
+        &keys,
+        &admin,
+        pb::CreateApiKeyRequest {
+            permissions: Some(grants(&[("user", &["list"])])),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Even a key with its owner's rights needs the action named.
+    let refused = admin_client
+        .clone()
+        .list_users(with_key(pb::ListUsersRequest::default(), &full))
+        .await
+        .unwrap_err();
+    assert_error(
+        &refused,
+        Code::PermissionDenied,
+        "INSUFFICIENT_API_KEY_PERMISSIONS",
+    );
+    let listed = admin_client
+        .clone()
+        .list_users(with_key(pb::ListUsersRequest::default(), &lister))
+        .await
+        .expect("list is granted")
+        .into_inner();
+    assert_eq!(listed.total, 2);
+    let refused = admin_client
+        .clone()
+        .ban_user(with_key(
+            pb::BanUserRequest {
+                user_id: user.clone(),
+                ..Default::default()
+            },
+            &lister,
+        ))
+        .await
+        .unwrap_err();
+    assert_error(
+        &refused,
+        Code::PermissionDenied,
+        "INSUFFICIENT_API_KEY_PERMISSIONS",
+    );
+
+    // A key naming the action is still only as good as its owner: not an administrator, not allowed.
+    app.execute(&format!(
+        r#"UPDATE "user" SET role = 'admin' WHERE id = '{user}'"#
+    ))
+    .await;
+    let user_token = app
+        .sign_in("replica-user@example.com", PASSWORD)
+        .await
+        .unwrap()
+        .token;
+    let (users_lister, _) = issue(
+        &keys,
+        &user_token,
+        pb::CreateApiKeyRequest {
+            permissions: Some(grants(&[("user", &["list"])])),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.execute(&format!(
+        r#"UPDATE "user" SET role = 'user' WHERE id = '{user}'"#
+    ))
+    .await;
+    let refused = admin_client
+        .clone()
+        .list_users(with_key(pb::ListUsersRequest::default(), &users_lister))
+        .await
+        .unwrap_err();
+    assert_error(
+        &refused,
+        Code::PermissionDenied,
+        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
+    );
 }

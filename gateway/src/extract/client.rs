@@ -55,7 +55,12 @@ impl ClientInfo {
                 metadata.insert(key, value);
             }
         };
-        if let Some(token) = session.and_then(CurrentSession::token) {
+        // An API key is no session on Better Auth's routes (the api-key plugin's default): it is not passed on, and
+        // auth-svc finds no session, as Better Auth finds none for it.
+        if let Some(token) = session
+            .and_then(CurrentSession::token)
+            .filter(|token| !warden_common::token::is_api_key_shaped(token))
+        {
             insert("authorization", format!("Bearer {token}"));
         }
         if let Some(ip) = self.ip {

@@ -17,10 +17,12 @@ use std::sync::Arc;
 pub use bans::BanUser;
 pub use users::{NewAccount, UserPage};
 
+use warden_common::token::is_api_key_shaped;
+
 use crate::{
-    core::sessions::Sessions,
+    core::{api_key::ApiKeys, sessions::Sessions},
     domain::{AdminAction, SessionToken, UserRecord},
-    error::AuthError,
+    error::{ApiKeyError, AuthError},
     passwords::Hasher,
     store::Store,
 };
@@ -43,6 +45,8 @@ pub struct Admin {
     sessions: Sessions,
     hasher: Hasher,
     admin_user_ids: Arc<[String]>,
+    /// The api-key plugin, when served: an administrator's key may act here as far as its permissions say.
+    api_keys: Option<ApiKeys>,
 }
 
 impl Admin {
@@ -57,7 +61,15 @@ impl Admin {
             sessions,
             hasher,
             admin_user_ids: admin_user_ids.into(),
+            api_keys: None,
         }
+    }
+
+    /// Lets an administrator's API key act here, when its permissions name the action (Better Auth's admin
+    /// statements: `user: [list, ban, …]`, `session: [list, revoke]`).
+    pub fn with_api_keys(mut self, api_keys: Option<ApiKeys>) -> Self {
+        self.api_keys = api_keys;
+        self
     }
 
     /// The calling administrator, or UNAUTHORIZED without a live session, or the action's refusal.
@@ -67,14 +79,31 @@ impl Admin {
         action: AdminAction,
     ) -> Result<UserRecord, AuthError> {
         let token = token.ok_or(AuthError::Unauthorized)?;
-        let resolved = self
-            .sessions
-            .resolve(token, false)
-            .await?
-            .ok_or(AuthError::Unauthorized)?;
+        let user_id = match &self.api_keys {
+            Some(keys) if is_api_key_shaped(token.expose()) => {
+                match keys
+                    .authenticate_admin(token.expose(), action.statement())
+                    .await
+                {
+                    Ok(owner) => owner.id,
+                    Err(AuthError::ApiKey(ApiKeyError::InvalidApiKey)) => {
+                        return Err(AuthError::Unauthorized);
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            _ => {
+                self.sessions
+                    .resolve(token, false)
+                    .await?
+                    .ok_or(AuthError::Unauthorized)?
+                    .user
+                    .id
+            }
+        };
         let caller = self
             .store
-            .find_user_by_id(&resolved.user.id)
+            .find_user_by_id(&user_id)
             .await?
             .ok_or(AuthError::Unauthorized)?;
         if is_admin(&caller, &self.admin_user_ids) {

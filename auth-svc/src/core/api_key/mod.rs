@@ -10,7 +10,7 @@ pub mod usage;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Order;
 use std::sync::Arc;
-use warden_common::token::hash_api_key;
+use warden_common::token::{hash_api_key, is_api_key_shaped};
 
 pub use background::KeyJobHandle;
 pub use permissions::Permissions;
@@ -20,10 +20,7 @@ use serde::{Deserialize, Serialize};
 use self::usage::{Counters, Limits, Refusal};
 use crate::{
     cache::Lookup,
-    core::{
-        admin::is_admin,
-        sessions::{Resolved, Sessions},
-    },
+    core::{admin::is_admin, sessions::Sessions},
     domain::{SessionToken, UserRecord, generate_id, now, random_string_from},
     error::{ApiKeyError, AuthError},
     store::{ApiKeyChanges, ApiKeyColumn, ApiKeyRow, Store},
@@ -168,9 +165,37 @@ impl ApiKeys {
         &self.settings
     }
 
-    /// The caller's session, or the package's 401 `UNAUTHORIZED_SESSION`.
-    async fn caller(&self, token: Option<&SessionToken>) -> Result<Resolved, AuthError> {
-        match self.sessions.signed_in(token).await {
+    /// Who calls: a session, or an API key (a credential shaped like one; its use is counted). `Unauthorized`
+    /// without either.
+    async fn actor(&self, token: Option<&SessionToken>) -> Result<Actor, AuthError> {
+        if let Some(key) = token
+            .map(SessionToken::expose)
+            .filter(|t| is_api_key_shaped(t))
+        {
+            let (row, owner) = self
+                .authenticate(key, None)
+                .await
+                .map_err(|error| match error {
+                    AuthError::ApiKey(ApiKeyError::InvalidApiKey) => AuthError::Unauthorized,
+                    other => other,
+                })?;
+            return Ok(Actor {
+                user: owner,
+                impersonated: false,
+                key: Some(row.permissions.as_deref().and_then(Permissions::from_json)),
+            });
+        }
+        let resolved = self.sessions.signed_in(token).await?;
+        Ok(Actor {
+            impersonated: resolved.session.impersonated_by.is_some(),
+            user: resolved.user,
+            key: None,
+        })
+    }
+
+    /// [`Self::actor`], or the package's 401 `UNAUTHORIZED_SESSION`.
+    async fn caller(&self, token: Option<&SessionToken>) -> Result<Actor, AuthError> {
+        match self.actor(token).await {
             Err(AuthError::Unauthorized) => Err(ApiKeyError::UnauthorizedSession.into()),
             other => other,
         }
@@ -178,7 +203,7 @@ impl ApiKeys {
 
     /// Whether the caller is an administrator, read from the user row afresh: a cached session must not keep a
     /// withdrawn role alive (the admin plugin's rule).
-    async fn is_admin(&self, caller: &Resolved) -> Result<bool, AuthError> {
+    async fn is_admin(&self, caller: &Actor) -> Result<bool, AuthError> {
         Ok(self
             .store
             .find_user_by_id(&caller.user.id)
@@ -189,7 +214,7 @@ impl ApiKeys {
     /// Whose key a request names: the caller's, or (an administrator's request) `user_id`'s.
     async fn owner(
         &self,
-        caller: &Resolved,
+        caller: &Actor,
         user_id: Option<&str>,
         from_http: bool,
     ) -> Result<String, AuthError> {
@@ -212,7 +237,7 @@ impl ApiKeys {
         &self,
         server_only: &ServerOnly,
         from_http: bool,
-        caller: Option<&Resolved>,
+        caller: Option<&Actor>,
     ) -> Result<(), AuthError> {
         if server_only.is_empty() {
             return Ok(());
@@ -228,7 +253,7 @@ impl ApiKeys {
         token: Option<&SessionToken>,
         new: NewApiKey,
     ) -> Result<Created, AuthError> {
-        let caller = match self.sessions.signed_in(token).await {
+        let caller = match self.actor(token).await {
             Ok(caller) => Some(caller),
             Err(AuthError::Unauthorized) => None,
             Err(other) => return Err(other),
@@ -239,8 +264,21 @@ impl ApiKeys {
             return Err(ApiKeyError::UnauthorizedSession.into());
         }
         let caller = caller.ok_or(ApiKeyError::UnauthorizedSession)?;
-        if caller.session.impersonated_by.is_some() {
+        if caller.impersonated {
             return Err(ApiKeyError::Impersonating.into());
+        }
+        caller.may(KeyAction::Create)?;
+        // A key makes keys with at most its own permissions: never one with its owner's full rights.
+        if let Some(Some(own)) = &caller.key {
+            match new
+                .server_only
+                .permissions
+                .as_ref()
+                .and_then(Option::as_ref)
+            {
+                Some(asked) if own.allows(asked) => {}
+                _ => return Err(ApiKeyError::InsufficientPermissions.into()),
+            }
         }
         let owner = self
             .owner(&caller, new.user_id.as_deref(), new.from_http)
@@ -338,7 +376,8 @@ impl ApiKeys {
         token: Option<&SessionToken>,
         id: &str,
     ) -> Result<ApiKeyRow, AuthError> {
-        let caller = self.sessions.signed_in(token).await?;
+        let caller = self.actor(token).await?;
+        caller.may(KeyAction::Read)?;
         let row = self.key_of(&caller.user.id, id).await?;
         self.cleanup_expired().await;
         Ok(self.live(row).await)
@@ -349,7 +388,8 @@ impl ApiKeys {
         token: Option<&SessionToken>,
         query: ListQuery,
     ) -> Result<(Vec<ApiKeyRow>, usize), AuthError> {
-        let caller = self.sessions.signed_in(token).await?;
+        let caller = self.actor(token).await?;
+        caller.may(KeyAction::Read)?;
         let owner = self.owner(&caller, query.user_id.as_deref(), false).await?;
         let sort = match query.sort_by.as_deref() {
             None => None,
@@ -394,6 +434,7 @@ impl ApiKeys {
         update: ApiKeyUpdate,
     ) -> Result<ApiKeyRow, AuthError> {
         let caller = self.caller(token).await?;
+        caller.may(KeyAction::Update)?;
         let other_owner = update
             .user_id
             .as_deref()
@@ -465,7 +506,8 @@ impl ApiKeys {
         id: &str,
         user_id: Option<&str>,
     ) -> Result<(), AuthError> {
-        let caller = self.sessions.signed_in(token).await?;
+        let caller = self.actor(token).await?;
+        caller.may(KeyAction::Delete)?;
         if caller.user.banned == Some(true) {
             return Err(ApiKeyError::UserBanned.into());
         }
@@ -486,6 +528,7 @@ impl ApiKeys {
         let needs = required.map(|required| Needs {
             required,
             owner_rights: false,
+            refusal: || ApiKeyError::KeyNotFound,
         });
         let (row, _) = self.checked(key, needs).await?;
         Ok(row)
@@ -503,6 +546,7 @@ impl ApiKeys {
         let needs = required.map(|required| Needs {
             required,
             owner_rights: true,
+            refusal: || ApiKeyError::InsufficientPermissions,
         });
         let (row, owner) = self.checked(key, needs).await?;
         let owner = owner.ok_or(ApiKeyError::InvalidApiKey)?;
@@ -510,6 +554,27 @@ impl ApiKeys {
             return Err(AuthError::BannedUser);
         }
         Ok((row, owner))
+    }
+
+    /// An administrator's key calling the admin plugin's `action` (`("user", "ban")`): its permissions must name it,
+    /// whatever its owner's role; the owner is returned, for the admin check.
+    pub async fn authenticate_admin(
+        &self,
+        key: &str,
+        action: (&str, &str),
+    ) -> Result<UserRecord, AuthError> {
+        let required = Permissions(vec![(action.0.to_owned(), vec![action.1.to_owned()])]);
+        let needs = Needs {
+            required: &required,
+            owner_rights: false,
+            refusal: || ApiKeyError::InsufficientPermissions,
+        };
+        let (_, owner) = self.checked(key, Some(needs)).await?;
+        let owner = owner.ok_or(ApiKeyError::InvalidApiKey)?;
+        if owner.is_banned(now()) {
+            return Err(AuthError::BannedUser);
+        }
+        Ok(owner)
     }
 
     /// The key `key` names (from the cache, else the database: by hash only), checked and used once.
@@ -773,7 +838,11 @@ impl ApiKeys {
 
     /// Whether the caller may set the server-only properties over gRPC (an administrator).
     pub async fn caller_is_admin(&self, token: Option<&SessionToken>) -> Result<bool, AuthError> {
-        let caller = self.sessions.signed_in(token).await?;
+        let caller = self.actor(token).await?;
+        if caller.key.is_some() {
+            // The package's server-only operations are for administrators' sessions, not for keys.
+            return Ok(false);
+        }
         self.is_admin(&caller).await
     }
 }
@@ -817,12 +886,57 @@ pub async fn owner_changed(store: &Store, cache: &crate::cache::SessionCache, us
     }
 }
 
+/// Who calls the key routes: a session's user, or an API key's owner.
+struct Actor {
+    user: UserRecord,
+    /// A session an administrator opened as the user.
+    impersonated: bool,
+    /// Called with a key: its permissions (`None` inside: the owner's rights).
+    key: Option<Option<Permissions>>,
+}
+
+/// What a key may do with keys, as its permissions name it (`{"apiKey": ["create"]}`).
+#[derive(Clone, Copy)]
+enum KeyAction {
+    Create,
+    Read,
+    Update,
+    Delete,
+}
+
+impl Actor {
+    /// A key with permissions must grant `action` on `apiKey`; sessions and keys without permissions may.
+    fn may(&self, action: KeyAction) -> Result<(), AuthError> {
+        let Some(Some(granted)) = &self.key else {
+            return Ok(());
+        };
+        let action = match action {
+            KeyAction::Create => "create",
+            KeyAction::Read => "read",
+            KeyAction::Update => "update",
+            KeyAction::Delete => "delete",
+        };
+        let needed = Permissions(vec![(KEY_RESOURCE.to_owned(), vec![action.to_owned()])]);
+        if granted.allows(&needed) {
+            Ok(())
+        } else {
+            Err(ApiKeyError::InsufficientPermissions.into())
+        }
+    }
+}
+
+/// The resource a key's permissions name for managing keys.
+pub const KEY_RESOURCE: &str = "apiKey";
+
 /// What a use of a key needs, and how a key without permissions counts: with its owner's rights (a service the key
 /// acts on), or with none (the package's `verifyApiKey`, which finds no such key).
 #[derive(Clone, Copy)]
 struct Needs<'a> {
     required: &'a Permissions,
+    /// Whether a key without permissions may (it has its owner's rights), or must name them.
     owner_rights: bool,
+    /// What a key that lacks them is told.
+    refusal: fn() -> ApiKeyError,
 }
 
 impl Needs<'_> {
@@ -830,8 +944,7 @@ impl Needs<'_> {
         match stored.map(Permissions::from_json) {
             None if self.owner_rights => Ok(()),
             Some(Some(granted)) if granted.allows(self.required) => Ok(()),
-            _ if self.owner_rights => Err(ApiKeyError::InsufficientPermissions.into()),
-            _ => Err(ApiKeyError::KeyNotFound.into()),
+            _ => Err((self.refusal)().into()),
         }
     }
 }
