@@ -764,3 +764,69 @@ async fn passkeys_logged_at_debug_leave_no_ceremony_or_token_in_the_logs_and_an_
         assert!(!logged(&logs, &secret), "{what} is in the logs");
     }
 }
+
+#[tokio::test]
+async fn api_keys_logged_at_debug_never_leave_a_key_or_its_hash_in_the_logs() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let base_url = format!("http://127.0.0.1:{http_port}");
+    let warden = LoggedWarden::start(
+        dir.path(),
+        http_port,
+        &[("RATE_LIMIT_ENABLED", "false".into())],
+    );
+    let http = client();
+    let signed_up = http
+        .post(format!("{base_url}/api/auth/sign-up/email"))
+        .header("origin", &base_url)
+        .json(&json!({"name": "Ada", "email": "ada@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let session = cookie_value(&signed_up, "better-auth.session_token").unwrap();
+    let session_cookie = cookie_pair("better-auth.session_token", &session);
+    let created: serde_json::Value = http
+        .post(format!("{base_url}/api/auth/api-key/create"))
+        .header("origin", &base_url)
+        .header("cookie", &session_cookie)
+        .json(&json!({"name": "logged", "prefix": "wlog_"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    // Used as a header, as a bearer, refused where it is no session, and once with a letter changed.
+    for request in [
+        http.get(format!("{base_url}/api/v1/tasks"))
+            .header("x-api-key", &key),
+        http.get(format!("{base_url}/api/v1/tasks"))
+            .bearer_auth(&key),
+        http.get(format!("{base_url}/api/auth/list-sessions"))
+            .bearer_auth(&key),
+        http.get(format!("{base_url}/api/v1/tasks"))
+            .header("x-api-key", format!("{}X", &key[..key.len() - 1])),
+    ] {
+        request.send().await.unwrap();
+    }
+
+    let logs = warden.stop();
+    assert!(
+        logs.contains("http.route=/api/v1/tasks"),
+        "the requests were logged at all"
+    );
+    let random_part = key.trim_start_matches("wlog_").to_owned();
+    assert_eq!(random_part.len(), 64);
+    for (what, secret) in [
+        ("the key", random_part.clone()),
+        (
+            "the key's stored hash",
+            warden_common::token::hash_api_key(&key),
+        ),
+        ("the forged key", format!("{}X", &random_part[..63])),
+    ] {
+        assert!(!logged(&logs, &secret), "{what} is in the logs");
+    }
+}
