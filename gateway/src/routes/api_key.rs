@@ -105,6 +105,22 @@ struct KeyList {
     offset: Option<u32>,
 }
 
+/// The list's answer; `limit` and `offset` only when the request gave them, as the package echoes them.
+impl From<pb::ListApiKeysResponse> for KeyList {
+    fn from(list: pb::ListApiKeysResponse) -> Self {
+        Self {
+            api_keys: list
+                .api_keys
+                .into_iter()
+                .map(|row| ApiKey::new(row, None))
+                .collect(),
+            total: list.total,
+            limit: list.limit,
+            offset: list.offset,
+        }
+    }
+}
+
 /// zod's `number().min(min)`: a number, else an issue.
 fn number_at_least(fields: &mut Fields<'_>, key: &str, min: Option<f64>) -> Option<f64> {
     let value = fields.optional_number(key)?;
@@ -312,13 +328,14 @@ impl Schema for DeleteBody {
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    current: CurrentSession,
-    client: ClientInfo,
-    Body(CreateBody(message)): Body<CreateBody>,
+/// Sends a create request: the key's JSON with the key itself, shown this once.
+async fn send_create(
+    state: &AppState,
+    current: &CurrentSession,
+    client: &ClientInfo,
+    message: pb::CreateApiKeyRequest,
 ) -> Response {
-    let request = client.request(message, Some(&current));
+    let request = client.request(message, Some(current));
     match state.api_keys.clone().create_api_key(request).await {
         Ok(response) => {
             let created = response.into_inner();
@@ -327,8 +344,17 @@ pub async fn create(
                 None => ApiError::Internal("a created key without its row").into_response(),
             }
         }
-        Err(status) => refuse(&state, &current, Route::ApiKeyCreate, status),
+        Err(status) => refuse(state, current, Route::ApiKeyCreate, status),
     }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    client: ClientInfo,
+    Body(CreateBody(message)): Body<CreateBody>,
+) -> Response {
+    send_create(&state, &current, &client, message).await
 }
 
 pub async fn get(
@@ -442,20 +468,7 @@ pub async fn list(
         Some(&current),
     );
     match state.api_keys.clone().list_api_keys(request).await {
-        Ok(response) => {
-            let list = response.into_inner();
-            Json(KeyList {
-                api_keys: list
-                    .api_keys
-                    .into_iter()
-                    .map(|row| ApiKey::new(row, None))
-                    .collect(),
-                total: list.total,
-                limit: list.limit,
-                offset: list.offset,
-            })
-            .into_response()
-        }
+        Ok(response) => Json(KeyList::from(response.into_inner())).into_response(),
         Err(status) => refuse(&state, &current, Route::ApiKeyList, status),
     }
 }
@@ -468,17 +481,7 @@ pub async fn admin_create(
     client: ClientInfo,
     Body(AdminCreateBody(message)): Body<AdminCreateBody>,
 ) -> Response {
-    let request = client.request(message, Some(&current));
-    match state.api_keys.clone().create_api_key(request).await {
-        Ok(response) => {
-            let created = response.into_inner();
-            match created.api_key {
-                Some(row) => Json(ApiKey::new(row, Some(created.key))).into_response(),
-                None => ApiError::Internal("a created key without its row").into_response(),
-            }
-        }
-        Err(status) => refuse(&state, &current, Route::ApiKeyCreate, status),
-    }
+    send_create(&state, &current, &client, message).await
 }
 
 /// `GET /api/warden/admin/list-api-keys?userId=`: a user's keys, for an administrator.
@@ -502,20 +505,7 @@ pub async fn admin_list(
         Some(&current),
     );
     match state.api_keys.clone().list_api_keys(request).await {
-        Ok(response) => {
-            let list = response.into_inner();
-            Json(KeyList {
-                api_keys: list
-                    .api_keys
-                    .into_iter()
-                    .map(|row| ApiKey::new(row, None))
-                    .collect(),
-                total: list.total,
-                limit: None,
-                offset: None,
-            })
-            .into_response()
-        }
+        Ok(response) => Json(KeyList::from(response.into_inner())).into_response(),
         Err(status) => refuse(&state, &current, Route::ApiKeyList, status),
     }
 }

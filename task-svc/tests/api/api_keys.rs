@@ -71,6 +71,19 @@ async fn admin(app: &TestApp, email: &str) -> User {
     user
 }
 
+/// GetApiKey as `token`'s caller.
+async fn get_key<I: Into<String>>(
+    app: &TestApp,
+    token: &str,
+    id: I,
+) -> Result<auth_pb::ApiKey, Status> {
+    app.api_keys
+        .clone()
+        .get_api_key(bearer(auth_pb::GetApiKeyRequest { id: id.into() }, token))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// ListTasks with the key in `x-api-key`.
 async fn list_with_header(app: &TestApp, key: &str) -> Result<pb::ListTasksResponse, Status> {
     let mut request = Request::new(pb::ListTasksRequest::default());
@@ -120,16 +133,9 @@ async fn a_key_acts_as_its_owner_on_every_task_call_as_bearer_or_x_api_key() {
     assert!(app.metrics.key_lookups() >= 5);
 
     // Each use was counted on the key.
-    let counted = app
-        .api_keys
-        .clone()
-        .get_api_key(bearer(
-            auth_pb::GetApiKeyRequest { id: row.id.clone() },
-            &user.session_token,
-        ))
+    let counted = get_key(&app, &user.session_token, row.id.clone())
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(counted.request_count, 5);
     assert!(counted.last_request.is_some());
 }
@@ -190,16 +196,7 @@ async fn a_key_with_read_permission_lists_but_may_not_create_update_or_delete() 
     );
     assert_eq!(app.list_all(&user.jwt).await.len(), 1, "nothing changed");
     // The refusals were decided before any use was counted: two uses, the list and the read.
-    let counted = app
-        .api_keys
-        .clone()
-        .get_api_key(bearer(
-            auth_pb::GetApiKeyRequest { id: row.id },
-            &user.session_token,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let counted = get_key(&app, &user.session_token, row.id).await.unwrap();
     assert_eq!(counted.request_count, 2);
 }
 
@@ -253,13 +250,7 @@ async fn a_revoked_disabled_or_expired_key_is_refused_on_the_very_next_call() {
     let refused = app.list(&expired, Default::default()).await.unwrap_err();
     assert_refused(&refused, Code::Unauthenticated, "KEY_EXPIRED");
     // As the package does, an expired key met in use is deleted.
-    let gone = app
-        .api_keys
-        .clone()
-        .get_api_key(bearer(
-            auth_pb::GetApiKeyRequest { id: row.id },
-            &user.session_token,
-        ))
+    let gone = get_key(&app, &user.session_token, row.id)
         .await
         .unwrap_err();
     assert_refused(&gone, Code::NotFound, "KEY_NOT_FOUND");
@@ -489,13 +480,7 @@ async fn server_only_properties_and_other_owners_need_an_administrator() {
     assert_refused(&refused, Code::InvalidArgument, "SERVER_ONLY_PROPERTY");
     // Another user's key is not found, for get, update and delete alike.
     let stranger = user;
-    let refused = app
-        .api_keys
-        .clone()
-        .get_api_key(bearer(
-            auth_pb::GetApiKeyRequest { id: row.id.clone() },
-            &stranger.session_token,
-        ))
+    let refused = get_key(&app, &stranger.session_token, row.id.clone())
         .await
         .unwrap_err();
     assert_refused(&refused, Code::NotFound, "KEY_NOT_FOUND");
@@ -526,16 +511,9 @@ async fn server_only_properties_and_other_owners_need_an_administrator() {
         .await
         .unwrap_err();
     assert_refused(&refused, Code::NotFound, "KEY_NOT_FOUND");
-    let kept = app
-        .api_keys
-        .clone()
-        .get_api_key(bearer(
-            auth_pb::GetApiKeyRequest { id: row.id },
-            &other.session_token,
-        ))
+    let kept = get_key(&app, &other.session_token, row.id)
         .await
-        .expect("still there")
-        .into_inner();
+        .expect("still there");
     assert!(kept.enabled);
 }
 
