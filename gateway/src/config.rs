@@ -688,6 +688,7 @@ mod tests {
         let config = Cli {
             plugins: PluginsArgs {
                 plugins: Some("admin".into()),
+                ..PluginsArgs::default()
             },
             ..cli()
         }
@@ -698,6 +699,7 @@ mod tests {
         let error = Cli {
             plugins: PluginsArgs {
                 plugins: Some("admin,passkeys".into()),
+                ..PluginsArgs::default()
             },
             ..cli()
         }

@@ -154,6 +154,7 @@ mod tests {
     #[test]
     fn a_task_request_carries_only_the_jwt_and_the_request_id() {
         let client = ClientInfo {
+            forwarded: false,
             ip: Some("203.0.113.7".parse().unwrap()),
             user_agent: Some("Mozilla/5.0".into()),
             request_id: Some("req-1".into()),

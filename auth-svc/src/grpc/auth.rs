@@ -13,7 +13,6 @@ use crate::{
     core::auth::{AuthCore, Opened, SignedIn, SignedUp},
     core::jwt::PublicKey,
     domain::{LinkToken, SessionToken},
-    error::AuthError,
 };
 
 pub use pb::auth_service_server::AuthServiceServer;
@@ -65,15 +64,7 @@ impl GrpcAuth {
         keys: &ApiKeys,
         key: &str,
     ) -> Result<pb::GetSessionResponse, Status> {
-        let (row, owner) = keys
-            .authenticate(key, None)
-            .await
-            .map_err(|error| match error {
-                AuthError::ApiKey(crate::error::ApiKeyError::InvalidApiKey) => {
-                    AuthError::Unauthorized
-                }
-                other => other,
-            })?;
+        let (row, owner) = keys.authenticate(key, None).await?;
         let session = pb::Session {
             id: row.id,
             token: String::new(),

@@ -228,15 +228,27 @@ pub struct PluginsArgs {
     /// empty value serves none [default: all].
     #[arg(long, env = "PLUGINS")]
     pub plugins: Option<String>,
+    /// With the api-key plugin: `x-api-key` stands for its owner's session on Better Auth's routes (the package's
+    /// `enableSessionForAPIKeys`). Set it on the gateway and auth-svc alike.
+    #[arg(
+        long,
+        env = "API_KEY_SESSIONS",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub api_key_sessions: bool,
 }
 
 impl PluginsArgs {
     /// All when unset; an empty `PLUGINS` (which clap may take for unset, hence `env`) means none.
     pub fn resolve(&self, env: &impl Env) -> Result<Plugins, SettingsError> {
-        match self.plugins.clone().or_else(|| env("PLUGINS")) {
-            Some(list) => Plugins::parse(&list),
-            None => Ok(Plugins::all()),
-        }
+        let plugins = match self.plugins.clone().or_else(|| env("PLUGINS")) {
+            Some(list) => Plugins::parse(&list)?,
+            None => Plugins::all(),
+        };
+        Ok(plugins.with_api_key_sessions(self.api_key_sessions))
     }
 }
 

@@ -67,9 +67,10 @@ impl FromStr for Plugin {
     }
 }
 
-/// The plugins switched on: every one unless `PLUGINS` lists some (an empty list: none).
+/// The plugins switched on: every one unless `PLUGINS` lists some (an empty list: none); and the one plugin option
+/// both the gateway and auth-svc must agree on, `API_KEY_SESSIONS`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Plugins(u8);
+pub struct Plugins(u8, bool);
 
 impl Plugins {
     pub fn all() -> Self {
@@ -77,11 +78,24 @@ impl Plugins {
             Plugin::ALL
                 .iter()
                 .fold(0, |bits, plugin| bits | plugin.bit()),
+            false,
         )
     }
 
     pub fn none() -> Self {
-        Self(0)
+        Self(0, false)
+    }
+
+    /// The api-key plugin's `enableSessionForAPIKeys`: `x-api-key` stands for its owner's session on Better Auth's
+    /// routes (`API_KEY_SESSIONS`; off, as in the package).
+    pub fn with_api_key_sessions(self, on: bool) -> Self {
+        Self(self.0, on)
+    }
+
+    /// Whether `x-api-key` stands for a session on Better Auth's routes (the api-key plugin served, and
+    /// `API_KEY_SESSIONS` on).
+    pub fn api_key_sessions(self) -> bool {
+        self.1 && self.is_enabled(Plugin::ApiKey)
     }
 
     /// A comma list of ids; errors name `PLUGINS`.
@@ -92,11 +106,11 @@ impl Plugins {
     }
 
     pub fn with(self, plugin: Plugin) -> Self {
-        Self(self.0 | plugin.bit())
+        Self(self.0 | plugin.bit(), self.1)
     }
 
     pub fn without(self, plugin: Plugin) -> Self {
-        Self(self.0 & !plugin.bit())
+        Self(self.0 & !plugin.bit(), self.1)
     }
 
     pub fn is_enabled(self, plugin: Plugin) -> bool {

@@ -17,6 +17,8 @@ use crate::request_id::RequestId;
 #[derive(Clone, Debug, Default)]
 pub struct ClientInfo {
     pub ip: Option<std::net::IpAddr>,
+    /// Whether `ip` came from a trusted proxy's `X-Forwarded-For` rather than the socket.
+    pub forwarded: bool,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
 }
@@ -25,14 +27,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let ip = match parts.extensions.get::<ClientIp>() {
+            Some(ClientIp(ip)) => Some(*ip),
+            None => peer,
+        };
         Ok(Self {
-            ip: match parts.extensions.get::<ClientIp>() {
-                Some(ClientIp(ip)) => Some(*ip),
-                None => parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|ConnectInfo(addr)| addr.ip()),
-            },
+            forwarded: ip.is_some() && ip != peer && parts.headers.contains_key("x-forwarded-for"),
+            ip,
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
@@ -55,12 +60,9 @@ impl ClientInfo {
                 metadata.insert(key, value);
             }
         };
-        // An API key is no session on Better Auth's routes (the api-key plugin's default): it is not passed on, and
-        // auth-svc finds no session, as Better Auth finds none for it.
-        if let Some(token) = session
-            .and_then(CurrentSession::token)
-            .filter(|token| !warden_common::token::is_api_key_shaped(token))
-        {
+        // An API key is no session on Better Auth's routes unless API_KEY_SESSIONS says so (the api-key plugin's
+        // default): it is not passed on, and auth-svc finds no session, as Better Auth finds none for it.
+        if let Some(token) = session.and_then(CurrentSession::credential) {
             insert("authorization", format!("Bearer {token}"));
         }
         if let Some(ip) = self.ip {
@@ -83,6 +85,7 @@ mod tests {
     #[test]
     fn client_info_becomes_grpc_metadata() {
         let client = ClientInfo {
+            forwarded: false,
             ip: Some("203.0.113.7".parse().unwrap()),
             user_agent: Some("Mozilla/5.0".into()),
             request_id: Some("req-1".into()),

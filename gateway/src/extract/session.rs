@@ -20,6 +20,8 @@ pub struct CurrentSession {
     dont_remember: bool,
     jwt: Option<String>,
     api_key: Option<String>,
+    /// `API_KEY_SESSIONS`: the `x-api-key` header stands for its owner's session here, before any cookie or bearer.
+    key_session: bool,
 }
 
 impl std::fmt::Debug for CurrentSession {
@@ -36,7 +38,21 @@ impl std::fmt::Debug for CurrentSession {
 impl CurrentSession {
     pub fn from_headers(headers: &HeaderMap, state: &AppState) -> Self {
         let cookie = |name: &str| read_signed_cookie(headers, name, &state.secret);
-        let token = bearer_token(headers, &state.secret)
+        // The package's hook: with enableSessionForAPIKeys, an `x-api-key` header wins over any other credential.
+        let header_key = state
+            .plugins
+            .api_key_sessions()
+            .then(|| {
+                headers
+                    .get("x-api-key")
+                    .and_then(|value| value.to_str().ok())
+            })
+            .flatten()
+            .filter(|key| !key.is_empty())
+            .map(str::to_owned);
+        let key_session = header_key.is_some();
+        let token = header_key
+            .or_else(|| bearer_token(headers, &state.secret))
             .or_else(|| cookie(state.cookies.session_token_name()));
         let dont_remember =
             cookie(state.cookies.dont_remember_name()).is_some_and(|value| value == "true");
@@ -45,7 +61,21 @@ impl CurrentSession {
             dont_remember,
             jwt: bearer_jwt(headers).map(str::to_owned),
             api_key: bearer_api_key(headers).map(str::to_owned),
+            key_session,
         }
+    }
+
+    /// Whether the credential is an `x-api-key` standing for its owner's session (`API_KEY_SESSIONS`).
+    pub fn key_session(&self) -> bool {
+        self.key_session
+    }
+
+    /// The credential to pass on to auth-svc as the caller's: a session token, or under `API_KEY_SESSIONS` an
+    /// `x-api-key` shaped like a key. Otherwise a key is no session on Better Auth's routes (the package's default),
+    /// and a too-short `x-api-key` is none either.
+    pub fn credential(&self) -> Option<&str> {
+        let token = self.token.as_deref()?;
+        (warden_common::token::is_api_key_shaped(token) == self.key_session).then_some(token)
     }
 
     #[cfg(test)]

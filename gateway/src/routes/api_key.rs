@@ -328,6 +328,19 @@ impl Schema for DeleteBody {
     }
 }
 
+/// Under `API_KEY_SESSIONS`, an `x-api-key` too short to be a key is refused before anything else, as the package's
+/// hook refuses it.
+fn short_key(current: &CurrentSession) -> Option<Response> {
+    (current.key_session() && current.credential().is_none()).then(|| {
+        ApiError::local(
+            http::StatusCode::FORBIDDEN,
+            warden_proto::Reason::InvalidApiKey,
+            "Invalid API key.",
+        )
+        .into_response()
+    })
+}
+
 /// Sends a create request: the key's JSON with the key itself, shown this once.
 async fn send_create(
     state: &AppState,
@@ -335,6 +348,9 @@ async fn send_create(
     client: &ClientInfo,
     message: pb::CreateApiKeyRequest,
 ) -> Response {
+    if let Some(refused) = short_key(current) {
+        return refused;
+    }
     let request = client.request(message, Some(current));
     match state.api_keys.clone().create_api_key(request).await {
         Ok(response) => {
@@ -363,6 +379,9 @@ pub async fn get(
     client: ClientInfo,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if let Some(refused) = short_key(&current) {
+        return refused;
+    }
     let Some(id) = query_param(query.as_deref(), "id") else {
         return ApiError::validation(
             "[query.id] Invalid input: expected string, received undefined",
@@ -382,6 +401,9 @@ pub async fn update(
     client: ClientInfo,
     Body(UpdateBody(message)): Body<UpdateBody>,
 ) -> Response {
+    if let Some(refused) = short_key(&current) {
+        return refused;
+    }
     let request = client.request(message, Some(&current));
     match state.api_keys.clone().update_api_key(request).await {
         Ok(response) => Json(ApiKey::new(response.into_inner(), None)).into_response(),
@@ -395,6 +417,9 @@ pub async fn delete(
     client: ClientInfo,
     Body(body): Body<DeleteBody>,
 ) -> Response {
+    if let Some(refused) = short_key(&current) {
+        return refused;
+    }
     let request = client.request(
         pb::DeleteApiKeyRequest {
             key_id: body.key_id,
@@ -440,6 +465,9 @@ pub async fn list(
     client: ClientInfo,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if let Some(refused) = short_key(&current) {
+        return refused;
+    }
     let query = query.as_deref();
     let mut issues = Vec::new();
     let limit = count(query, "limit", &mut issues);

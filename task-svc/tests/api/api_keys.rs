@@ -382,6 +382,21 @@ async fn a_banned_owner_s_keys_stop_working() {
         .expect("banned");
     let refused = app.list(&key, Default::default()).await.unwrap_err();
     assert_refused(&refused, Code::PermissionDenied, "BANNED_USER");
+    // The refusal counted no use: one use, the call before the ban.
+    let listed = app
+        .api_keys
+        .clone()
+        .list_api_keys(bearer(
+            auth_pb::ListApiKeysRequest {
+                user_id: Some(user.id.clone()),
+                ..Default::default()
+            },
+            &root.session_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.api_keys[0].request_count, 1);
     app.admin
         .clone()
         .unban_user(bearer(
@@ -641,4 +656,25 @@ async fn an_impersonation_session_may_not_create_keys() {
             .is_ok(),
         "the user's own session may"
     );
+}
+
+#[tokio::test]
+async fn a_user_who_deletes_their_account_takes_their_keys_with_them() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("leaving@example.com").await;
+    let (key, _) = own_key(&app, &user).await;
+    app.list(&key, Default::default()).await.expect("works");
+    app.auth
+        .clone()
+        .delete_user(bearer(
+            auth_pb::DeleteUserRequest {
+                password: Some(crate::helpers::PASSWORD.into()),
+                ..Default::default()
+            },
+            &user.session_token,
+        ))
+        .await
+        .expect("deleted");
+    let refused = app.list(&key, Default::default()).await.unwrap_err();
+    assert_refused(&refused, Code::Unauthenticated, "UNAUTHORIZED");
 }

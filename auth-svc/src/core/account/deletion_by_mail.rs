@@ -92,6 +92,7 @@ impl Account {
         }
         if let Some(gone) = self.store.remove_user(&user.id).await? {
             self.sessions.forget(&gone).await;
+            crate::core::api_key::owner_changed(&self.store, self.sessions.cache(), &user.id).await;
         }
         tracing::info!(user.id = %user.id, "user deleted their account from the mailed link");
         Ok(())

@@ -172,13 +172,7 @@ impl ApiKeys {
             .map(SessionToken::expose)
             .filter(|t| is_api_key_shaped(t))
         {
-            let (row, owner) = self
-                .authenticate(key, None)
-                .await
-                .map_err(|error| match error {
-                    AuthError::ApiKey(ApiKeyError::InvalidApiKey) => AuthError::Unauthorized,
-                    other => other,
-                })?;
+            let (row, owner) = self.authenticate(key, None).await?;
             return Ok(Actor {
                 user: owner,
                 impersonated: false,
@@ -530,7 +524,7 @@ impl ApiKeys {
             owner_rights: false,
             refusal: || ApiKeyError::KeyNotFound,
         });
-        let (row, _) = self.checked(key, needs).await?;
+        let (row, _) = self.checked(key, needs, false).await?;
         Ok(row)
     }
 
@@ -548,12 +542,8 @@ impl ApiKeys {
             owner_rights: true,
             refusal: || ApiKeyError::InsufficientPermissions,
         });
-        let (row, owner) = self.checked(key, needs).await?;
-        let owner = owner.ok_or(ApiKeyError::InvalidApiKey)?;
-        if owner.is_banned(now()) {
-            return Err(AuthError::BannedUser);
-        }
-        Ok((row, owner))
+        let (row, owner) = self.checked(key, needs, true).await?;
+        Ok((row, owner.ok_or(ApiKeyError::InvalidApiKey)?))
     }
 
     /// An administrator's key calling the admin plugin's `action` (`("user", "ban")`): its permissions must name it,
@@ -569,19 +559,18 @@ impl ApiKeys {
             owner_rights: false,
             refusal: || ApiKeyError::InsufficientPermissions,
         };
-        let (_, owner) = self.checked(key, Some(needs)).await?;
-        let owner = owner.ok_or(ApiKeyError::InvalidApiKey)?;
-        if owner.is_banned(now()) {
-            return Err(AuthError::BannedUser);
-        }
-        Ok(owner)
+        let (_, owner) = self.checked(key, Some(needs), true).await?;
+        Ok(owner.ok_or(ApiKeyError::InvalidApiKey)?)
     }
 
-    /// The key `key` names (from the cache, else the database: by hash only), checked and used once.
+    /// The key `key` names (from the cache, else the database: by hash only), checked and used once; with
+    /// `acting`, the key acts for its owner, who must exist and not be banned. Every refusal comes before the use
+    /// is counted.
     async fn checked(
         &self,
         key: &str,
         needs: Option<Needs<'_>>,
+        acting: bool,
     ) -> Result<(ApiKeyRow, Option<UserRecord>), AuthError> {
         let hash = hash_api_key(key);
         let Cached { row, owner } = self.cached(&hash).await?;
@@ -595,6 +584,13 @@ impl ApiKeys {
         }
         if let Some(needs) = needs {
             needs.check(row.permissions.as_deref())?;
+        }
+        if acting {
+            match &owner {
+                None => return Err(ApiKeyError::InvalidApiKey.into()),
+                Some(owner) if owner.is_banned(at) => return Err(AuthError::BannedUser),
+                Some(_) => {}
+            }
         }
         let row = self.take_use(row, at).await?;
         Ok((row, owner))

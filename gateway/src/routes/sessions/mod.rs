@@ -234,6 +234,9 @@ async fn resolve_session(
     if current.token().is_none() {
         return Ok(Json(serde_json::Value::Null).into_response());
     }
+    if current.key_session() {
+        return key_session(state, current, client).await;
+    }
     let disable_refresh =
         current.dont_remember() || query_param(query, "disableRefresh").as_deref() == Some("true");
     let request = client.request(pb::GetSessionRequest { disable_refresh }, Some(current));
@@ -278,6 +281,88 @@ async fn resolve_session(
 pub const SET_AUTH_JWT: &str = "set-auth-jwt";
 
 /// POST is Better Auth's deferred-refresh variant, which Warden does not enable.
+/// get-session for an `x-api-key` under `API_KEY_SESSIONS`, as the package's hook answers it: the owner first, then
+/// the key in a session's shape (its id, the key itself as token, the request's agent and forwarded address, now as
+/// creation time, and the key's expiry, or the package's `now + 604800 ms`), no cookie and no JWT. Each call is one
+/// use of the key. Unlike the package, a banned owner's key is refused.
+async fn key_session(
+    state: &AppState,
+    current: &CurrentSession,
+    client: &ClientInfo,
+) -> Result<Response, ApiError> {
+    let Some(key) = current.credential() else {
+        return Err(ApiError::local(
+            StatusCode::FORBIDDEN,
+            Reason::InvalidApiKey,
+            "Invalid API key.",
+        ));
+    };
+    let request = client.request(pb::GetSessionRequest::default(), Some(current));
+    let response = call(Route::GetSession, state.auth.clone().get_session(request)).await?;
+    let (Some(session), Some(user)) = (response.session, response.user) else {
+        return Err(ApiError::Internal("GetSession returned no session or user"));
+    };
+    let now = chrono::Utc::now();
+    let at = |date: chrono::DateTime<chrono::Utc>| {
+        date.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let expires_at = crate::json::iso_date(session.expires_at.as_ref())
+        .unwrap_or_else(|| at(now + chrono::TimeDelta::milliseconds(604_800)));
+    let session = KeySession {
+        id: session.id,
+        token: key.to_owned(),
+        user_id: session.user_id,
+        user_agent: client.user_agent.clone(),
+        ip_address: client
+            .forwarded
+            .then(|| client.ip.map(|ip| ip.to_string()))
+            .flatten(),
+        created_at: at(now),
+        updated_at: at(now),
+        expires_at,
+    };
+    // The package's order: the user first, as its row (`id` last), then the session.
+    let user = serde_json::to_string(&User::new(user, state.plugins))
+        .map_err(|_| ApiError::Internal("a user that does not serialise"))?;
+    let session = serde_json::to_string(&session)
+        .map_err(|_| ApiError::Internal("a session that does not serialise"))?;
+    let body = format!(r#"{{"user":{},"session":{session}}}"#, id_last(&user));
+    Ok(([(http::header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A JSON object whose first key is `id`, with `id` moved to the end, as Better Auth's rows answer it.
+fn id_last(object: &str) -> String {
+    let Some(rest) = object.strip_prefix(r#"{"id":"#) else {
+        return object.to_owned();
+    };
+    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+    let Some(Ok(id)) = stream.next() else {
+        return object.to_owned();
+    };
+    let after = &rest[stream.byte_offset()..];
+    let Some(fields) = after
+        .strip_prefix(',')
+        .and_then(|fields| fields.strip_suffix('}'))
+    else {
+        return object.to_owned();
+    };
+    let id = serde_json::Value::from(id);
+    format!(r#"{{{fields},"id":{id}}}"#)
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeySession {
+    id: String,
+    token: String,
+    user_id: String,
+    user_agent: Option<String>,
+    ip_address: Option<String>,
+    created_at: String,
+    updated_at: String,
+    expires_at: String,
+}
+
 pub async fn get_session_post(Body(AnyBody): Body<AnyBody>) -> ApiError {
     ApiError::local(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -371,4 +456,18 @@ pub async fn revoke_other_sessions(
     )
     .await?;
     Ok(status_true())
+}
+
+#[cfg(test)]
+mod key_session_tests {
+    use super::id_last;
+
+    #[test]
+    fn id_goes_last_and_nothing_else_moves() {
+        assert_eq!(
+            id_last(r#"{"id":"u\"1","name":"Ada","role":null}"#),
+            r#"{"name":"Ada","role":null,"id":"u\"1"}"#
+        );
+        assert_eq!(id_last(r#"{"name":"Ada"}"#), r#"{"name":"Ada"}"#);
+    }
 }
