@@ -446,3 +446,38 @@ async fn a_key_acts_on_the_admin_service_only_as_far_as_its_permissions_name_it(
         "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
     );
 }
+
+#[tokio::test]
+async fn a_key_without_limits_is_not_counted_but_its_last_use_is_noted_and_written_back() {
+    let app = TestApp::spawn_with(fast_write_back).await;
+    let keys = keys_at(app.addr).await;
+    let (admin, user) = admin_and_user(&app).await;
+    let (machine, id) = issue(
+        &keys,
+        &admin,
+        pb::CreateApiKeyRequest {
+            user_id: Some(user),
+            rate_limit_enabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .await;
+    for _ in 0..20 {
+        authenticate(&keys, &machine)
+            .await
+            .expect("no limit to reach");
+    }
+    let mut written = Vec::new();
+    for _ in 0..50 {
+        written = app
+            .query_strings(&format!(
+                r#"SELECT concat("requestCount", ' ', ("lastRequest" IS NOT NULL)::text) FROM apikey WHERE id = '{id}'"#
+            ))
+            .await;
+        if written == ["0 true"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(written, ["0 true"], "nothing counted, the last use noted");
+}

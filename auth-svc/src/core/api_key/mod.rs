@@ -144,6 +144,9 @@ pub struct ApiKeys {
     sessions: Sessions,
     settings: Arc<ApiKeySettings>,
     admin_user_ids: Arc<[String]>,
+    /// The last use of each key that counts nothing (no uses to take, no rate limit), in milliseconds, kept in
+    /// process until the next write-back: such a use needs no shared counter.
+    touched: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl ApiKeys {
@@ -158,6 +161,7 @@ impl ApiKeys {
             sessions,
             settings: Arc::new(settings),
             admin_user_ids: admin_user_ids.into(),
+            touched: Arc::default(),
         }
     }
 
@@ -667,6 +671,20 @@ impl ApiKeys {
         let limits = Limits::of(&row, self.settings.rate_limit_enabled);
         let counters = Counters::of(&row);
         let now_ms = at.timestamp_millis();
+        if limits.counts_nothing() && counters.remaining < 0 {
+            // Nothing to decide: the package only notes the time of the use (unless the key has no window at all).
+            if !limits.rate_limited {
+                lock(&self.touched).insert(row.id.clone(), now_ms);
+                return Ok(with_counters(
+                    row,
+                    Counters {
+                        last: now_ms,
+                        ..counters
+                    },
+                ));
+            }
+            return Ok(row);
+        }
         let cache = self.sessions.cache();
         match cache
             .key_use(&row.id, counters, &limits, now_ms, USE_COUNTERS_TTL)
@@ -710,6 +728,11 @@ impl ApiKeys {
 
     /// `row` with the uses the cache has counted since the last write-back.
     async fn live(&self, row: ApiKeyRow) -> ApiKeyRow {
+        let touched = lock(&self.touched).get(&row.id).copied();
+        if let Some(last) = touched {
+            let counters = Counters::of(&row);
+            return with_counters(row, Counters { last, ..counters });
+        }
         match self.sessions.cache().peek_key_use(&row.id).await {
             Some(counters) => with_counters(row, counters),
             None => row,
@@ -719,6 +742,13 @@ impl ApiKeys {
     /// Writes the counters the cache holds back to the rows, a batch at a time; how many rows were written.
     pub async fn write_back(&self) -> Result<usize, AuthError> {
         let mut written = 0;
+        let touched: Vec<(String, i64)> = lock(&self.touched).drain().collect();
+        for (id, last) in touched {
+            if let Some(at) = DateTime::from_timestamp_millis(last) {
+                self.store.touch_api_key(&id, Some(at), at).await?;
+                written += 1;
+            }
+        }
         loop {
             let Some(batch) = self.sessions.cache().drain_key_uses(WRITE_BACK_BATCH).await else {
                 return Ok(written);
@@ -984,6 +1014,12 @@ fn with_counters(mut row: ApiKeyRow, counters: Counters) -> ApiKeyRow {
         row.updated_at = row.updated_at.max(last);
     }
     row
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn truthy(value: &serde_json::Value) -> bool {
