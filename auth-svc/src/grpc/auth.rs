@@ -13,6 +13,7 @@ use crate::{
     core::auth::{AuthCore, Opened, SignedIn, SignedUp},
     core::jwt::PublicKey,
     domain::{LinkToken, SessionToken},
+    error::{ApiKeyError, AuthError},
 };
 
 pub use pb::auth_service_server::AuthServiceServer;
@@ -64,7 +65,14 @@ impl GrpcAuth {
         keys: &ApiKeys,
         key: &str,
     ) -> Result<pb::GetSessionResponse, Status> {
-        let (row, owner) = keys.authenticate(key, None).await?;
+        // A key that names nobody is answered as any credential that names nobody.
+        let (row, owner) = keys
+            .authenticate(key, None)
+            .await
+            .map_err(|error| match error {
+                AuthError::ApiKey(ApiKeyError::InvalidApiKey) => AuthError::Unauthorized,
+                other => other,
+            })?;
         let session = pb::Session {
             id: row.id,
             token: String::new(),

@@ -332,16 +332,20 @@ async fn a_missing_or_unknown_token_is_invalid_and_a_short_password_is_too_short
 async fn a_reset_gives_a_user_without_a_credential_account_one() {
     let app = TestApp::spawn().await;
     app.sign_up("ada@example.com").await;
-    app.execute(r#"delete from "account""#).await;
+    // Ada signs in with a provider only (a user with no account at all is a service account, which gets no reset).
+    app.execute(
+        r#"update "account" set "providerId" = 'github', "accountId" = '1001', password = null"#,
+    )
+    .await;
     request_reset(&app, "ada@example.com").await;
     let token = reset_token(&app, "ada@example.com").await;
 
     reset_password(&app, &token, NEW_PASSWORD).await.unwrap();
 
     let providers = app
-        .query_strings(r#"select "providerId" from "account""#)
+        .query_strings(r#"select "providerId" from "account" order by "providerId""#)
         .await;
-    assert_eq!(providers, ["credential"]);
+    assert_eq!(providers, ["credential", "github"]);
     assert!(app.sign_in("ada@example.com", NEW_PASSWORD).await.is_ok());
 }
 

@@ -298,7 +298,18 @@ async fn key_session(
         ));
     };
     let request = client.request(pb::GetSessionRequest::default(), Some(current));
-    let response = call(Route::GetSession, state.auth.clone().get_session(request)).await?;
+    let response = match state.auth.clone().get_session(request).await {
+        Ok(response) => response.into_inner(),
+        // No such key (auth-svc answers it as any credential naming nobody): the package's words for it.
+        Err(status) if is_unauthorized(&status) => {
+            return Err(ApiError::local(
+                StatusCode::UNAUTHORIZED,
+                Reason::InvalidApiKey,
+                "Invalid API key.",
+            ));
+        }
+        Err(status) => return Err(ApiError::upstream(Route::GetSession)(status)),
+    };
     let (Some(session), Some(user)) = (response.session, response.user) else {
         return Err(ApiError::Internal("GetSession returned no session or user"));
     };
@@ -328,6 +339,15 @@ async fn key_session(
         .map_err(|_| ApiError::Internal("a session that does not serialise"))?;
     let body = format!(r#"{{"user":{},"session":{session}}}"#, id_last(&user));
     Ok(([(http::header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// UNAUTHENTICATED with the reason UNAUTHORIZED: the credential named nobody.
+fn is_unauthorized(status: &tonic::Status) -> bool {
+    use tonic_types::StatusExt;
+    status.code() == tonic::Code::Unauthenticated
+        && status
+            .get_details_error_info()
+            .is_some_and(|info| info.reason == Reason::Unauthorized.as_str())
 }
 
 /// A JSON object whose first key is `id`, with `id` moved to the end, as Better Auth's rows answer it.
