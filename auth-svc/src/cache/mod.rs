@@ -10,6 +10,7 @@
 //! Redis after a few consecutive failures (reads become misses and go to the database), and revocations that could not
 //! be written are retried in the background for as long as a stale entry could still exist.
 
+pub mod key_uses;
 mod memory;
 mod redis;
 
@@ -20,11 +21,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use self::key_uses::{Counters as KeyCounters, Limits as KeyLimits, Refusal as KeyRefusal};
 use self::memory::MemoryCache;
 use self::redis::RedisCache;
-use crate::core::api_key::usage::{
-    Counters as KeyCounters, Limits as KeyLimits, Refusal as KeyRefusal,
-};
 
 /// The stored value that marks a revoked session. It cannot be the start of any JSON text.
 const TOMBSTONE: &str = "!revoked";
@@ -265,7 +264,7 @@ impl SessionCache {
                     .get(id)
                     .filter(|(_, lapses)| *lapses > at)
                     .map_or(counters, |(current, _)| *current);
-                let decided = crate::core::api_key::usage::take(current, limits, now);
+                let decided = key_uses::take(current, limits, now);
                 if let Ok(next) = decided {
                     held.insert(id.to_owned(), (next, at + ttl));
                     lock(&self.key_uses.dirty).insert(id.to_owned());

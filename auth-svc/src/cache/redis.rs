@@ -18,8 +18,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisResult, Script, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use super::key_uses::{Counters, Limits, Refusal};
 use super::{CacheError, Lookup, RedisOptions, TOMBSTONE, entry_ttl};
-use crate::core::api_key::usage::{Counters, Limits, Refusal};
 use warden_common::breaker::{AfterFailure, Breaker};
 
 /// Sets the value unless the key holds a tombstone; a TTL of 0 deletes the value instead (the session is over).
@@ -77,7 +77,7 @@ impl RedisCache {
             breaker: Breaker::new(options.failure_threshold, options.cooldown),
             options,
             update_script: Script::new(UPDATE_UNLESS_REVOKED),
-            key_use_script: Script::new(crate::core::api_key::usage::TAKE_SCRIPT),
+            key_use_script: Script::new(super::key_uses::TAKE_SCRIPT),
             attempts: AtomicU64::new(0),
             connection: Mutex::new(None),
             retry_queue: Mutex::new(None),

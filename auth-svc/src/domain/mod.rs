@@ -14,7 +14,7 @@ pub use admin_action::AdminAction;
 pub use email::Email;
 pub use password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Password, PasswordLength};
 pub use records::{SessionRecord, UserRecord, now};
-pub use roles::Roles;
+pub use roles::{ADMIN_ROLE, Roles, is_admin};
 pub use text::is_storable;
 pub use token::{
     LinkToken, RANDOM_ALPHABET, SessionRef, SessionToken, generate_id, random_string,

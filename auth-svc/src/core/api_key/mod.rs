@@ -5,7 +5,6 @@
 
 mod background;
 mod permissions;
-pub mod usage;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Order;
@@ -17,11 +16,11 @@ pub use permissions::Permissions;
 
 use serde::{Deserialize, Serialize};
 
-use self::usage::{Counters, Limits, Refusal};
+use crate::cache::key_uses::{Counters, Limits, Refusal};
 use crate::{
     cache::Lookup,
-    core::{admin::is_admin, sessions::Sessions},
-    domain::{SessionToken, UserRecord, generate_id, now, random_string_from},
+    core::sessions::Sessions,
+    domain::{SessionToken, UserRecord, generate_id, is_admin, now, random_string_from},
     error::{ApiKeyError, AuthError},
     store::{ApiKeyChanges, ApiKeyColumn, ApiKeyRow, Store},
 };

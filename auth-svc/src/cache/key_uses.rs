@@ -1,8 +1,8 @@
 //! A key's uses, counted as the package counts them (remaining uses with refills; a rate-limit window that a request
 //! more than a window after the last one restarts), but in the cache rather than in the `apikey` row: Redis shares
 //! the counters between replicas and decides atomically (a Lua script doing exactly what [`take`] does), the
-//! in-process cache does it under a lock. The counters are written back to the row periodically
-//! ([`super::ApiKeys::write_back`]), and read from it again when the cache has forgotten them.
+//! in-process cache does it under a lock. The counters are written back to the row periodically (the api-key
+//! core's write-back), and read from it again when the cache has forgotten them.
 
 use serde::{Deserialize, Serialize};
 
