@@ -16,6 +16,18 @@ impl Roles {
     }
 }
 
+/// The role that makes a user an administrator (Better Auth's default `adminRoles`).
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Whether `user` is an administrator: one of their roles is `admin`, or their id is listed.
+pub fn is_admin(user: &super::UserRecord, admin_user_ids: &[String]) -> bool {
+    admin_user_ids.contains(&user.id)
+        || user
+            .role
+            .as_deref()
+            .is_some_and(|roles| roles.split(',').any(|role| role.trim() == ADMIN_ROLE))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,16 +39,4 @@ mod tests {
         assert_eq!(roles.joined(), "admin,user");
         assert_eq!(Roles::parse(vec!["user".into()]).unwrap().joined(), "user");
     }
-}
-
-/// The role that makes a user an administrator (Better Auth's default `adminRoles`).
-pub const ADMIN_ROLE: &str = "admin";
-
-/// Whether `user` is an administrator: one of their roles is `admin`, or their id is listed.
-pub fn is_admin(user: &super::UserRecord, admin_user_ids: &[String]) -> bool {
-    admin_user_ids.contains(&user.id)
-        || user
-            .role
-            .as_deref()
-            .is_some_and(|roles| roles.split(',').any(|role| role.trim() == ADMIN_ROLE))
 }
